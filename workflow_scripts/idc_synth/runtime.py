@@ -1,0 +1,53 @@
+"""Plumbing shared by the entry scripts: logging into the rule's log file, thread limits."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextlib.contextmanager
+def rule_logging(log_path: str | Path | None) -> Iterator[logging.Logger]:
+    """Route logging, warnings and stderr (where tqdm draws its bar) into the rule's log.
+
+    With no log path, everything stays on the terminal: handy when a script is run by hand.
+    Exceptions are logged with their traceback before they propagate, so a failed job's log
+    says why it failed.
+    """
+    logger = logging.getLogger("idc_synth")
+    if log_path is None:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        yield logger
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", buffering=1) as stream:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        saved_stderr, sys.stderr = sys.stderr, stream
+        try:
+            yield logger
+        except BaseException:
+            logger.exception("failed")
+            raise
+        finally:
+            sys.stderr = saved_stderr
+            root.removeHandler(handler)
+            logging.captureWarnings(False)
+
+
+def limit_torch_threads(threads: int) -> None:
+    """Keep torch within the cores Snakemake gave the job (it would otherwise take them all)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+    with contextlib.suppress(RuntimeError):  # only settable before the first parallel op
+        torch.set_num_interop_threads(1)
