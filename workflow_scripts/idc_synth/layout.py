@@ -17,6 +17,10 @@ class LayoutError(ValueError):
     """A path does not follow the IDC layout; the message names the path and the fix."""
 
 
+class FolderMismatch(LayoutError):
+    """The name parses, but the patient or class folder disagrees with it (a mislabel risk)."""
+
+
 @dataclass(frozen=True)
 class PatchName:
     patient: str
@@ -46,12 +50,12 @@ def parse_patch_path(path: Path) -> PatchName:
     )
     class_folder, patient_folder = path.parent.name, path.parent.parent.name
     if class_folder != str(name.label):
-        raise LayoutError(
+        raise FolderMismatch(
             f"{path}: name says class {name.label} but it sits in folder '{class_folder}'; "
             f"expected <patient>/{name.label}/{path.name}"
         )
     if patient_folder != name.patient:
-        raise LayoutError(
+        raise FolderMismatch(
             f"{path}: name says patient {name.patient} but it sits under '{patient_folder}'; "
             f"expected {name.patient}/{name.label}/{path.name}"
         )

@@ -1,0 +1,23 @@
+# IDC-Synth: does synthetic data (DCGAN, latent diffusion) improve an IDC patch classifier?
+from snakemake.utils import min_version, validate
+
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/classifier.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    input:
+        "results/metrics/classification.tsv",
+    default_target: True

@@ -1,0 +1,29 @@
+# Evaluation: per-seed classification metrics, gathered into one tidy table.
+
+
+rule score_predictions:
+    input:
+        predictions="results/predictions/{arm}/seed{seed}.parquet",
+    output:
+        metrics="results/metrics/per_seed/{arm}/seed{seed}.tsv",
+    log:
+        "results/logs/score_predictions/{arm}/seed{seed}.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow_scripts/score_predictions.py"
+
+
+rule collect_metrics:
+    input:
+        metrics=expand(
+            "results/metrics/per_seed/{arm}/seed{seed}.tsv", arm=ARMS, seed=SEEDS
+        ),
+    output:
+        table="results/metrics/classification.tsv",
+    log:
+        "results/logs/collect_metrics.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow_scripts/collect_metrics.py"

@@ -1,0 +1,50 @@
+"""Tiny data roots in the IDC layout, built by the tests themselves."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from idc_synth.layout import PatchName
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_SAMPLE = REPO.parent / "shared" / "data" / "idc-sample"
+
+
+def write_patch(
+    root: Path, patient: str, x: int, y: int, label: int, size: tuple[int, int] = (50, 50)
+) -> Path:
+    """One PNG patch whose pixels encode its label (IDC darker), for tests that need pixels."""
+    name = PatchName(patient, x, y, label)
+    path = root / name.relative_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(zlib.crc32(name.filename.encode()))
+    base = 90 if label else 200
+    pixels = np.clip(rng.normal(base, 20, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def make_tree(root: Path, patients: dict[str, tuple[int, int]]) -> Path:
+    """patients: id -> (n non-IDC, n IDC) patches laid on a 50 px grid."""
+    for patient, counts in patients.items():
+        for label, count in enumerate(counts):
+            for index in range(count):
+                write_patch(
+                    root,
+                    patient,
+                    50 * (index % 10) + 1,
+                    50 * (index // 10) + 1 + 1000 * label,
+                    label,
+                )
+    return root
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, float]]:
+    """Sizes and mtimes of everything under root, to prove nothing wrote into it."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*")
+    }

@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+from patchdata import write_patch
+from PIL import Image
+
+from idc_synth.manifest import build_manifest
+from idc_synth.pack import PAD_VALUE, decode_patch, load_packed, pack_split
+from idc_synth.split import stratified_split
+
+
+def test_decode_pads_edge_patches_with_white(tmp_path):
+    path = write_patch(tmp_path, "1001", 1, 1, 0, size=(50, 30))
+    original = np.asarray(Image.open(path))
+    pixels = decode_patch(path)
+    assert pixels.shape == (50, 50, 3) and pixels.dtype == np.uint8
+    assert np.array_equal(pixels[:30], original)
+    assert (pixels[30:] == PAD_VALUE).all()
+
+
+def test_decode_converts_other_modes_to_rgb(tmp_path):
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.full((50, 50), 77, dtype=np.uint8)).save(path)
+    assert (decode_patch(path) == 77).all()
+
+
+def test_pack_round_trip(patch_tree, tmp_path):
+    manifest = build_manifest(patch_tree, "pad", 0.05).manifest
+    split = stratified_split(manifest, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=0)
+    packed = {}
+    for name in ("train", "val", "test"):
+        images_path, table_path = tmp_path / f"{name}.npy", tmp_path / f"{name}.parquet"
+        rate = pack_split(
+            patch_tree, manifest, split, name, images_path, table_path, workers=2, chunk_size=5
+        )
+        assert rate > 0
+        images, table = load_packed(images_path, table_path)
+        assert images.shape == (len(table), 50, 50, 3) and images.dtype == np.uint8
+        assert list(table["row"]) == list(range(len(table)))
+        for row in table.sample(5, random_state=0).itertuples():
+            expected = np.asarray(Image.open(patch_tree / row.path).convert("RGB"))
+            assert np.array_equal(images[row.row], expected)
+        patients = set(split.loc[split["split"] == name, "patient"])
+        assert set(table["patient"]) == patients
+        packed[name] = table
+    everything = pd.concat(packed.values())
+    assert sorted(everything["path"]) == sorted(manifest["path"])
+    assert not list(tmp_path.glob("*.partial"))

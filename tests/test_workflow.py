@@ -1,0 +1,135 @@
+"""Run the real Snakefile on a tiny config in a temp copy of the workflow."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from patchdata import REAL_SAMPLE
+
+from idc_synth.metrics import METRIC_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "schemas", "envs", "config.yaml")
+
+pytestmark = pytest.mark.workflow
+
+
+def tiny_config() -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["demo"].update(n_patients=6, patches_per_patient=60, edge_patch_fraction=0.05)
+    config["classifier"].update(max_epochs=2, seeds=[0, 1], batch_size=64)
+    config["pack"]["workers"] = 2
+    return config
+
+
+def copy_workflow(destination: Path, config: dict) -> Path:
+    for part in WORKFLOW_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(
+                source, destination / part, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination / part)
+    (destination / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return destination
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"), tiny_config())
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_demo_study_writes_the_metrics_contract(finished_run):
+    table = pd.read_csv(finished_run / "results/metrics/classification.tsv", sep="\t")
+    assert list(table.columns) == METRIC_COLUMNS
+    assert sorted(zip(table["arm"], table["seed"], strict=True)) == [
+        ("baseline", 0),
+        ("baseline", 1),
+    ]
+    assert table["balanced_accuracy"].between(0, 1).all()
+    test_size = len(pd.read_parquet(finished_run / "results/data/packed/test.parquet"))
+    assert (table[["tn", "fp", "fn", "tp"]].sum(axis=1) == test_size).all()
+
+
+def test_splits_are_patient_level_and_cover_the_manifest(finished_run):
+    manifest = pd.read_parquet(finished_run / "results/data/manifest.parquet")
+    split = pd.read_parquet(finished_run / "results/data/split.parquet")
+    assert not split["patient"].duplicated().any()
+    tables = {
+        name: pd.read_parquet(finished_run / f"results/data/packed/{name}.parquet")
+        for name in ("train", "val", "test")
+    }
+    assert sum(len(table) for table in tables.values()) == len(manifest)
+    for name, table in tables.items():
+        assert set(table["patient"]) == set(split.loc[split["split"] == name, "patient"])
+
+
+def test_every_job_logged_and_training_history_written(finished_run):
+    history = pd.read_csv(finished_run / "results/classifiers/baseline/seed0/history.tsv", sep="\t")
+    assert len(history) >= 1 and history["is_best"].sum() == 1
+    log = (finished_run / "results/logs/train_classifier/baseline/seed0.log").read_text()
+    assert "it/s" in log or "s/it" in log  # the tqdm bar went into the log
+    assert "images/s" in (finished_run / "results/logs/pack/train.log").read_text()
+
+
+def test_nothing_left_to_do_after_a_run(finished_run):
+    dry = snakemake(finished_run, "-n")
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, tmp_path):
+    config = yaml.safe_load((finished_run / "config.yaml").read_text())
+    config["classifier"]["learning_rate"] = 0.002
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    dry = snakemake(finished_run, "-n", "--configfile", str(changed))
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    jobs = dry.stdout + dry.stderr
+    assert "train_classifier" in jobs and "collect_metrics" in jobs
+    for upstream in ("make_demo_data", "manifest", "split", "pack"):
+        assert f"rule {upstream}:" not in jobs and f"\n{upstream} " not in jobs
+
+
+def test_config_typo_is_named_before_any_job(tmp_path):
+    config = tiny_config()
+    config["classifier"]["max_epoch"] = 3
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir, "-n")
+    assert run.returncode != 0
+    assert "max_epoch" in run.stderr and not (workdir / "results").exists()
+
+
+def test_out_of_range_value_is_named(tmp_path):
+    config = tiny_config()
+    config["split"]["fractions"]["val"] = 1.5
+    run = snakemake(copy_workflow(tmp_path, config), "-n")
+    assert run.returncode != 0 and "1.5" in run.stderr
+
+
+@pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason=f"real IDC sample not found at {REAL_SAMPLE}")
+def test_real_sample_stops_at_the_split_with_a_clear_error(tmp_path):
+    config = tiny_config()
+    config["data"].update(source="folder", root=str(REAL_SAMPLE))
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir, "results/data/split.parquet")
+    assert run.returncode != 0
+    manifest = pd.read_parquet(workdir / "results/data/manifest.parquet")
+    assert len(manifest) == 1397 and set(manifest["patient"]) == {"10253", "10254"}
+    log = (workdir / "results/logs/split.log").read_text()
+    assert "at least 3 patients" in log and "has 2" in log
+    assert not (workdir / "results/data/split.parquet").exists()

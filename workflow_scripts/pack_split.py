@@ -1,0 +1,43 @@
+"""Rule pack: decode one split's patches into a uint8 .npy and its row table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from idc_synth.pack import pack_split
+from idc_synth.runtime import rule_logging
+
+
+def main(
+    *,
+    root: Path,
+    manifest_path: Path,
+    split_path: Path,
+    split_name: str,
+    images_path: Path,
+    table_path: Path,
+    workers: int,
+    log: Path | None,
+) -> None:
+    with rule_logging(log) as logger:
+        manifest = pd.read_parquet(manifest_path)
+        split = pd.read_parquet(split_path)
+        logger.info("packing split %s from %s with %d workers", split_name, root, workers)
+        pack_split(root, manifest, split, split_name, images_path, table_path, workers)
+        logger.info("wrote %s and %s", images_path, table_path)
+
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    main(
+        root=Path(sm.params.root),
+        manifest_path=Path(sm.input.manifest),
+        split_path=Path(sm.input.split),
+        split_name=sm.wildcards.split,
+        images_path=Path(sm.output.images),
+        table_path=Path(sm.output.table),
+        workers=sm.threads,
+        log=Path(sm.log[0]),
+    )
