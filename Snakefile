@@ -1,7 +1,6 @@
 # IDC-Synth: does synthetic data (DCGAN, latent diffusion) improve an IDC patch classifier?
 from snakemake.utils import min_version, validate
 
-
 min_version("9.0")
 
 
@@ -18,6 +17,6 @@ include: "rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/metrics/classification.tsv",
-    default_target: True

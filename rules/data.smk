@@ -4,18 +4,18 @@
 rule make_demo_data:
     output:
         root=directory(DEMO_ROOT),
-    params:
-        spec=config["demo"],
-    threads: 4
-    resources:
-        mem_mb=2000,
-        runtime=20,
     log:
         "results/logs/make_demo_data.log",
     benchmark:
         "results/benchmarks/make_demo_data.tsv"
     conda:
         "../envs/data.yaml"
+    threads: 4
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        spec=config["demo"],
     script:
         "../workflow_scripts/make_demo_data.py"
 
@@ -26,20 +26,19 @@ rule manifest:
     output:
         manifest="results/data/manifest.parquet",
         qc="results/data/qc_rejected.tsv",
-    params:
-        root=data_root(),
-        size_policy=config["data"]["size_policy"],
-        max_reject_fraction=config["data"]["max_reject_fraction"],
-    threads: config["pack"]["workers"]
-    resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
     log:
         "results/logs/manifest.log",
     benchmark:
         "results/benchmarks/manifest.tsv"
     conda:
         "../envs/data.yaml"
+    threads: config["pack"]["workers"]
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        size_policy=config["data"]["size_policy"],
+        max_reject_fraction=config["data"]["max_reject_fraction"],
     script:
         "../workflow_scripts/build_manifest.py"
 
@@ -49,36 +48,35 @@ rule split:
         manifest="results/data/manifest.parquet",
     output:
         split="results/data/split.parquet",
-    params:
-        fractions=config["split"]["fractions"],
-        seed=config["split"]["seed"],
-        patient_lists=config["split"]["patient_lists"],
     log:
         "results/logs/split.log",
     conda:
         "../envs/data.yaml"
+    params:
+        fractions=config["split"]["fractions"],
+        seed=config["split"]["seed"],
+        patient_lists=config["split"]["patient_lists"],
     script:
         "../workflow_scripts/split_patients.py"
 
 
 rule pack:
     input:
+        root=data_root(),
         manifest="results/data/manifest.parquet",
         split="results/data/split.parquet",
     output:
         images="results/data/packed/{split}.npy",
         table="results/data/packed/{split}.parquet",
-    params:
-        root=data_root(),
-    threads: config["pack"]["workers"]
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
     log:
         "results/logs/pack/{split}.log",
     benchmark:
         "results/benchmarks/pack/{split}.tsv"
     conda:
         "../envs/data.yaml"
+    threads: config["pack"]["workers"]
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
     script:
         "../workflow_scripts/pack_split.py"

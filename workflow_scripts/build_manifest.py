@@ -40,7 +40,7 @@ def main(
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
     main(
-        root=Path(sm.params.root),
+        root=Path(sm.input.root),
         size_policy=sm.params.size_policy,
         max_reject_fraction=sm.params.max_reject_fraction,
         manifest_path=Path(sm.output.manifest),

@@ -32,7 +32,7 @@ def main(
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
     main(
-        root=Path(sm.params.root),
+        root=Path(sm.input.root),
         manifest_path=Path(sm.input.manifest),
         split_path=Path(sm.input.split),
         split_name=sm.wildcards.split,
