@@ -1,0 +1,55 @@
+"""Resumable training state: atomic save, safe load, and every RNG a run depends on.
+
+A checkpoint is a dict of tensors, numbers, strings and nested dicts/lists (model, EMA and
+optimizer state dicts, step, RNG states). It is written with torch.save to a temp file and
+renamed, so a job killed mid-write leaves the previous checkpoint intact, and read with
+``weights_only=True`` so a results folder can never run pickled code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The saved state, or None when there is none yet (a fresh start)."""
+    if not path.is_file():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def capture_rng(generator: np.random.Generator | None = None) -> dict[str, Any]:
+    """RNG states of torch (CPU and CUDA) and of the run's NumPy Generator.
+
+    The project draws all NumPy randomness from explicit Generators, so NumPy's and Python's
+    global states do not influence a run and are not saved.
+    """
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if generator is not None:
+        state["numpy_generator"] = generator.bit_generator.state
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: np.random.Generator | None = None) -> None:
+    torch.set_rng_state(state["torch"])
+    if generator is not None:
+        generator.bit_generator.state = state["numpy_generator"]
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

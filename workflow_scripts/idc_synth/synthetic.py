@@ -1,0 +1,119 @@
+"""The synthetic-patch contract shared by every generator and every consumer.
+
+A generator's output lives under ``results/synthetic/<generator>/``: per class and shard a
+uint8 ``.npy`` shaped (N, 50, 50, 3) plus a Parquet table (shard, index, label, generator,
+seed, images), and one ``manifest.parquet`` gathering all shard tables. How many patches per
+class comes from one policy, and each shard's seed derives from (base seed, generator, class,
+shard) so any shard can be regenerated alone.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from idc_synth.layout import CLASSES, PATCH_SIZE
+
+COUNT_MODES = ("absolute", "ratio", "balance")
+SHARD_COLUMNS = ["shard", "index", "label", "generator", "seed", "images"]
+
+
+@dataclass(frozen=True)
+class CountPolicy:
+    """absolute: `value` patches per class; ratio: `value` x the real train count of each class;
+    balance: enough of each class to bring every class up to the largest real class."""
+
+    mode: str
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in COUNT_MODES:
+            raise ValueError(f"count mode {self.mode!r} is not one of {COUNT_MODES}")
+
+
+def class_targets(policy: CountPolicy, train_counts: dict[int, int]) -> dict[int, int]:
+    """Synthetic patches to make per class, given the real train split's class counts."""
+    if policy.mode == "absolute":
+        return {label: int(policy.value) for label in CLASSES}
+    if policy.mode == "ratio":
+        return {label: round(policy.value * train_counts[label]) for label in CLASSES}
+    largest = max(train_counts[label] for label in CLASSES)
+    return {label: largest - train_counts[label] for label in CLASSES}
+
+
+def train_class_counts(split: pd.DataFrame) -> dict[int, int]:
+    """Real train patches per class, from the split table's per-patient counts."""
+    train = split[split["split"] == "train"]
+    idc = int(train["n_idc"].sum())
+    return {0: int(train["n_patches"].sum()) - idc, 1: idc}
+
+
+def shard_size(total: int, n_shards: int, shard: int) -> int:
+    """Shards differ by at most one patch; the first ones take the remainder."""
+    return total // n_shards + (1 if shard < total % n_shards else 0)
+
+
+def shard_seed(base_seed: int, generator: str, label: int, shard: int) -> int:
+    """A stable 32-bit seed per (generator, class, shard), independent of job order."""
+    sequence = np.random.SeedSequence([base_seed, zlib.crc32(generator.encode()), label, shard])
+    return int(sequence.generate_state(1)[0])
+
+
+def write_shard(
+    images: np.ndarray,
+    *,
+    label: int,
+    generator: str,
+    seed: int,
+    shard: int,
+    images_path: Path,
+    table_path: Path,
+) -> pd.DataFrame:
+    """Save one shard; the table's `images` column names the .npy relative to the table."""
+    if images.dtype != np.uint8 or images.shape[1:] != (PATCH_SIZE, PATCH_SIZE, 3):
+        raise ValueError(
+            f"shard images must be uint8 (N, 50, 50, 3), got {images.dtype} {images.shape}"
+        )
+    np.save(images_path, images)
+    table = pd.DataFrame(
+        {
+            "shard": shard,
+            "index": np.arange(len(images)),
+            "label": label,
+            "generator": generator,
+            "seed": seed,
+            "images": images_path.name,
+        },
+        columns=SHARD_COLUMNS,
+    )
+    table.to_parquet(table_path, index=False)
+    return table
+
+
+def gather_shards(table_paths: list[Path], manifest_path: Path) -> pd.DataFrame:
+    """One manifest for a generator; `images` paths become relative to the manifest."""
+    tables = []
+    for path in table_paths:
+        table = pd.read_parquet(path)
+        relative = path.parent.relative_to(manifest_path.parent)
+        tables.append(table.assign(images=[str(relative / name) for name in table["images"]]))
+    manifest = pd.concat(tables, ignore_index=True)
+    manifest.to_parquet(manifest_path, index=False)
+    return manifest
+
+
+def load_synthetic(manifest_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """All of a generator's patches and labels, in manifest order."""
+    manifest = pd.read_parquet(manifest_path)
+    images, labels = [], []
+    for name, rows in manifest.groupby("images", sort=False):
+        shard = np.load(manifest_path.parent / name, mmap_mode="r")
+        images.append(np.asarray(shard[rows["index"].to_numpy()]))
+        labels.append(rows["label"].to_numpy())
+    if not images:
+        return np.empty((0, PATCH_SIZE, PATCH_SIZE, 3), np.uint8), np.empty(0, np.int64)
+    return np.concatenate(images), np.concatenate(labels)
