@@ -1,0 +1,119 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from idc_synth.grids import save_grid, tile
+from idc_synth.synthetic import (
+    CountPolicy,
+    class_targets,
+    gather_shards,
+    load_synthetic,
+    shard_seed,
+    shard_size,
+    train_class_counts,
+    write_shard,
+)
+
+COUNTS = {0: 700, 1: 300}
+
+
+def test_count_policies():
+    assert class_targets(CountPolicy("absolute", 50), COUNTS) == {0: 50, 1: 50}
+    assert class_targets(CountPolicy("ratio", 0.5), COUNTS) == {0: 350, 1: 150}
+    assert class_targets(CountPolicy("balance"), COUNTS) == {0: 0, 1: 400}
+    with pytest.raises(ValueError, match="not one of"):
+        CountPolicy("double")
+
+
+def test_train_class_counts_read_only_the_train_split():
+    split = pd.DataFrame(
+        {
+            "patient": ["a", "b", "c"],
+            "split": ["train", "train", "test"],
+            "n_patches": [10, 20, 99],
+            "n_idc": [3, 4, 50],
+        }
+    )
+    assert train_class_counts(split) == {0: 23, 1: 7}
+
+
+def test_shards_cover_the_total():
+    assert [shard_size(10, 3, shard) for shard in range(3)] == [4, 3, 3]
+    assert sum(shard_size(1001, 7, shard) for shard in range(7)) == 1001
+
+
+def test_shard_seeds_are_stable_and_distinct():
+    seeds = {
+        shard_seed(0, g, label, s)
+        for g in ("dcgan", "diffusion")
+        for label in (0, 1)
+        for s in range(4)
+    }
+    assert len(seeds) == 16
+    assert shard_seed(0, "dcgan", 1, 2) == shard_seed(0, "dcgan", 1, 2)
+    assert shard_seed(0, "dcgan", 1, 2) != shard_seed(1, "dcgan", 1, 2)
+
+
+def test_shards_round_trip_through_the_manifest(tmp_path):
+    rng = np.random.default_rng(0)
+    tables = []
+    for label in (0, 1):
+        folder = tmp_path / "dcgan" / f"class{label}"
+        folder.mkdir(parents=True)
+        images = rng.integers(0, 256, (3 + label, 50, 50, 3), dtype=np.uint8)
+        write_shard(
+            images,
+            label=label,
+            generator="dcgan",
+            seed=7,
+            shard=0,
+            images_path=folder / "shard0.npy",
+            table_path=folder / "shard0.parquet",
+        )
+        tables.append(folder / "shard0.parquet")
+    manifest = gather_shards(tables, tmp_path / "dcgan" / "manifest.parquet")
+    assert list(manifest["images"].unique()) == ["class0/shard0.npy", "class1/shard0.npy"]
+    images, labels = load_synthetic(tmp_path / "dcgan" / "manifest.parquet")
+    assert images.shape == (7, 50, 50, 3) and images.dtype == np.uint8
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert np.array_equal(images[3:], np.load(tmp_path / "dcgan/class1/shard0.npy"))
+
+
+def test_write_shard_rejects_wrong_shapes(tmp_path):
+    with pytest.raises(ValueError, match=r"uint8 \(N, 50, 50, 3\)"):
+        write_shard(
+            np.zeros((2, 64, 64, 3), np.uint8),
+            label=0,
+            generator="g",
+            seed=0,
+            shard=0,
+            images_path=tmp_path / "a.npy",
+            table_path=tmp_path / "a.parquet",
+        )
+
+
+def test_checkpoint_round_trip_restores_every_rng(tmp_path):
+    generator = np.random.default_rng(3)
+    generator.random(5)
+    state = {"step": 12, "model": {"w": torch.ones(2)}, "rng": capture_rng(generator)}
+    expected = (torch.rand(3), generator.random(3))
+    save_checkpoint(tmp_path / "state" / "checkpoint.pt", state)
+    loaded = load_checkpoint(tmp_path / "state" / "checkpoint.pt")
+    restore_rng(loaded["rng"], generator)
+    assert loaded["step"] == 12 and torch.equal(loaded["model"]["w"], torch.ones(2))
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(generator.random(3), expected[1])
+    assert load_checkpoint(tmp_path / "absent.pt") is None
+    assert not list((tmp_path / "state").glob("*.partial"))
+
+
+def test_grid_tiles_patches_in_order(tmp_path):
+    images = np.stack([np.full((50, 50, 3), value, np.uint8) for value in (0, 100, 200)])
+    canvas = tile(images, columns=2, gap=2)
+    assert canvas.shape == (102, 102, 3)
+    assert (canvas[:50, 52:] == 100).all() and (canvas[52:, :50] == 200).all()
+    assert (canvas[52:, 52:] == 255).all()  # the empty cell stays white
+    save_grid(images, tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 0
