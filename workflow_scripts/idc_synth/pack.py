@@ -101,6 +101,11 @@ def load_packed(images_path: Path, table_path: Path) -> tuple[np.ndarray, pd.Dat
     """A packed split as a read-only memory map and its table, checked to agree."""
     images = np.load(images_path, mmap_mode="r")
     table = pd.read_parquet(table_path)
+    if images.dtype != np.uint8 or images.shape[1:] != (PATCH_SIZE, PATCH_SIZE, 3):
+        raise ValueError(
+            f"{images_path} holds {images.dtype} {images.shape}, not uint8 (N, 50, 50, 3); "
+            "delete it and rerun the pack rule"
+        )
     if len(images) != len(table):
         raise ValueError(
             f"{images_path} holds {len(images)} images but {table_path} lists {len(table)}; "

@@ -1,0 +1,64 @@
+"""Patch-level classification metrics, one flat dict per (arm, seed) prediction set."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+METRIC_KEYS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "tn",
+    "fp",
+    "fn",
+    "tp",
+)
+METRIC_COLUMNS = ("arm", "seed", *METRIC_KEYS)
+
+
+def classification_metrics(
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
+) -> dict[str, float | int]:
+    """Threshold metrics at ``threshold`` plus ranking metrics (ROC AUC, PR AUC = average
+    precision); the ranking ones are NaN when ``labels`` hold a single class (undefined there)."""
+    labels = np.asarray(labels).astype(np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if labels.shape != probabilities.shape or labels.ndim != 1:
+        raise ValueError(
+            f"labels {labels.shape} and probabilities {probabilities.shape} "
+            "must be 1-D and of equal length"
+        )
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"labels must be 0 or 1, got values {np.unique(labels).tolist()}")
+    predicted = (probabilities >= threshold).astype(np.int64)
+    tn, fp, fn, tp = confusion_matrix(labels, predicted, labels=[0, 1]).ravel()
+    both_classes = np.unique(labels).size == 2
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(labels, predicted)),
+        "precision": float(precision_score(labels, predicted, zero_division=0)),
+        "recall": float(recall_score(labels, predicted, zero_division=0)),
+        "f1": float(f1_score(labels, predicted, zero_division=0)),
+        "roc_auc": float(roc_auc_score(labels, probabilities)) if both_classes else float("nan"),
+        "pr_auc": (
+            float(average_precision_score(labels, probabilities)) if both_classes else float("nan")
+        ),
+        "tn": int(tn),
+        "fp": int(fp),
+        "fn": int(fn),
+        "tp": int(tp),
+    }
