@@ -12,6 +12,8 @@ validate(config, "schemas/config.schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/dcgan.smk"
+include: "rules/synthetic.smk"
 include: "rules/classifier.smk"
 include: "rules/evaluate.smk"
 

@@ -4,8 +4,7 @@
 
 rule train_classifier:
     input:
-        **packed("train"),
-        **packed("val"),
+        unpack(classifier_inputs),
     output:
         weights="results/classifiers/{arm}/seed{seed}/model.safetensors",
         info="results/classifiers/{arm}/seed{seed}/info.json",
@@ -22,7 +21,7 @@ rule train_classifier:
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings=classifier_settings,
-        device=config["classifier"]["device"],
+        device=config["device"],
     script:
         "../workflow_scripts/train_classifier.py"
 
@@ -48,6 +47,6 @@ rule predict:
         arm=lambda wildcards: wildcards.arm,
         seed=lambda wildcards: int(wildcards.seed),
         batch_size=512,
-        device=config["classifier"]["device"],
+        device=config["device"],
     script:
         "../workflow_scripts/predict_test.py"

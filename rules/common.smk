@@ -9,6 +9,10 @@ wildcard_constraints:
     split="|".join(SPLITS),
     arm="|".join(ARMS),
     seed=r"\d+",
+    model="class0|class1|conditional",
+    generator="dcgan|diffusion",
+    label="0|1",
+    shard=r"\d+",
 
 
 def data_root():
@@ -40,3 +44,30 @@ def classifier_settings(wildcards):
         )
     }
     return {**settings, "seed": int(wildcards.seed)}
+
+
+def synthetic_shards(generator, extension):
+    """Every shard file of a generator, both classes."""
+    return expand(
+        f"results/synthetic/{generator}/class{{label}}/shard{{shard}}.{extension}",
+        label=(0, 1),
+        shard=range(config["synthetic"]["shards_per_class"]),
+    )
+
+
+def synthetic_params():
+    """How many synthetic patches each shard job makes and from which seed."""
+    return {
+        "n_shards": config["synthetic"]["shards_per_class"],
+        "count_policy": config["synthetic"]["count"],
+        "base_seed": config["synthetic"]["seed"],
+        "write_png": config["synthetic"]["write_png"],
+    }
+
+
+def classifier_inputs(wildcards):
+    """Real train and val for every arm, plus the generator's shards for synthetic arms."""
+    inputs = {**packed("train"), **packed("val")}
+    if wildcards.arm != "baseline":
+        inputs["synthetic"] = f"results/synthetic/{wildcards.arm}/manifest.parquet"
+    return inputs

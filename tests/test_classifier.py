@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from idc_synth.classifier import (
     train_classifier,
 )
 from idc_synth.metrics import METRIC_COLUMNS
+from idc_synth.synthetic import gather_shards, write_shard
 
 SETTINGS = TrainSettings(
     arch="small_cnn",
@@ -163,6 +165,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
         train_table=train_pq,
         val_images=val_npy,
         val_table=val_pq,
+        synthetic=None,
         settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1}),
         device="cpu",
         weights=model_dir / "weights.safetensors",
@@ -198,3 +201,42 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     assert scored.loc[0, "arm"] == "baseline" and scored.loc[0, "seed"] == 0
     assert scored.loc[0, "tp"] + scored.loc[0, "fn"] == val_y.sum()
     assert "wrote" in log.read_text()
+
+
+def test_synthetic_patches_join_only_the_train_split(task, tmp_path):
+    (train_x, train_y), (val_x, val_y) = task
+    train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
+    val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
+    shard_dir = tmp_path / "synthetic" / "dcgan" / "class1"
+    shard_dir.mkdir(parents=True)
+    write_shard(
+        train_x[:5],
+        label=1,
+        generator="dcgan",
+        seed=3,
+        shard=0,
+        images_path=shard_dir / "shard0.npy",
+        table_path=shard_dir / "shard0.parquet",
+    )
+    manifest = tmp_path / "synthetic" / "dcgan" / "manifest.parquet"
+    gather_shards([shard_dir / "shard0.parquet"], manifest)
+    model_dir = tmp_path / "classifiers"
+    train_script.main(
+        train_images=train_npy,
+        train_table=train_pq,
+        val_images=val_npy,
+        val_table=val_pq,
+        synthetic=manifest,
+        settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1}),
+        device="cpu",
+        weights=model_dir / "weights.safetensors",
+        info=model_dir / "info.json",
+        history=model_dir / "history.tsv",
+        threads=1,
+        log=tmp_path / "log.txt",
+    )
+    info = json.loads((model_dir / "info.json").read_text())
+    assert info["synthetic_per_class"] == {"1": 5}
+    real = {str(label): int((train_y == label).sum()) for label in (0, 1)}
+    assert info["n_val"] == {str(label): int((val_y == label).sum()) for label in (0, 1)}
+    assert sum(info["n_train"].values()) == sum(real.values()) + 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from idc_synth.classifier import (
     TrainSettings,
     resolve_device,
@@ -12,6 +14,7 @@ from idc_synth.classifier import (
 )
 from idc_synth.pack import load_packed
 from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.synthetic import load_synthetic
 
 
 def main(
@@ -20,6 +23,7 @@ def main(
     train_table: Path,
     val_images: Path,
     val_table: Path,
+    synthetic: Path | None,
     settings: TrainSettings,
     device: str,
     weights: Path,
@@ -39,14 +43,32 @@ def main(
             val_images,
             len(val_x),
         )
+        train_y = train_rows["label"].to_numpy()
+        synthetic_counts = {}
+        if synthetic is not None:
+            # Synthetic patches join the train split only; val and test stay real.
+            synthetic_x, synthetic_y = load_synthetic(synthetic)
+            synthetic_counts = {
+                int(k): int(v)
+                for k, v in zip(*np.unique(synthetic_y, return_counts=True), strict=True)
+            }
+            logger.info(
+                "adding %d synthetic patches %s from %s",
+                len(synthetic_x),
+                synthetic_counts,
+                synthetic,
+            )
+            train_x = np.concatenate([train_x, synthetic_x])
+            train_y = np.concatenate([train_y, synthetic_y])
         trained = train_classifier(
             train_x,
-            train_rows["label"].to_numpy(),
+            train_y,
             val_x,
             val_rows["label"].to_numpy(),
             settings,
             resolve_device(device),
         )
+        trained.info["synthetic_per_class"] = synthetic_counts
         save_classifier(trained, weights, info)
         history.parent.mkdir(parents=True, exist_ok=True)
         trained.history.to_csv(history, sep="\t", index=False)
@@ -60,6 +82,7 @@ if __name__ == "__main__":
         train_table=Path(sm.input.train_table),
         val_images=Path(sm.input.val_images),
         val_table=Path(sm.input.val_table),
+        synthetic=Path(sm.input.synthetic) if sm.input.get("synthetic") else None,
         settings=TrainSettings(**sm.params.settings),
         device=sm.params.device,
         weights=Path(sm.output.weights),

@@ -1,0 +1,69 @@
+# DCGAN arm: one generator per class (or one class-conditional generator), trained on the
+# train split only, then sampled into synthetic shards.
+
+
+def dcgan_model(label):
+    """The generator that makes patches of a class: its own, or the conditional one."""
+    return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
+
+
+rule train_dcgan:
+    input:
+        **packed("train"),
+    output:
+        weights="results/models/dcgan/{model}/generator.safetensors",
+        config="results/models/dcgan/{model}/generator.json",
+        losses="results/models/dcgan/{model}/losses.tsv",
+        previews="results/models/dcgan/{model}/previews.png",
+    log:
+        "results/logs/train_dcgan/{model}.log",
+    benchmark:
+        "results/benchmarks/train_dcgan/{model}.tsv"
+    retries: 2
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 240 * attempt,
+    params:
+        settings=config["dcgan"],
+        label=lambda wildcards: (
+            None if wildcards.model == "conditional" else int(wildcards.model[-1])
+        ),
+        state="results/state/dcgan/{model}/checkpoint.pt",
+        device=config["device"],
+    script:
+        "../workflow_scripts/train_dcgan.py"
+
+
+rule sample_dcgan:
+    input:
+        weights=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.safetensors",
+        config=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.json",
+        split="results/data/split.parquet",
+    output:
+        images="results/synthetic/dcgan/class{label}/shard{shard}.npy",
+        table="results/synthetic/dcgan/class{label}/shard{shard}.parquet",
+    log:
+        "results/logs/sample_dcgan/class{label}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/sample_dcgan/class{label}/shard{shard}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=lambda wildcards, attempt: 30 * attempt,
+    params:
+        **synthetic_params(),
+        label=lambda wildcards: int(wildcards.label),
+        shard=lambda wildcards: int(wildcards.shard),
+        png_dir=lambda wildcards: (
+            f"results/synthetic/dcgan/png/class{wildcards.label}/shard{wildcards.shard}"
+            if config["synthetic"]["write_png"]
+            else None
+        ),
+        device=config["device"],
+    script:
+        "../workflow_scripts/sample_dcgan.py"
