@@ -1,7 +1,5 @@
 """Rule manifest: scan the data root into a patch manifest and a QC table of rejects."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from idc_synth.manifest import build_manifest

@@ -1,7 +1,5 @@
 """Rule collect_metrics: one tidy table, a row per arm and seed, from the per-seed tables."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pandas as pd

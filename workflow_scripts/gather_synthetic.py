@@ -1,7 +1,5 @@
 """Rule gather_synthetic: one manifest of every shard a generator wrote."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from idc_synth.runtime import rule_logging

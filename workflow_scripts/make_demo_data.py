@@ -1,7 +1,5 @@
 """Snakemake entry: write the procedurally generated demo data set in the IDC layout."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """Rule pack: decode one split's patches into a uint8 .npy and its row table."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pandas as pd

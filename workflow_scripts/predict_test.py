@@ -1,7 +1,5 @@
 """Rule predict: P(IDC) for every test patch from one trained classifier (arm, seed)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from idc_synth.classifier import (

@@ -1,7 +1,5 @@
 """Rule metrics: one row of test metrics for one (arm, seed) prediction file."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pandas as pd

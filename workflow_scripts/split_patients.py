@@ -1,7 +1,5 @@
 """Rule split: assign every patient to exactly one of train, val and test."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pandas as pd

@@ -1,7 +1,5 @@
 """Rule train_classifier: fit a patch classifier on the train split, picking the epoch on val."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -1,0 +1,285 @@
+"""DCGAN arm: networks, training, resume, sampling and the two entry scripts, on tiny settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sample_dcgan as sample_script
+import torch
+import train_dcgan as train_script
+from torch import nn
+
+from idc_synth.checkpoint import load_checkpoint
+from idc_synth.dcgan import (
+    HISTORY_COLUMNS,
+    PREVIEW_COUNT,
+    DCGANSettings,
+    build_discriminator,
+    build_generator,
+    generate,
+    load_generator,
+    save_generator,
+    train_dcgan,
+)
+from idc_synth.synthetic import CountPolicy, shard_seed
+
+WORKFLOW_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
+TINY = DCGANSettings(
+    latent_dim=16,
+    generator_channels=8,
+    discriminator_channels=8,
+    epochs=10,
+    batch_size=4,
+    # 10x the paper's rate, so 40 steps already move the outputs well away from mid-grey.
+    lr_generator=2e-3,
+    lr_discriminator=2e-3,
+    beta1=0.5,
+    checkpoint_every=4,
+    preview_every=5,
+    conditional=False,
+    seed=0,
+)
+
+
+def tiny_patches(n: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy patches whose brightness encodes the label (IDC darker), half of each class."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    base = np.where(labels == 1, 90, 200)[:, None, None, None]
+    images = np.clip(rng.normal(base, 30, (n, 50, 50, 3)), 0, 255).astype(np.uint8)
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    images, labels = tiny_patches()
+    state = tmp_path_factory.mktemp("dcgan") / "checkpoint.pt"
+    return train_dcgan(images, labels, TINY, state, "cpu"), state
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_networks_shapes_and_range(conditional: bool) -> None:
+    settings = dataclasses.replace(TINY, conditional=conditional)
+    generator, discriminator = build_generator(settings), build_discriminator(settings)
+    labels = torch.tensor([0, 1, 1, 0, 1]) if conditional else None
+    fake = generator(torch.randn(5, settings.latent_dim), labels)
+    assert fake.shape == (5, 3, 50, 50)
+    assert fake.min() >= -1 and fake.max() <= 1
+    assert discriminator(fake, labels).shape == (5,)
+
+
+def test_init_follows_the_paper() -> None:
+    settings = dataclasses.replace(TINY, generator_channels=32, discriminator_channels=32)
+    modules = [*build_generator(settings).modules(), *build_discriminator(settings).modules()]
+    conv = torch.cat(
+        [m.weight.flatten() for m in modules if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+    )
+    norm = torch.cat([m.weight for m in modules if isinstance(m, nn.BatchNorm2d)])
+    assert abs(conv.mean().item()) < 1e-3 and conv.std().item() == pytest.approx(0.02, rel=0.05)
+    assert norm.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert norm.std().item() == pytest.approx(0.02, rel=0.3)
+
+
+def test_training_records_history_previews_and_checkpoint(trained) -> None:
+    result, state = trained
+    total = TINY.epochs * 16 // TINY.batch_size
+    assert list(result.history.columns) == HISTORY_COLUMNS
+    assert result.history["step"].tolist() == list(range(1, total + 1))
+    assert np.isfinite(result.history[HISTORY_COLUMNS[2:]].to_numpy()).all()
+    assert [step for step, _ in result.previews] == list(range(0, total + 1, TINY.preview_every))
+    assert all(images.shape == (PREVIEW_COUNT, 50, 50, 3) for _, images in result.previews)
+    assert load_checkpoint(state)["step"] == total
+
+
+def test_generate_is_seeded_and_varied(trained) -> None:
+    generator = trained[0].generator
+    images = generate(generator, 10, seed=1, device="cpu", batch_size=4)
+    assert images.shape == (10, 50, 50, 3) and images.dtype == np.uint8
+    assert int(images.max()) - int(images.min()) > 50
+    assert np.array_equal(images, generate(generator, 10, seed=1, device="cpu", batch_size=4))
+    assert not np.array_equal(images, generate(generator, 10, seed=2, device="cpu", batch_size=4))
+    assert generate(generator, 0, seed=1, device="cpu").shape == (0, 50, 50, 3)
+
+
+def test_save_load_round_trip(trained, tmp_path: Path) -> None:
+    generator = trained[0].generator
+    weights, config = tmp_path / "g.safetensors", tmp_path / "g.json"
+    save_generator(generator, TINY, weights, config, label=1)
+    loaded, saved_config = load_generator(weights, config, "cpu")
+    assert saved_config["label"] == 1
+    assert np.array_equal(generate(generator, 6, 3, "cpu"), generate(loaded, 6, 3, "cpu"))
+
+
+def test_conditional_generator_makes_both_classes(tmp_path: Path) -> None:
+    settings = dataclasses.replace(TINY, conditional=True, epochs=1)
+    images, labels = tiny_patches()
+    result = train_dcgan(images, labels, settings, tmp_path / "state.pt", "cpu")
+    first_row = result.previews[0][1]  # the fixed preview batch: half per class
+    assert first_row.shape == (PREVIEW_COUNT, 50, 50, 3)
+    by_label = [generate(result.generator, 4, 5, "cpu", label=label) for label in (0, 1)]
+    assert all(images.shape == (4, 50, 50, 3) for images in by_label)
+    assert not np.array_equal(*by_label)
+    with pytest.raises(ValueError, match="needs label"):
+        generate(result.generator, 4, 5, "cpu")
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_continues_the_same_run(trained, tmp_path: Path) -> None:
+    """Stopped after the step-5 checkpoint and resumed, the run ends where the uninterrupted one
+    did: same weights, same history, same previews."""
+    settings = dataclasses.replace(TINY, checkpoint_every=5)
+    images, labels = tiny_patches()
+    state = tmp_path / "state.pt"
+
+    def stop_at_5(step: int, _images: np.ndarray) -> None:
+        if step == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_dcgan(images, labels, settings, state, "cpu", on_preview=stop_at_5)
+    assert load_checkpoint(state)["step"] == 5
+    resumed = train_dcgan(images, labels, settings, state, "cpu")
+    uninterrupted = trained[0]
+    pd.testing.assert_frame_equal(resumed.history, uninterrupted.history)
+    for name, tensor in uninterrupted.generator.state_dict().items():
+        assert torch.equal(resumed.generator.state_dict()[name], tensor), name
+    assert [s for s, _ in resumed.previews] == [s for s, _ in uninterrupted.previews]
+    assert np.array_equal(resumed.previews[-1][1], uninterrupted.previews[-1][1])
+
+
+# train_dcgan.main in a child that pauses after each checkpoint, so the kill lands mid-run.
+KILLABLE_CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import idc_synth.dcgan as dcgan
+import train_dcgan
+
+save = dcgan.save_checkpoint
+def save_then_pause(path, state):
+    save(path, state)
+    time.sleep(0.5)
+dcgan.save_checkpoint = save_then_pause
+arguments = json.loads(sys.argv[2])
+paths = {key: Path(value) for key, value in arguments.pop("paths").items()}
+settings = dcgan.DCGANSettings(**arguments.pop("settings"))
+train_dcgan.main(settings=settings, **paths, **arguments)
+"""
+
+
+def write_packed(folder: Path, images: np.ndarray, labels: np.ndarray) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "train.npy", images)
+    pd.DataFrame({"row": np.arange(len(labels)), "label": labels}).to_parquet(
+        folder / "train.parquet"
+    )
+    return folder / "train.npy", folder / "train.parquet"
+
+
+def train_arguments(tmp_path: Path, settings: DCGANSettings) -> dict:
+    images, labels = write_packed(tmp_path / "data", *tiny_patches())
+    out = tmp_path / "out"
+    return {
+        "train_images": images,
+        "train_table": labels,
+        "settings": settings,
+        "label": 1,
+        "state": tmp_path / "state" / "checkpoint.pt",
+        "device": "cpu",
+        "weights": out / "g.safetensors",
+        "config": out / "g.json",
+        "losses": out / "losses.tsv",
+        "previews": out / "previews.png",
+        "threads": 1,
+        "log": tmp_path / "train.log",
+    }
+
+
+def test_killed_training_job_resumes(tmp_path: Path) -> None:
+    # 8 class-1 patches in batches of 4: 2 steps per epoch, 40 steps.
+    settings = dataclasses.replace(TINY, epochs=20, checkpoint_every=3)
+    arguments = train_arguments(tmp_path, settings)
+    total = 40
+    payload = {
+        "settings": dataclasses.asdict(settings),
+        "label": 1,
+        "device": "cpu",
+        "threads": 1,
+        "paths": {key: str(value) for key, value in arguments.items() if isinstance(value, Path)},
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_CHILD, str(WORKFLOW_SCRIPTS), json.dumps(payload)]
+    )
+    deadline = time.monotonic() + 60
+    while not arguments["state"].exists() and child.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared within 60 s"
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the child ended before it could be killed"
+    assert not arguments["weights"].exists()
+
+    train_script.main(**arguments)
+    resumed = re.findall(r"resuming from step (\d+) of (\d+)", arguments["log"].read_text())
+    assert len(resumed) == 1
+    step, of = map(int, resumed[0])
+    assert 0 < step < total and of == total
+    losses = pd.read_csv(arguments["losses"], sep="\t")
+    assert losses["step"].tolist() == list(range(1, total + 1))
+    assert load_checkpoint(arguments["state"])["step"] == total
+    assert arguments["weights"].exists() and arguments["previews"].exists()
+
+
+def test_sample_shard_agrees_with_its_table(trained, tmp_path: Path) -> None:
+    weights, config = tmp_path / "g.safetensors", tmp_path / "g.json"
+    save_generator(trained[0].generator, TINY, weights, config, label=1)
+    split = tmp_path / "split.parquet"
+    pd.DataFrame(
+        {"patient": ["a", "b"], "split": ["train", "val"], "n_patches": [10, 5], "n_idc": [4, 1]}
+    ).to_parquet(split)
+
+    def sample(shard: int, label: int = 1, count: float = 1.0) -> tuple[Path, Path]:
+        images, table = tmp_path / f"s{shard}.npy", tmp_path / f"s{shard}.parquet"
+        sample_script.main(
+            weights=weights,
+            config=config,
+            split=split,
+            label=label,
+            shard=shard,
+            n_shards=3,
+            count=CountPolicy("ratio", count),  # 1.0: 4 class-1 patches, shards of 2, 1, 1
+            base_seed=7,
+            write_png=True,
+            png_dir=tmp_path / "png",
+            device="cpu",
+            images=images,
+            table=table,
+            threads=1,
+            log=None,
+        )
+        return images, table
+
+    images_path, table_path = sample(0)
+    images, table = np.load(images_path), pd.read_parquet(table_path)
+    assert images.shape == (2, 50, 50, 3) and images.dtype == np.uint8
+    assert table["index"].tolist() == [0, 1] and (table["label"] == 1).all()
+    assert (table["seed"] == shard_seed(7, "dcgan", 1, 0)).all()
+    assert (table["generator"] == "dcgan").all() and (table["images"] == images_path.name).all()
+    assert len(list((tmp_path / "png").glob("*.png"))) == 2
+    empty_path, empty_table = sample(2, count=0.5)  # 2 patches: shard 2 gets none
+    assert np.load(empty_path).shape == (0, 50, 50, 3) and len(pd.read_parquet(empty_table)) == 0
+    with pytest.raises(ValueError, match="class-1 generator"):
+        sample(1, label=0)

@@ -1,0 +1,96 @@
+"""Rule train_dcgan: fit one class's DCGAN (or the conditional one) on the train split."""
+
+from pathlib import Path
+
+import numpy as np
+
+from idc_synth.classifier import resolve_device
+from idc_synth.dcgan import DCGANSettings, save_generator, train_dcgan
+from idc_synth.grids import save_grid
+from idc_synth.pack import load_packed
+from idc_synth.runtime import limit_torch_threads, rule_logging
+
+MAX_PREVIEW_ROWS = 20  # snapshots shown in the progress grid, evenly spaced over training
+
+
+def select_training_rows(labels: np.ndarray, label: int | None, conditional: bool) -> np.ndarray:
+    """Rows to train on: one class for a per-class generator, all for the conditional one."""
+    if conditional != (label is None):
+        raise ValueError(
+            f"label {label!r} with conditional={conditional}: a per-class generator needs "
+            "label 0 or 1 and conditional false; the conditional one needs label null"
+        )
+    rows = np.arange(len(labels)) if label is None else np.flatnonzero(labels == label)
+    if len(rows) == 0:
+        raise ValueError(f"the train split has no patches of class {label}")
+    return rows
+
+
+def progress_rows(previews: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """At most MAX_PREVIEW_ROWS snapshots, evenly spaced, always the first and the last."""
+    picks = np.unique(np.linspace(0, len(previews) - 1, min(len(previews), MAX_PREVIEW_ROWS)))
+    return [previews[int(index)] for index in picks]
+
+
+def main(
+    *,
+    train_images: Path,
+    train_table: Path,
+    settings: DCGANSettings,
+    label: int | None,
+    state: Path,
+    device: str,
+    weights: Path,
+    config: Path,
+    losses: Path,
+    previews: Path,
+    threads: int,
+    log: Path | None,
+) -> None:
+    with rule_logging(log) as logger:
+        limit_torch_threads(threads)
+        images, table = load_packed(train_images, train_table)
+        all_labels = table["label"].to_numpy()
+        rows = select_training_rows(all_labels, label, settings.conditional)
+        # One class of a memory-mapped split, copied to RAM: steps then gather without disk reads.
+        train_x = images if label is None else np.asarray(images[rows])
+        logger.info(
+            "read %s: %d train patches, training the %s generator on %d of them",
+            train_images,
+            len(images),
+            "conditional" if label is None else f"class-{label}",
+            len(rows),
+        )
+        result = train_dcgan(train_x, all_labels[rows], settings, state, resolve_device(device))
+        save_generator(result.generator, settings, weights, config, label=label)
+        losses.parent.mkdir(parents=True, exist_ok=True)
+        result.history.to_csv(losses, sep="\t", index=False)
+        shown = progress_rows(result.previews)
+        save_grid(
+            np.concatenate([snapshot for _, snapshot in shown]), previews, columns=len(shown[0][1])
+        )
+        logger.info(
+            "%d steps, %.3f s/step; preview rows are steps %s",
+            len(result.history),
+            result.seconds_per_step,
+            [step for step, _ in shown],
+        )
+        logger.info("wrote %s, %s, %s, %s", weights, config, losses, previews)
+
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    main(
+        train_images=Path(sm.input.train_images),
+        train_table=Path(sm.input.train_table),
+        settings=DCGANSettings(**sm.params.settings),
+        label=sm.params.label,
+        state=Path(sm.params.state),
+        device=sm.params.device,
+        weights=Path(sm.output.weights),
+        config=Path(sm.output.config),
+        losses=Path(sm.output.losses),
+        previews=Path(sm.output.previews),
+        threads=sm.threads,
+        log=Path(sm.log[0]),
+    )
