@@ -13,6 +13,7 @@ validate(config, "schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/dcgan.smk"
+include: "rules/diffusion.smk"
 include: "rules/synthetic.smk"
 include: "rules/classifier.smk"
 include: "rules/evaluate.smk"
@@ -21,4 +22,4 @@ include: "rules/evaluate.smk"
 rule all:
     default_target: True
     input:
-        "results/metrics/classification.tsv",
+        final_targets(),

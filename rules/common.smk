@@ -61,8 +61,25 @@ def synthetic_params():
         "n_shards": config["synthetic"]["shards_per_class"],
         "count_policy": config["synthetic"]["count"],
         "base_seed": config["synthetic"]["seed"],
-        "write_png": config["synthetic"]["write_png"],
     }
+
+
+def generators():
+    """The generative arms this study runs."""
+    return [arm for arm in ARMS if arm != "baseline"]
+
+
+def final_targets():
+    """What `snakemake` builds by default."""
+    targets = ["results/metrics/classification.tsv"]
+    if config["synthetic"]["write_png"]:
+        targets += expand("results/synthetic/{generator}/png", generator=generators())
+    return targets
+
+
+def dcgan_model(label):
+    """The generator that makes patches of a class: its own, or the conditional one."""
+    return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
 
 
 def classifier_inputs(wildcards):

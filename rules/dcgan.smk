@@ -2,11 +2,6 @@
 # train split only, then sampled into synthetic shards.
 
 
-def dcgan_model(label):
-    """The generator that makes patches of a class: its own, or the conditional one."""
-    return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
-
-
 rule train_dcgan:
     input:
         **packed("train"),

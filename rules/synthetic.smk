@@ -13,3 +13,16 @@ rule gather_synthetic:
         "../envs/data.yaml"
     script:
         "../workflow_scripts/gather_synthetic.py"
+
+
+rule synthetic_pngs:
+    input:
+        manifest="results/synthetic/{generator}/manifest.parquet",
+    output:
+        folder=directory("results/synthetic/{generator}/png"),
+    log:
+        "results/logs/synthetic_pngs/{generator}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/export_synthetic_pngs.py"

@@ -40,6 +40,7 @@ TINY = DCGANSettings(
     generator_channels=8,
     discriminator_channels=8,
     epochs=10,
+    min_steps=0,
     batch_size=4,
     # 10x the paper's rate, so 40 steps already move the outputs well away from mid-grey.
     lr_generator=2e-3,
@@ -100,6 +101,15 @@ def test_training_records_history_previews_and_checkpoint(trained) -> None:
     assert [step for step, _ in result.previews] == list(range(0, total + 1, TINY.preview_every))
     assert all(images.shape == (PREVIEW_COUNT, 50, 50, 3) for _, images in result.previews)
     assert load_checkpoint(state)["step"] == total
+
+
+def test_min_steps_gives_a_small_class_more_passes(tmp_path) -> None:
+    images, labels = tiny_patches()
+    settings = dataclasses.replace(TINY, epochs=1, min_steps=5, preview_every=5)
+    result = train_dcgan(images, labels, settings, tmp_path / "state.pt", "cpu")
+    assert len(images) // TINY.batch_size < 5
+    assert result.history["step"].tolist() == [1, 2, 3, 4, 5]
+    assert result.history["epoch"].max() > 1
 
 
 def test_generate_is_seeded_and_varied(trained) -> None:
@@ -262,8 +272,6 @@ def test_sample_shard_agrees_with_its_table(trained, tmp_path: Path) -> None:
             n_shards=3,
             count=CountPolicy("ratio", count),  # 1.0: 4 class-1 patches, shards of 2, 1, 1
             base_seed=7,
-            write_png=True,
-            png_dir=tmp_path / "png",
             device="cpu",
             images=images,
             table=table,
@@ -278,7 +286,6 @@ def test_sample_shard_agrees_with_its_table(trained, tmp_path: Path) -> None:
     assert table["index"].tolist() == [0, 1] and (table["label"] == 1).all()
     assert (table["seed"] == shard_seed(7, "dcgan", 1, 0)).all()
     assert (table["generator"] == "dcgan").all() and (table["images"] == images_path.name).all()
-    assert len(list((tmp_path / "png").glob("*.png"))) == 2
     empty_path, empty_table = sample(2, count=0.5)  # 2 patches: shard 2 gets none
     assert np.load(empty_path).shape == (0, 50, 50, 3) and len(pd.read_parquet(empty_table)) == 0
     with pytest.raises(ValueError, match="class-1 generator"):

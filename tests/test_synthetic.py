@@ -2,14 +2,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 
 from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from idc_synth.grids import save_grid, tile
 from idc_synth.synthetic import (
     CountPolicy,
     class_targets,
+    export_pngs,
     gather_shards,
     load_synthetic,
+    plan_shard,
     shard_seed,
     shard_size,
     train_class_counts,
@@ -79,6 +82,50 @@ def test_shards_round_trip_through_the_manifest(tmp_path):
     assert images.shape == (7, 50, 50, 3) and images.dtype == np.uint8
     assert labels.tolist() == [0, 0, 0, 1, 1, 1, 1]
     assert np.array_equal(images[3:], np.load(tmp_path / "dcgan/class1/shard0.npy"))
+
+
+def test_plan_shard_and_png_export(tmp_path):
+    split = pd.DataFrame(
+        {"patient": ["a", "b"], "split": ["train", "val"], "n_patches": [10, 5], "n_idc": [4, 1]}
+    )
+    plans = [
+        plan_shard(
+            split,
+            CountPolicy("ratio", 1.0),
+            generator="g",
+            label=1,
+            shard=shard,
+            n_shards=3,
+            base_seed=7,
+        )
+        for shard in range(3)
+    ]
+    assert [plan.size for plan in plans] == [2, 1, 1] and plans[0].class_total == 4
+    assert plans[2].seed == shard_seed(7, "g", 1, 2)
+    with pytest.raises(ValueError, match="outside 0..2"):
+        plan_shard(
+            split, CountPolicy("balance"), generator="g", label=0, shard=3, n_shards=3, base_seed=7
+        )
+    folder = tmp_path / "g" / "class1"
+    folder.mkdir(parents=True)
+    images = np.random.default_rng(1).integers(0, 256, (2, 50, 50, 3), dtype=np.uint8)
+    write_shard(
+        images,
+        label=1,
+        generator="g",
+        seed=plans[0].seed,
+        shard=0,
+        images_path=folder / "shard0.npy",
+        table_path=folder / "shard0.parquet",
+    )
+    gather_shards([folder / "shard0.parquet"], tmp_path / "g" / "manifest.parquet")
+    assert export_pngs(tmp_path / "g" / "manifest.parquet", tmp_path / "png") == 2
+    exported = sorted((tmp_path / "png").glob("*.png"))
+    assert [path.name for path in exported] == [
+        "g_class1_shard000_00000.png",
+        "g_class1_shard000_00001.png",
+    ]
+    assert np.array_equal(np.asarray(Image.open(exported[1])), images[1])
 
 
 def test_write_shard_rejects_wrong_shapes(tmp_path):

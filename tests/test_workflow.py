@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,18 @@ def tiny_config() -> dict:
     config["demo"].update(n_patients=6, patches_per_patient=60, edge_patch_fraction=0.05)
     config["classifier"].update(max_epochs=2, seeds=[0, 1], batch_size=64)
     config["pack"]["workers"] = 2
+    config["dcgan"].update(
+        latent_dim=16,
+        generator_channels=4,
+        discriminator_channels=4,
+        epochs=1,
+        min_steps=0,
+        batch_size=32,
+        checkpoint_every=5,
+        preview_every=5,
+    )
+    config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
+    config["arms"] = ["baseline", "dcgan"]
     return config
 
 
@@ -56,7 +69,7 @@ def finished_run(tmp_path_factory) -> Path:
 
 def test_demo_study_writes_the_metrics_contract(finished_run):
     table = pd.read_csv(finished_run / "results/metrics/classification.tsv", sep="\t")
-    assert list(table.columns) == METRIC_COLUMNS
+    assert list(table.columns) == list(METRIC_COLUMNS)
     assert sorted(zip(table["arm"], table["seed"], strict=True)) == [
         ("baseline", 0),
         ("baseline", 1),
@@ -133,3 +146,46 @@ def test_real_sample_stops_at_the_split_with_a_clear_error(tmp_path):
     log = (workdir / "results/logs/split.log").read_text()
     assert "at least 3 patients" in log and "has 2" in log
     assert not (workdir / "results/data/split.parquet").exists()
+
+
+def test_dcgan_arm_trains_on_real_plus_synthetic(finished_run):
+    manifest = pd.read_parquet(finished_run / "results/synthetic/dcgan/manifest.parquet")
+    assert manifest.groupby("label").size().to_dict() == {0: 24, 1: 24}
+    assert manifest["seed"].nunique() == 4  # one seed per (class, shard)
+    for model in ("class0", "class1"):
+        folder = finished_run / "results/models/dcgan" / model
+        assert (folder / "generator.safetensors").is_file() and (folder / "previews.png").is_file()
+    real = len(pd.read_parquet(finished_run / "results/data/packed/train.parquet"))
+    baseline = json.loads(
+        (finished_run / "results/classifiers/baseline/seed0/info.json").read_text()
+    )
+    dcgan = json.loads((finished_run / "results/classifiers/dcgan/seed0/info.json").read_text())
+    assert sum(baseline["n_train"].values()) == real
+    assert sum(dcgan["n_train"].values()) == real + 48
+    assert dcgan["n_val"] == baseline["n_val"]  # validation stays real
+
+
+def dry_run_inputs(workdir: Path) -> dict[str, list[str]]:
+    """rule name -> input files of every job a forced dry run of the whole DAG would run."""
+    dry = snakemake(workdir, "-n", "--forceall")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    inputs: dict[str, list[str]] = {}
+    rule = None
+    for line in (dry.stdout + dry.stderr).splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("input:") and rule:
+            inputs.setdefault(rule, []).extend(line.split(":", 1)[1].replace(",", " ").split())
+    return inputs
+
+
+def test_generators_never_read_val_or_test(finished_run):
+    inputs = dry_run_inputs(finished_run)
+    for rule in ("train_dcgan", "sample_dcgan"):
+        assert inputs[rule], rule
+        assert not [path for path in inputs[rule] if "/val." in path or "/test." in path]
+    assert any("packed/test.npy" in path for path in inputs["predict"])
+    readers_of_test = {
+        rule for rule, paths in inputs.items() if any("packed/test." in p for p in paths)
+    }
+    assert readers_of_test == {"predict"}

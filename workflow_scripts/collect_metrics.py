@@ -11,7 +11,7 @@ from idc_synth.runtime import rule_logging
 def main(*, metric_paths: list[Path], table_path: Path, log: Path | None) -> None:
     with rule_logging(log) as logger:
         table = pd.concat([pd.read_csv(path, sep="\t") for path in metric_paths])
-        table = table[METRIC_COLUMNS].sort_values(["arm", "seed"], ignore_index=True)
+        table = table[list(METRIC_COLUMNS)].sort_values(["arm", "seed"], ignore_index=True)
         if table.duplicated(["arm", "seed"]).any():
             raise ValueError(f"duplicate arm/seed rows in {metric_paths}")
         table.to_csv(table_path, sep="\t", index=False)

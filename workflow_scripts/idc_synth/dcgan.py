@@ -54,6 +54,7 @@ class DCGANSettings:
     generator_channels: int  # c: G's layers are 4c, 2c, c wide (the paper's 64 gives 256-128-64)
     discriminator_channels: int
     epochs: int
+    min_steps: int  # a small class gets extra passes, so every generator trains long enough
     batch_size: int
     lr_generator: float
     lr_discriminator: float
@@ -409,10 +410,11 @@ def train_dcgan(
     only its batch), scaled to [-1, 1] and randomly flipped / rotated by 90 degrees.
 
     ``labels`` matter only when ``settings.conditional``. There are ``settings.epochs`` x
-    ``steps_per_epoch`` steps. After step s, a snapshot of the fixed preview batch is taken when
-    s is a multiple of ``preview_every`` or the last step (and at step 0), and then the whole run
-    state is checkpointed atomically to ``state_path`` when s is a multiple of
-    ``checkpoint_every`` or the last step; ``on_preview(step, images)`` is called last.
+    ``steps_per_epoch`` steps, or ``settings.min_steps`` if that is more. After step s, a
+    snapshot of the fixed preview batch is taken when s is a multiple of ``preview_every`` or
+    the last step (and at step 0), and then the whole run state is checkpointed atomically to
+    ``state_path`` when s is a multiple of ``checkpoint_every`` or the last step;
+    ``on_preview(step, images)`` is called last.
 
     Resuming: a checkpoint at ``state_path`` with the same settings and image count is continued
     from its step (a stale one from other settings is ignored, with a warning). The resumed run
@@ -433,7 +435,7 @@ def train_dcgan(
     if settings.conditional and not np.isin(labels, CLASSES).all():
         raise ValueError(f"labels must be in {CLASSES}, got {np.unique(labels).tolist()}")
     per_epoch = steps_per_epoch(len(images), settings.batch_size)
-    total_steps = settings.epochs * per_epoch
+    total_steps = max(settings.epochs * per_epoch, settings.min_steps)
     run = _Run(settings, len(images), device)
     _resume(run, state_path, total_steps)
     if run.step == 0:

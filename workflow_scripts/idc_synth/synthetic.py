@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from idc_synth.layout import CLASSES, PATCH_SIZE
 
@@ -63,6 +64,54 @@ def shard_seed(base_seed: int, generator: str, label: int, shard: int) -> int:
     return int(sequence.generate_state(1)[0])
 
 
+@dataclass(frozen=True)
+class ShardPlan:
+    """What one sampling job makes: `size` patches of `label` from `seed`."""
+
+    generator: str
+    label: int
+    shard: int
+    n_shards: int
+    size: int
+    seed: int
+    class_total: int
+    train_counts: dict[int, int]
+
+    def describe(self) -> str:
+        return (
+            f"{self.generator} class {self.label}: {self.class_total} patches in "
+            f"{self.n_shards} shards (real train counts {self.train_counts}); shard {self.shard} "
+            f"gets {self.size} from seed {self.seed}"
+        )
+
+
+def plan_shard(
+    split: pd.DataFrame,
+    policy: CountPolicy,
+    *,
+    generator: str,
+    label: int,
+    shard: int,
+    n_shards: int,
+    base_seed: int,
+) -> ShardPlan:
+    """Size and seed of one shard, from the count policy and the real train split."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is outside 0..{n_shards - 1}")
+    counts = train_class_counts(split)
+    total = class_targets(policy, counts)[label]
+    return ShardPlan(
+        generator=generator,
+        label=label,
+        shard=shard,
+        n_shards=n_shards,
+        size=shard_size(total, n_shards, shard),
+        seed=shard_seed(base_seed, generator, label, shard),
+        class_total=total,
+        train_counts=counts,
+    )
+
+
 def write_shard(
     images: np.ndarray,
     *,
@@ -104,6 +153,18 @@ def gather_shards(table_paths: list[Path], manifest_path: Path) -> pd.DataFrame:
     manifest = pd.concat(tables, ignore_index=True)
     manifest.to_parquet(manifest_path, index=False)
     return manifest
+
+
+def export_pngs(manifest_path: Path, folder: Path) -> int:
+    """Every synthetic patch of a generator as a PNG, for looking at; returns the count."""
+    manifest = pd.read_parquet(manifest_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in manifest.groupby("images", sort=False):
+        shard = np.load(manifest_path.parent / name, mmap_mode="r")
+        for row in rows.itertuples():
+            filename = f"{row.generator}_class{row.label}_shard{row.shard:03d}_{row.index:05d}.png"
+            Image.fromarray(np.asarray(shard[row.index])).save(folder / filename)
+    return len(manifest)
 
 
 def load_synthetic(manifest_path: Path) -> tuple[np.ndarray, np.ndarray]:

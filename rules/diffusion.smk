@@ -1,0 +1,53 @@
+# Latent diffusion arm: Stable-Diffusion-style model trained from scratch (or LoRA on a local
+# pretrained pipeline) on the train split only, then sampled into synthetic shards.
+
+
+rule train_diffusion:
+    input:
+        **packed("train"),
+    output:
+        model=directory("results/models/diffusion/model"),
+        losses="results/models/diffusion/losses.tsv",
+        previews="results/models/diffusion/previews.png",
+    log:
+        "results/logs/train_diffusion.log",
+    benchmark:
+        "results/benchmarks/train_diffusion.tsv"
+    retries: 2
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 480 * attempt,
+    params:
+        settings=config["diffusion"],
+        state="results/state/diffusion/checkpoint.pt",
+    script:
+        "../workflow_scripts/train_diffusion.py"
+
+
+rule sample_diffusion:
+    input:
+        model="results/models/diffusion/model",
+        split="results/data/split.parquet",
+    output:
+        images="results/synthetic/diffusion/class{label}/shard{shard}.npy",
+        table="results/synthetic/diffusion/class{label}/shard{shard}.parquet",
+    log:
+        "results/logs/sample_diffusion/class{label}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/sample_diffusion/class{label}/shard{shard}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        **synthetic_params(),
+        settings=config["diffusion"],
+        label=lambda wildcards: int(wildcards.label),
+        shard=lambda wildcards: int(wildcards.shard),
+    script:
+        "../workflow_scripts/sample_diffusion.py"

@@ -1,0 +1,297 @@
+"""The diffusion arm on tiny data: both modes train, sample, resume, and stay offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
+
+from idc_synth.diffusion.pretrained import LORA_FILE, PretrainedModelError, load_base
+from idc_synth.diffusion.sampling import load_sampler
+from idc_synth.diffusion.settings import DiffusionSettings
+from idc_synth.diffusion.training import make_accelerator
+from idc_synth.synthetic import CountPolicy, shard_seed
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = DiffusionSettings(
+    image_size=16,
+    vae_channels=(4, 8),
+    vae_steps=3,
+    vae_batch_size=4,
+    unet_channels=(8, 16),
+    unet_steps=4,
+    unet_batch_size=4,
+    checkpoint_every=2,
+    sampling_steps=3,
+    sample_batch_size=3,  # smaller than the sample counts below, so batching is exercised
+    preview_per_class=2,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_network():
+    """Fail any test of this module that opens an internet connection (hub lookups included)."""
+    attempts: list[tuple] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real):
+        def connect(self, address, *args):
+            if self.family in (socket.AF_INET, socket.AF_INET6):
+                attempts.append(address)
+                raise OSError(f"test forbids network access (tried {address})")
+            return real(self, address, *args)
+
+        return connect
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", guarded(real_connect))
+        patch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+        yield
+    assert attempts == [], f"network connections were attempted: {attempts}"
+
+
+def write_packed(directory: Path, count: int = 24) -> tuple[Path, Path]:
+    """A packed train split whose IDC patches are darker, as load_packed expects it."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(count) % 2
+    base = np.where(labels == 1, 90, 200)[:, None, None, None]
+    images = np.clip(rng.normal(base, 25, (count, 50, 50, 3)), 0, 255).astype(np.uint8)
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / "train.npy", images)
+    pd.DataFrame({"label": labels}).to_parquet(directory / "train.parquet")
+    return directory / "train.npy", directory / "train.parquet"
+
+
+def train_kwargs(root: Path, settings: DiffusionSettings) -> dict:
+    train_images, train_table = write_packed(root / "data")
+    return dict(
+        train_images=train_images,
+        train_table=train_table,
+        settings=settings,
+        state=root / "state" / "diffusion.pt",
+        model=root / "model",
+        losses=root / "losses.tsv",
+        previews=root / "previews.png",
+        threads=1,
+        log=root / "train.log",
+    )
+
+
+@pytest.fixture(scope="module")
+def scratch_run(tmp_path_factory) -> dict:
+    import train_diffusion
+
+    kwargs = train_kwargs(tmp_path_factory.mktemp("scratch"), TINY)
+    train_diffusion.main(**kwargs)
+    return kwargs
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def lora_run(tmp_path_factory, tiny_pipeline) -> dict:
+    import train_diffusion
+
+    settings = replace(
+        TINY,
+        mode="pretrained",
+        pretrained_path=str(tiny_pipeline),
+        resolution=TINY_RESOLUTION,
+        lora_rank=2,
+        lora_steps=3,
+        lora_batch_size=2,
+        lora_lr=1e-2,
+    )
+    kwargs = train_kwargs(tmp_path_factory.mktemp("lora"), settings)
+    train_diffusion.main(**kwargs)
+    return kwargs
+
+
+def check_samples(run: dict) -> None:
+    sampler = load_sampler(run["model"], run["settings"], make_accelerator(run["settings"]))
+    first = sampler.sample(1, 5, seed=7)
+    assert first.dtype == np.uint8 and first.shape == (5, 50, 50, 3)
+    assert int(first.max()) - int(first.min()) > 10
+    np.testing.assert_array_equal(first, sampler.sample(1, 5, seed=7))
+    assert not np.array_equal(first, sampler.sample(1, 5, seed=8))
+    assert sampler.sample(0, 0, seed=7).shape == (0, 50, 50, 3)
+
+
+def test_scratch_trains_both_phases_and_writes_its_outputs(scratch_run):
+    model = scratch_run["model"]
+    for config in ("vae/config.json", "unet/config.json", "scheduler/scheduler_config.json"):
+        assert (model / config).is_file()
+    assert (model / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    losses = pd.read_csv(scratch_run["losses"], sep="\t")
+    assert list(losses.columns) == ["step", "phase", "loss"]
+    assert losses.groupby("phase")["step"].apply(list).to_dict() == {
+        "vae": [1, 2, 3],
+        "unet": [1, 2, 3, 4],
+    }
+    assert np.isfinite(losses["loss"]).all()
+    assert scratch_run["previews"].stat().st_size > 0
+
+
+def test_scratch_samples_are_uint8_patches_reproducible_by_seed(scratch_run):
+    check_samples(scratch_run)
+
+
+def test_lora_trains_and_saves_adapter_and_base_path(lora_run):
+    model = lora_run["model"]
+    assert (model / LORA_FILE).is_file()
+    arm = json.loads((model / "arm.json").read_text())
+    assert arm["mode"] == "pretrained"
+    assert arm["base"] == lora_run["settings"].pretrained_path
+    losses = pd.read_csv(lora_run["losses"], sep="\t")
+    assert losses["phase"].unique().tolist() == ["lora"] and losses["step"].tolist() == [1, 2, 3]
+    assert lora_run["previews"].stat().st_size > 0
+
+
+def test_lora_samples_are_uint8_patches_reproducible_by_seed(lora_run):
+    check_samples(lora_run)
+
+
+def test_sample_script_writes_a_shard_with_its_derived_seed(scratch_run, tmp_path):
+    import sample_diffusion
+
+    split = tmp_path / "split.parquet"
+    pd.DataFrame(
+        {"patient": ["a", "b"], "split": ["train", "test"], "n_patches": [20, 9], "n_idc": [5, 3]}
+    ).to_parquet(split)
+    shards = {}
+    for shard in (0, 1):  # 5 patches over 3 shards: 2, 2, 1
+        out = tmp_path / f"shard{shard}"
+        sample_diffusion.main(
+            model=scratch_run["model"],
+            split=split,
+            settings=TINY,
+            label=1,
+            shard=shard,
+            n_shards=3,
+            count=CountPolicy("absolute", 5),
+            base_seed=11,
+            images=out / "images.npy",
+            table=out / "table.parquet",
+            threads=1,
+            log=None,
+        )
+        shards[shard] = np.load(out / "images.npy")
+        table = pd.read_parquet(out / "table.parquet")
+        assert (table["seed"] == shard_seed(11, "diffusion", 1, shard)).all()
+        assert (table["generator"] == "diffusion").all() and (table["label"] == 1).all()
+    assert shards[0].shape == (2, 50, 50, 3) and not np.array_equal(shards[0], shards[1])
+
+
+def test_empty_shard_needs_no_model(tmp_path):
+    import sample_diffusion
+
+    split = tmp_path / "split.parquet"
+    pd.DataFrame(
+        {"patient": ["a"], "split": ["train"], "n_patches": [10], "n_idc": [10]}
+    ).to_parquet(split)
+    sample_diffusion.main(
+        model=tmp_path / "no-model-here",
+        split=split,
+        settings=TINY,
+        label=1,
+        shard=0,
+        n_shards=1,
+        count=CountPolicy("balance"),  # IDC is already the largest class: nothing to make
+        base_seed=0,
+        images=tmp_path / "images.npy",
+        table=tmp_path / "table.parquet",
+        threads=1,
+        log=None,
+    )
+    assert np.load(tmp_path / "images.npy").shape == (0, 50, 50, 3)
+    assert len(pd.read_parquet(tmp_path / "table.parquet")) == 0
+
+
+def test_missing_pretrained_path_is_a_clear_error(tmp_path):
+    missing = tmp_path / "no-such-sd"
+    with pytest.raises(PretrainedModelError, match="does not exist") as error:
+        load_base(str(missing), allow_download=False)
+    assert str(missing) in str(error.value) and "model_index.json" in str(error.value)
+
+
+def test_incomplete_pretrained_folder_names_the_missing_parts(tmp_path):
+    (tmp_path / "model_index.json").write_text("{}")
+    (tmp_path / "unet").mkdir()
+    with pytest.raises(PretrainedModelError, match="vae, text_encoder, tokenizer, scheduler"):
+        load_base(str(tmp_path), allow_download=False)
+
+
+def test_corrupt_pretrained_folder_names_the_path(tiny_pipeline, tmp_path):
+    import shutil
+
+    broken = Path(shutil.copytree(tiny_pipeline, tmp_path / "broken"))
+    (broken / "model_index.json").write_text("{not json")
+    with pytest.raises(PretrainedModelError, match="not readable JSON") as error:
+        load_base(str(broken), allow_download=False)
+    assert str(broken) in str(error.value)
+    shutil.copy2(tiny_pipeline / "model_index.json", broken / "model_index.json")
+    (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(PretrainedModelError, match=f"could not load .* from {broken}"):
+        load_base(str(broken), allow_download=False)
+
+
+def test_killed_training_resumes_and_finishes_exactly(tmp_path):
+    import train_diffusion
+
+    settings = replace(TINY, vae_steps=16, unet_steps=16, grad_accumulation=2)
+    kwargs = train_kwargs(tmp_path, settings)
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps({k: str(v) for k, v in kwargs.items() if k not in ("settings", "threads")})
+    )
+    script = (
+        "import json, sys; from pathlib import Path; import train_diffusion; "
+        "from idc_synth.diffusion.settings import DiffusionSettings; "
+        "paths = {k: Path(v) for k, v in json.load(open(sys.argv[1])).items()}; "
+        "train_diffusion.main(settings=DiffusionSettings(**json.loads(sys.argv[2])), "
+        "threads=1, **paths)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow_scripts"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(spec), json.dumps(asdict(settings))], env=env
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not kwargs["state"].exists():
+            assert process.poll() is None, "training ended before writing a checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not kwargs["model"].joinpath("arm.json").exists(), "killed run should not finish"
+
+    train_diffusion.main(**kwargs)
+    log = kwargs["log"].read_text()
+    resumed = [
+        int(line.split("resuming from step ")[1].split()[0])
+        for line in log.splitlines()
+        if "resuming from step" in line
+    ]
+    assert resumed and resumed[0] > 0
+    assert "phase unet done: 16 of 16 steps" in log
+    losses = pd.read_csv(kwargs["losses"], sep="\t")
+    assert losses.groupby("phase")["step"].apply(list).to_dict() == {
+        "vae": list(range(1, 17)),
+        "unet": list(range(1, 17)),
+    }

@@ -1,0 +1,177 @@
+"""LoRA fine-tuning of a pretrained Stable Diffusion pipeline read from a local folder.
+
+Only the UNet's attention projections get LoRA adapters; the VAE and text encoder stay frozen.
+Each class is a prompt from the settings; label dropout swaps in the empty prompt, which is
+what the pipeline's classifier-free guidance uses as its unconditional branch. Patches are
+resized up to the model's resolution for training. The model folder holds the LoRA weights
+(safetensors) and ``arm.json`` naming the base pipeline, prompts and resolution.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DDPMScheduler, StableDiffusionPipeline
+from diffusers.utils import convert_state_dict_to_diffusers
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
+from idc_synth.diffusion.pixels import dihedral, to_model
+from idc_synth.diffusion.settings import DiffusionSettings
+from idc_synth.diffusion.training import (
+    ARM_FILE,
+    DenoisingLoss,
+    Phase,
+    Trainer,
+    draw_batch,
+    drop_labels,
+    write_arm,
+)
+from idc_synth.layout import CLASSES
+
+log = logging.getLogger(__name__)
+
+LORA_FILE = "pytorch_lora_weights.safetensors"
+PIPELINE_PARTS = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
+EXPECTED = (
+    "a diffusers-format Stable Diffusion folder (as written by "
+    "StableDiffusionPipeline.save_pretrained) holding " + ", ".join(PIPELINE_PARTS)
+)
+
+
+class PretrainedModelError(ValueError):
+    """The pretrained pipeline is missing or malformed; the message names the path."""
+
+
+def check_pipeline_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise PretrainedModelError(
+            f"pretrained_path {path} does not exist or is not a folder; expected {EXPECTED}. "
+            "To fetch a Hugging Face hub id instead, set allow_download: true."
+        )
+    missing = [part for part in PIPELINE_PARTS if not (path / part).exists()]
+    if missing:
+        raise PretrainedModelError(
+            f"pretrained_path {path} is missing {', '.join(missing)}; expected {EXPECTED}"
+        )
+    try:
+        json.loads((path / "model_index.json").read_text())
+    except (OSError, ValueError) as error:
+        raise PretrainedModelError(
+            f"{path / 'model_index.json'} is not readable JSON ({error}); expected {EXPECTED}"
+        ) from error
+
+
+def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:
+    """The pipeline at a local path; a hub id only when downloads are allowed (the one place
+    this arm may touch the network)."""
+    local = Path(source).expanduser()
+    if local.exists() or not allow_download:
+        check_pipeline_folder(local)
+        source = str(local)
+    try:
+        pipeline = StableDiffusionPipeline.from_pretrained(
+            source,
+            local_files_only=not allow_download,
+            safety_checker=None,
+            requires_safety_checker=False,
+        )
+    except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ... here
+        raise PretrainedModelError(
+            f"could not load a Stable Diffusion pipeline from {source}: {error}"
+        ) from error
+    log.info("loaded pretrained Stable Diffusion from %s", source)
+    return pipeline
+
+
+@torch.no_grad()
+def class_embeddings(
+    pipeline: StableDiffusionPipeline, prompts: dict[int, str], device: torch.device
+) -> torch.Tensor:
+    """Text-encoder states for each class prompt, then the empty prompt at row NULL_CLASS."""
+    texts = [prompts[label] for label in CLASSES] + [""]
+    tokens = pipeline.tokenizer(
+        texts,
+        padding="max_length",
+        max_length=pipeline.tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    )
+    return pipeline.text_encoder(tokens.input_ids.to(device))[0]
+
+
+def train_lora(
+    images: np.ndarray,
+    labels: np.ndarray,
+    settings: DiffusionSettings,
+    trainer: Trainer,
+    model_dir: Path,
+) -> None:
+    accelerator = trainer.accelerator
+    device = accelerator.device
+    pipeline = load_base(settings.pretrained_path, settings.allow_download)
+    for part in (pipeline.vae, pipeline.text_encoder, pipeline.unet):
+        part.requires_grad_(False)
+        part.to(device)
+    unet = pipeline.unet
+    unet.add_adapter(
+        LoraConfig(
+            r=settings.lora_rank,
+            lora_alpha=settings.lora_rank,
+            init_lora_weights="gaussian",
+            target_modules=["to_k", "to_q", "to_v", "to_out.0"],
+        )
+    )
+    parameters = [p for p in unet.parameters() if p.requires_grad]
+    count = sum(p.numel() for p in parameters)
+    log.info("LoRA rank %d: %d trainable parameters", settings.lora_rank, count)
+    embeddings = class_embeddings(pipeline, settings.prompts, device)
+    vae = pipeline.vae
+    denoise = accelerator.prepare(
+        DenoisingLoss(unet, DDPMScheduler.from_config(pipeline.scheduler.config))
+    )
+
+    def lora_batch_loss(generator: torch.Generator) -> torch.Tensor:
+        batch = draw_batch(len(images), settings.lora_batch_size, generator)
+        pixels = dihedral(to_model(images[batch], settings.resolution, device), generator)
+        with torch.no_grad(), accelerator.autocast():
+            posterior = vae.encode(pixels).latent_dist
+            latents = posterior.sample(generator).float() * vae.config.scaling_factor
+        classes = drop_labels(labels[batch], settings.label_dropout, generator).to(device)
+        return denoise(latents, generator, encoder_hidden_states=embeddings[classes])
+
+    optimizer, schedule = trainer.optimizer(parameters, settings.lora_lr, settings.lora_steps)
+    trainer.run(
+        Phase(
+            name="lora",
+            steps=settings.lora_steps,
+            model=denoise,
+            parameters=parameters,
+            optimizer=optimizer,
+            lr_scheduler=schedule,
+            loss=lora_batch_loss,
+            weights=lambda: get_peft_model_state_dict(unet),
+            load_weights=lambda weights: set_peft_model_state_dict(unet, weights),
+        )
+    )
+    if accelerator.is_main_process:
+        StableDiffusionPipeline.save_lora_weights(
+            model_dir,
+            unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)),
+            weight_name=LORA_FILE,
+            safe_serialization=True,
+        )
+        arm = {
+            "mode": "pretrained",
+            "base": settings.pretrained_path,
+            "prompts": settings.prompts,
+            "resolution": settings.resolution,
+            "lora_file": LORA_FILE,
+        }
+        write_arm(model_dir, arm)
+        log.info("wrote LoRA weights and %s to %s", ARM_FILE, model_dir)
+    accelerator.wait_for_everyone()

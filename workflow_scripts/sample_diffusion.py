@@ -1,0 +1,75 @@
+"""Rule sample_diffusion: one shard of synthetic patches of one class from a diffusion model."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from idc_synth.diffusion.sampling import empty_patches, load_sampler
+from idc_synth.diffusion.settings import DiffusionSettings
+from idc_synth.diffusion.training import make_accelerator
+from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.synthetic import CountPolicy, plan_shard, write_shard
+
+
+def main(
+    *,
+    model: Path,
+    split: Path,
+    settings: DiffusionSettings,
+    label: int,
+    shard: int,
+    n_shards: int,
+    count: CountPolicy,
+    base_seed: int,
+    images: Path,
+    table: Path,
+    threads: int,
+    log: Path | None,
+) -> None:
+    with rule_logging(log) as logger:
+        limit_torch_threads(threads)
+        plan = plan_shard(
+            pd.read_parquet(split),
+            count,
+            generator="diffusion",
+            label=label,
+            shard=shard,
+            n_shards=n_shards,
+            base_seed=base_seed,
+        )
+        logger.info(plan.describe())
+        if plan.size == 0:
+            patches = empty_patches()
+        else:
+            sampler = load_sampler(model, settings, make_accelerator(settings))
+            patches = sampler.sample(label, plan.size, plan.seed)
+        images.parent.mkdir(parents=True, exist_ok=True)
+        table.parent.mkdir(parents=True, exist_ok=True)
+        write_shard(
+            patches,
+            label=label,
+            generator=plan.generator,
+            seed=plan.seed,
+            shard=shard,
+            images_path=images,
+            table_path=table,
+        )
+        logger.info("read %s, %s; wrote %s, %s", model, split, images, table)
+
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    main(
+        model=Path(sm.input.model),
+        split=Path(sm.input.split),
+        settings=DiffusionSettings(**sm.params.settings),
+        label=int(sm.params.label),
+        shard=int(sm.params.shard),
+        n_shards=int(sm.params.n_shards),
+        count=CountPolicy(**sm.params.count_policy),
+        base_seed=int(sm.params.base_seed),
+        images=Path(sm.output.images),
+        table=Path(sm.output.table),
+        threads=sm.threads,
+        log=Path(sm.log[0]),
+    )
