@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts")
 from idc_synth.layout import PatchName  # noqa: E402
 from idc_synth.manifest import build_manifest  # noqa: E402
 from idc_synth.pack import pack_split  # noqa: E402
-from idc_synth.split import stratified_split  # noqa: E402
+from idc_synth.split import patient_table  # noqa: E402
 
 
 def make_folder(root: Path, patches: int, patients: int = 20) -> None:
@@ -52,22 +52,17 @@ def main() -> None:
             start = time.perf_counter()
             manifest = build_manifest(root, "pad", 0.05, workers).manifest
             scan = len(manifest) / (time.perf_counter() - start)
-            split = stratified_split(manifest, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=0)
+            split = patient_table(manifest).assign(split="all")  # every patch in one pack
             out = Path(scratch) / f"packed{workers}"
             out.mkdir()
-            rates = [
-                pack_split(
-                    root, manifest, split, name, out / f"{name}.npy", out / f"{name}.pq", workers
-                )
-                for name in ("train", "val", "test")
-            ]
-            rows.append((workers, len(manifest), scan, min(rates), max(rates)))
+            pack = pack_split(
+                root, manifest, split, "all", out / "all.npy", out / "all.pq", workers
+            )
+            rows.append((workers, len(manifest), scan, pack))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"{'workers':>7} {'patches':>8} {'scan img/s':>11} {'pack img/s (min-max over splits)':>34}"
-    )
-    for workers, count, scan, low, high in rows:
-        print(f"{workers:>7} {count:>8} {scan:>11.0f} {low:>16.0f} - {high:<16.0f}")
+    print(f"{'workers':>7} {'patches':>8} {'manifest img/s':>15} {'pack img/s':>11}")
+    for workers, count, scan, pack in rows:
+        print(f"{workers:>7} {count:>8} {scan:>15.0f} {pack:>11.0f}")
     print(f"peak RSS of the main process: {peak:.0f} MiB")
 
 
