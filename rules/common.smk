@@ -3,11 +3,15 @@ SPLITS = ("train", "val", "test")
 ARMS = config["arms"]
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
+# Train-on-synthetic, test-on-real arms: a classifier that sees only a generator's patches.
+SYNTHETIC_ONLY = "_only"
+TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
+TSTR_SEEDS = config["classifier"]["tstr_seeds"]
 
 
 wildcard_constraints:
     split="|".join(SPLITS),
-    arm="|".join(ARMS),
+    arm="|".join(ARMS + TSTR_ARMS),
     seed=r"\d+",
     model="class0|class1|conditional",
     generator="dcgan|diffusion",
@@ -72,6 +76,8 @@ def generators():
 def final_targets():
     """What `snakemake` builds by default."""
     targets = ["results/metrics/classification.tsv"]
+    if TSTR_ARMS:
+        targets.append("results/metrics/tstr.tsv")
     if config["synthetic"]["write_png"]:
         targets += expand("results/synthetic/{generator}/png", generator=generators())
     return targets
@@ -83,8 +89,12 @@ def dcgan_model(label):
 
 
 def classifier_inputs(wildcards):
-    """Real train and val for every arm, plus the generator's shards for synthetic arms."""
-    inputs = {**packed("train"), **packed("val")}
-    if wildcards.arm != "baseline":
-        inputs["synthetic"] = f"results/synthetic/{wildcards.arm}/manifest.parquet"
+    """Real val for every arm; real train unless the arm is synthetic-only; a generator's
+    shards for every arm but the baseline."""
+    inputs = packed("val")
+    if not wildcards.arm.endswith(SYNTHETIC_ONLY):
+        inputs.update(packed("train"))
+    generator = wildcards.arm.removesuffix(SYNTHETIC_ONLY)
+    if generator != "baseline":
+        inputs["synthetic"] = f"results/synthetic/{generator}/manifest.parquet"
     return inputs

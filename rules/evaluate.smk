@@ -1,4 +1,5 @@
-# Evaluation: per-seed classification metrics, gathered into one tidy table.
+# Evaluation: per-seed classification metrics, gathered into one tidy table per question:
+# the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv).
 
 
 rule score_predictions:
@@ -23,6 +24,23 @@ rule collect_metrics:
         table="results/metrics/classification.tsv",
     log:
         "results/logs/collect_metrics.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow_scripts/collect_metrics.py"
+
+
+rule collect_tstr_metrics:
+    input:
+        metrics=expand(
+            "results/metrics/per_seed/{arm}/seed{seed}.tsv",
+            arm=TSTR_ARMS,
+            seed=TSTR_SEEDS,
+        ),
+    output:
+        table="results/metrics/tstr.tsv",
+    log:
+        "results/logs/collect_tstr_metrics.log",
     conda:
         "../envs/evaluate.yaml"
     script:

@@ -17,8 +17,8 @@ from idc_synth.synthetic import load_synthetic
 
 def main(
     *,
-    train_images: Path,
-    train_table: Path,
+    train_images: Path | None,
+    train_table: Path | None,
     val_images: Path,
     val_table: Path,
     synthetic: Path | None,
@@ -30,34 +30,37 @@ def main(
     threads: int,
     log: Path | None,
 ) -> None:
+    """Train on real train patches, a generator's synthetic patches, or both (an arm's mix).
+
+    Synthetic patches only ever join the training set; validation (epoch choice) stays real.
+    """
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
-        train_x, train_rows = load_packed(train_images, train_table)
-        val_x, val_rows = load_packed(val_images, val_table)
-        logger.info(
-            "read train %s (%d patches), val %s (%d patches)",
-            train_images,
-            len(train_x),
-            val_images,
-            len(val_x),
-        )
-        train_y = train_rows["label"].to_numpy()
+        parts = []
+        if train_images is not None:
+            real_x, real_rows = load_packed(train_images, train_table)
+            parts.append((real_x, real_rows["label"].to_numpy()))
+            logger.info("read %d real train patches from %s", len(real_x), train_images)
         synthetic_counts = {}
         if synthetic is not None:
-            # Synthetic patches join the train split only; val and test stay real.
             synthetic_x, synthetic_y = load_synthetic(synthetic)
+            parts.append((synthetic_x, synthetic_y))
             synthetic_counts = {
                 int(k): int(v)
                 for k, v in zip(*np.unique(synthetic_y, return_counts=True), strict=True)
             }
             logger.info(
-                "adding %d synthetic patches %s from %s",
+                "read %d synthetic patches %s from %s",
                 len(synthetic_x),
                 synthetic_counts,
                 synthetic,
             )
-            train_x = np.concatenate([train_x, synthetic_x])
-            train_y = np.concatenate([train_y, synthetic_y])
+        if not parts:
+            raise ValueError("a classifier needs real train patches, synthetic patches, or both")
+        train_x = np.concatenate([images for images, _ in parts])
+        train_y = np.concatenate([labels for _, labels in parts])
+        val_x, val_rows = load_packed(val_images, val_table)
+        logger.info("read %d real val patches from %s", len(val_x), val_images)
         trained = train_classifier(
             train_x,
             train_y,
@@ -76,8 +79,8 @@ def main(
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
     main(
-        train_images=Path(sm.input.train_images),
-        train_table=Path(sm.input.train_table),
+        train_images=Path(sm.input.train_images) if sm.input.get("train_images") else None,
+        train_table=Path(sm.input.train_table) if sm.input.get("train_table") else None,
         val_images=Path(sm.input.val_images),
         val_table=Path(sm.input.val_table),
         synthetic=Path(sm.input.synthetic) if sm.input.get("synthetic") else None,
