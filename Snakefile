@@ -10,6 +10,9 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/dcgan.smk"
@@ -17,9 +20,14 @@ include: "rules/diffusion.smk"
 include: "rules/synthetic.smk"
 include: "rules/classifier.smk"
 include: "rules/evaluate.smk"
+include: "rules/quality.smk"
+include: "rules/statistics.smk"
+include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         final_targets(),
+        REPORT_TARGETS,

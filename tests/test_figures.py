@@ -1,0 +1,201 @@
+"""Every figure family draws a non-empty PNG from tiny hand-made tables (idc_synth.figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from idc_synth import figures
+from idc_synth.synthetic import gather_shards, write_shard
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ARMS = ("baseline", "dcgan", "diffusion")
+
+
+def assert_png(path: Path) -> None:
+    assert path.is_file() and path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def classification_table() -> pd.DataFrame:
+    rows = []
+    for index, arm in enumerate(ARMS):
+        for seed in (0, 1):
+            value = 0.8 + 0.02 * index + 0.01 * seed
+            rows.append(
+                {"arm": arm, "seed": seed, "accuracy": value, "balanced_accuracy": value - 0.05}
+                | {"precision": 0.7, "recall": 0.75, "f1": 0.72, "roc_auc": 0.9, "pr_auc": 0.8}
+                | {"tn": 50, "fp": 5, "fn": 6, "tp": 20 + seed}
+            )
+    return pd.DataFrame(rows)
+
+
+def summary_table() -> pd.DataFrame:
+    table = classification_table()
+    rows = []
+    for arm, group in table.groupby("arm"):
+        for metric in ("accuracy", "balanced_accuracy", "roc_auc"):
+            mean = group[metric].mean()
+            rows.append(
+                {"arm": arm, "metric": metric, "mean": mean, "ci_low": mean - 0.03}
+                | {"ci_high": mean + 0.02, "n_seeds": 2}
+            )
+    return pd.DataFrame(rows)
+
+
+def predictions_table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 40)
+    frames = [
+        pd.DataFrame(
+            {
+                "arm": arm,
+                "seed": seed,
+                "row": np.arange(40),
+                "label": labels,
+                "probability": np.clip(labels * 0.5 + rng.random(40) * 0.6, 0, 1),
+            }
+        )
+        for arm in ARMS
+        for seed in (0, 1)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def patches(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 50, 50, 3), dtype=np.uint8)
+
+
+def quality_table() -> pd.DataFrame:
+    ok = {"n_synthetic": 20, "n_real": 30, "status": "ok", "note": ""}
+    return pd.DataFrame(
+        [
+            {"feature_space": "inception", "generator": "dcgan", "label": "all", **ok}
+            | {"fid": 80.0, "kid": 0.05, "kid_std": 0.01, "precision": 0.5, "recall": 0.3}
+            | {"near_copy_share": 0.0},
+            {"feature_space": "inception", "generator": "real_val", "label": "all", **ok}
+            | {"fid": 12.0, "kid": 0.004, "kid_std": 0.001, "precision": 0.8, "recall": 0.7}
+            | {"near_copy_share": 0.01},
+            {"feature_space": "inception", "generator": "diffusion", "label": "all"}
+            | {"n_synthetic": 0, "n_real": 30, "fid": np.nan, "kid": np.nan, "kid_std": np.nan}
+            | {"precision": np.nan, "recall": np.nan, "near_copy_share": np.nan}
+            | {"status": "skipped: no inception weights", "note": ""},
+            {"feature_space": "classifier", "generator": "dcgan", "label": "1", **ok}
+            | {"fid": 3.0, "kid": 0.02, "kid_std": 0.01, "precision": 0.6, "recall": 0.4}
+            | {"near_copy_share": 0.0},
+        ]
+    )
+
+
+def test_metrics_figure(tmp_path):
+    path = figures.plot_metrics(summary_table(), classification_table(), tmp_path / "m.png")
+    assert_png(path)
+
+
+def test_confusion_figure(tmp_path):
+    assert_png(figures.plot_confusion(classification_table(), tmp_path / "c.png"))
+
+
+def test_curves_figure(tmp_path):
+    assert_png(figures.plot_curves(predictions_table(), tmp_path / "roc.png"))
+
+
+def test_samples_figure(tmp_path):
+    sources = {
+        "real": (patches(12, 0), np.r_[np.zeros(6), np.ones(6)]),
+        "dcgan": (patches(5, 1), np.zeros(5)),  # a class without patches is labelled
+    }
+    path = figures.plot_samples(sources, tmp_path / "s.png", n_per_class=4, seed=1)
+    assert_png(path)
+
+
+def test_quality_figure_shows_skipped_rows(tmp_path):
+    assert_png(figures.plot_quality(quality_table(), tmp_path / "q.png"))
+
+
+def test_training_figure_with_and_without_generators(tmp_path):
+    steps = np.arange(1, 31)
+    gan = pd.DataFrame({"step": steps, "epoch": 1, "loss_d": 1 / steps, "loss_g": np.log1p(steps)})
+    diffusion = pd.DataFrame(
+        {
+            "step": np.r_[steps, steps],
+            "phase": ["vae"] * 30 + ["unet"] * 30,
+            "loss": np.r_[1 / steps, 0.5 / steps],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "train_loss": [0.6, 0.4, 0.3],
+            "val_loss": [0.7, 0.5, 0.55],
+            "val_balanced_accuracy": [0.6, 0.75, 0.7],
+            "val_roc_auc": [0.7, 0.8, 0.8],
+            "seconds": 1.0,
+            "is_best": [False, True, False],
+        }
+    )
+    histories = {(arm, seed): history for arm in ARMS for seed in (0, 1)}
+    full = figures.plot_training(
+        {"class0": gan, "class1": gan}, diffusion, histories, tmp_path / "a.png"
+    )
+    assert_png(full)
+    assert_png(figures.plot_training({}, None, {("baseline", 0): history}, tmp_path / "b.png"))
+
+
+def test_closest_pairs_figure(tmp_path):
+    pairs = {
+        "dcgan": {"synthetic": patches(5, 2), "train": patches(5, 3), "distances": np.arange(5.0)},
+        "diffusion": {"synthetic": patches(0, 4), "train": patches(0, 5), "distances": []},
+    }
+    assert_png(figures.plot_closest_pairs(pairs, tmp_path / "p.png", n_pairs=3))
+
+
+def test_render_reads_named_inputs(tmp_path):
+    """The rules' path: named input files -> figure, for the families that parse names."""
+    shard_dir = tmp_path / "synthetic/dcgan/class0"
+    shard_dir.mkdir(parents=True)
+    write_shard(
+        patches(6, 6),
+        label=0,
+        generator="dcgan",
+        seed=1,
+        shard=0,
+        images_path=shard_dir / "shard0.npy",
+        table_path=shard_dir / "shard0.parquet",
+    )
+    manifest = tmp_path / "synthetic/dcgan/manifest.parquet"
+    gather_shards([shard_dir / "shard0.parquet"], manifest)
+    np.save(tmp_path / "train.npy", patches(8, 7))
+    pd.DataFrame({"row": range(8), "label": [0, 1] * 4}).to_parquet(tmp_path / "train.parquet")
+    options = {"dpi": 60, "font_size": 8, "colors": {"dcgan": "#123456"}, "grid_samples": 4}
+    samples = figures.render(
+        "samples",
+        {
+            "train_images": [tmp_path / "train.npy"],
+            "train_table": [tmp_path / "train.parquet"],
+            "manifest_dcgan": [manifest],
+        },
+        tmp_path / "samples.png",
+        options,
+    )
+    assert_png(samples)
+    np.savez(
+        tmp_path / "pairs.npz", synthetic=patches(3, 8), train=patches(3, 9), distances=np.ones(3)
+    )
+    pairs = figures.render(
+        "closest_pairs", {"pairs_dcgan": [tmp_path / "pairs.npz"]}, tmp_path / "pairs.png", options
+    )
+    assert_png(pairs)
+    with pytest.raises(ValueError, match="unknown figure family"):
+        figures.render("pie", {}, tmp_path / "x.png", options)
+
+
+def test_style_colours_override_defaults_and_name_unknown_arms():
+    style = figures.Style.from_options({"colors": {"dcgan": "#123456"}})
+    assert style.color("dcgan") == "#123456"
+    assert style.color("baseline") == figures.DEFAULT_COLORS["baseline"]
+    assert style.color("real_val") == figures.DEFAULT_COLORS["real"]
+    assert style.color("other").startswith("#")

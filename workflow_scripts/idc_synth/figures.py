@@ -1,0 +1,502 @@
+"""The study's figures, one function per family, each drawn from tables, predictions or shards.
+
+Nothing here trains or scores anything: restyling a figure reruns one cheap rule. Every family
+has a plain function taking data (testable from tiny hand-made tables) and an entry in
+`FAMILIES` that reads the rule's named input files and calls it (`render`).
+
+Named inputs follow one convention: `<kind>_<key>`, e.g. `manifest_dcgan`, `pairs_diffusion`,
+`losses_dcgan_class0`, `history_baseline_seed0`; single tables are named after themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+from idc_synth.grids import tile  # noqa: E402
+from idc_synth.statistics import TEST_METRICS  # noqa: E402
+
+DEFAULT_COLORS = {
+    "baseline": "#4D4D4D",
+    "dcgan": "#0072B2",
+    "diffusion": "#D55E00",
+    "real": "#009E73",
+}
+FALLBACK_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced\naccuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """The `figures:` options every family shares."""
+
+    dpi: int = 150
+    font_size: float = 9
+    colors: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_COLORS))
+
+    def color(self, name: str) -> str:
+        name = "real" if name.startswith("real") else name
+        if name in self.colors:
+            return self.colors[name]
+        return FALLBACK_COLORS[sum(map(ord, name)) % len(FALLBACK_COLORS)]
+
+    @classmethod
+    def from_options(cls, options: Mapping) -> Style:
+        colors = {**DEFAULT_COLORS, **dict(options.get("colors") or {})}
+        return cls(
+            dpi=int(options.get("dpi", 150)),
+            font_size=float(options.get("font_size", 9)),
+            colors=colors,
+        )
+
+
+def _save(figure: plt.Figure, path: Path, style: Style) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=style.dpi, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _figure(style: Style, rows: int, columns: int, width: float, height: float, **kwargs):
+    plt.rcParams.update({"font.size": style.font_size, "axes.titlesize": style.font_size + 1})
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(rows, columns, figsize=(width, height), squeeze=False, **kwargs)
+
+
+def _arm_order(arms) -> list[str]:
+    known = ("baseline", "dcgan", "diffusion")
+    return sorted(set(arms), key=lambda arm: (known.index(arm) if arm in known else 9, arm))
+
+
+def _message(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# ---------------------------------------------------------------------------------------------
+# Families
+
+
+def plot_metrics(
+    summary_ci: pd.DataFrame, classification: pd.DataFrame, path: Path, style: Style = Style()
+) -> Path:
+    """Each metric by arm: mean over seeds with its bootstrap CI, and every seed as a dot."""
+    metrics = [metric for metric in TEST_METRICS if metric in set(summary_ci["metric"])]
+    arms = _arm_order(summary_ci["arm"])
+    figure, axes = _figure(style, 1, 1, 1.2 + 1.0 * len(metrics), 3.2)
+    ax = axes[0, 0]
+    width = 0.8 / max(1, len(arms))
+    for index, arm in enumerate(arms):
+        rows = summary_ci[summary_ci["arm"] == arm].set_index("metric").reindex(metrics)
+        x = np.arange(len(metrics)) + (index - (len(arms) - 1) / 2) * width
+        means = rows["mean"].to_numpy(dtype=float)
+        errors = np.abs(rows[["ci_low", "ci_high"]].to_numpy(dtype=float).T - means)
+        ax.errorbar(
+            x,
+            means,
+            yerr=np.nan_to_num(errors),
+            fmt="o",
+            color=style.color(arm),
+            capsize=3,
+            label=arm,
+        )
+        seeds = classification[classification["arm"] == arm]
+        for offset, metric in enumerate(metrics):
+            if metric in seeds:
+                values = seeds[metric].to_numpy(dtype=float)
+                ax.scatter(
+                    np.full(len(values), x[offset] + width * 0.25),
+                    values,
+                    s=8,
+                    color=style.color(arm),
+                    alpha=0.5,
+                    linewidths=0,
+                )
+    ax.set_xticks(np.arange(len(metrics)), [METRIC_LABELS.get(m, m) for m in metrics])
+    ax.set_ylabel("test metric")
+    ax.set_title("Test metrics by arm (mean over seeds, patient-bootstrap CI; dots: seeds)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(figure, path, style)
+
+
+def plot_confusion(classification: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """Confusion matrix per arm, summed over seeds, coloured by the share of each true class."""
+    arms = _arm_order(classification["arm"])
+    figure, axes = _figure(style, 1, len(arms), 2.6 * len(arms), 2.6)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        rows = classification[classification["arm"] == arm]
+        counts = np.array(
+            [[rows["tn"].sum(), rows["fp"].sum()], [rows["fn"].sum(), rows["tp"].sum()]],
+            dtype=float,
+        )
+        totals = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), count in np.ndenumerate(counts):
+            ax.text(
+                j,
+                i,
+                f"{int(count)}\n{shares[i, j]:.1%}",
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.6 else "black",
+            )
+        ax.set_xticks([0, 1], ["non-IDC", "IDC"])
+        ax.set_yticks([0, 1], ["non-IDC", "IDC"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{arm} ({len(rows)} seeds summed)", color=style.color(arm))
+    return _save(figure, path, style)
+
+
+def plot_curves(predictions: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """ROC and precision-recall curves on the test split, one thin line per arm and seed."""
+    figure, axes = _figure(style, 1, 2, 8.0, 3.6)
+    roc_ax, pr_ax = axes[0]
+    arms = _arm_order(predictions["arm"])
+    for arm in arms:
+        for number, (_seed, rows) in enumerate(
+            predictions[predictions["arm"] == arm].groupby("seed", sort=True)
+        ):
+            labels, scores = rows["label"].to_numpy(), rows["probability"].to_numpy()
+            if np.unique(labels).size < 2:
+                continue
+            fpr, tpr, _ = roc_curve(labels, scores)
+            precision, recall, _ = precision_recall_curve(labels, scores)
+            label = arm if number == 0 else None
+            kwargs = {"color": style.color(arm), "alpha": 0.8, "linewidth": 1.0, "label": label}
+            roc_ax.plot(fpr, tpr, **kwargs)
+            pr_ax.step(recall, precision, where="post", **kwargs)
+    roc_ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=0.8)
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    prevalence = predictions.drop_duplicates("row")["label"].mean() if len(predictions) else 0
+    pr_ax.axhline(prevalence, color="0.7", linestyle=":", linewidth=0.8)
+    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    for ax in (roc_ax, pr_ax):
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, loc="lower right" if ax is roc_ax else "lower left")
+    return _save(figure, path, style)
+
+
+def plot_samples(
+    sources: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    path: Path,
+    style: Style = Style(),
+    n_per_class: int = 16,
+    seed: int = 0,
+) -> Path:
+    """A grid of patches per class (rows) and source (columns: real, then each generator).
+
+    `sources` maps a name to (uint8 images (N, 50, 50, 3), labels); patches are a seeded
+    random choice per source and class.
+    """
+    names = list(sources)
+    figure, axes = _figure(style, 2, len(names), 2.4 * len(names), 5.0)
+    columns = max(1, math.ceil(math.sqrt(n_per_class)))
+    for column, name in enumerate(names):
+        images, labels = sources[name]
+        labels = np.asarray(labels)
+        for label in (0, 1):
+            ax = axes[label, column]
+            rows = np.flatnonzero(labels == label)
+            if rows.size == 0:
+                _message(ax, "no patches")
+            else:
+                rng = np.random.default_rng([seed, label, column])
+                chosen = np.sort(rng.choice(rows, min(n_per_class, rows.size), replace=False))
+                ax.imshow(tile(np.asarray(images[chosen]), columns=columns))
+                ax.set_xticks([])
+                ax.set_yticks([])
+            if label == 0:
+                ax.set_title(name, color=style.color(name))
+            if column == 0:
+                ax.set_ylabel("IDC" if label else "non-IDC")
+    return _save(figure, path, style)
+
+
+QUALITY_PANELS = (
+    ("fid", "FID (lower is better)", None),
+    ("kid", "KID (lower is better)", "kid_std"),
+    ("precision", "precision (fidelity)", None),
+    ("recall", "recall (diversity)", None),
+)
+
+
+def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """FID, KID, precision and recall per generator and class, one row per feature space.
+
+    Skipped rows ('skipped: ...' status) are drawn as hatched empty bars labelled 'skipped';
+    real_val (real validation patches against train) is the reference a good generator nears.
+    """
+    spaces = list(dict.fromkeys(image_quality["feature_space"])) or ["(none)"]
+    figure, axes = _figure(
+        style, len(spaces), len(QUALITY_PANELS), 3.0 * len(QUALITY_PANELS), 2.8 * len(spaces)
+    )
+    for row_index, space in enumerate(spaces):
+        rows = image_quality[image_quality["feature_space"] == space].reset_index(drop=True)
+        names = [f"{g}\n{lab}" for g, lab in zip(rows["generator"], rows["label"], strict=True)]
+        skipped = ~rows["status"].astype(str).str.startswith("ok")
+        for column, (metric, title, error_column) in enumerate(QUALITY_PANELS):
+            ax = axes[row_index, column]
+            if rows.empty:
+                _message(ax, "no image-quality rows")
+                continue
+            values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
+            errors = (
+                pd.to_numeric(rows[error_column], errors="coerce").to_numpy(dtype=float)
+                if error_column and error_column in rows
+                else None
+            )
+            x = np.arange(len(rows))
+            colors = [style.color(str(g)) for g in rows["generator"]]
+            shown = np.where(skipped | np.isnan(values), 0.0, values)
+            ax.bar(
+                x,
+                shown,
+                color=colors,
+                yerr=None if errors is None else np.nan_to_num(np.where(skipped, 0, errors)),
+                capsize=2,
+            )
+            top = np.nanmax(shown) if np.any(shown > 0) else 1.0
+            for position in x[(skipped | np.isnan(values)).to_numpy()]:
+                ax.bar(position, top * 0.3, color="none", edgecolor="0.6", hatch="//")
+                ax.text(
+                    position, top * 0.32, "skipped", ha="center", va="bottom", rotation=90, size=7
+                )
+            ax.set_xticks(x, names, size=max(6, style.font_size - 2))
+            ax.set_title(f"{title}\n[{space} features]")
+            ax.grid(axis="y", alpha=0.3)
+            if metric in ("precision", "recall"):
+                ax.set_ylim(0, 1.05)
+    return _save(figure, path, style)
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(values) < window:
+        return values
+    return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
+
+
+def plot_training(
+    gan_losses: Mapping[str, pd.DataFrame],
+    diffusion_losses: pd.DataFrame | None,
+    histories: Mapping[tuple[str, int], pd.DataFrame],
+    path: Path,
+    style: Style = Style(),
+) -> Path:
+    """GAN losses per model, the diffusion loss per phase, classifier validation curves."""
+    figure, axes = _figure(style, 2, 2, 9.0, 6.0)
+    gan_ax, diffusion_ax = axes[0]
+    loss_ax, score_ax = axes[1]
+    line_styles = ("-", "--", ":", "-.")
+    if gan_losses:
+        for index, (model, losses) in enumerate(gan_losses.items()):
+            window = max(1, len(losses) // 50)
+            for column, color in (("loss_d", "#0072B2"), ("loss_g", "#D55E00")):
+                gan_ax.plot(
+                    losses["step"],
+                    _smooth(losses[column].to_numpy(dtype=float), window),
+                    color=color,
+                    linestyle=line_styles[index % len(line_styles)],
+                    linewidth=1.0,
+                    label=f"{model} {column}",
+                )
+        gan_ax.set(xlabel="step", ylabel="loss", title="DCGAN losses (smoothed)")
+        gan_ax.legend(frameon=False, fontsize=style.font_size - 2)
+        gan_ax.grid(alpha=0.3)
+    else:
+        _message(gan_ax, "no DCGAN in this study")
+    if diffusion_losses is not None and len(diffusion_losses):
+        for phase, rows in diffusion_losses.groupby("phase", sort=False):
+            diffusion_ax.plot(
+                rows["step"],
+                _smooth(rows["loss"].to_numpy(dtype=float), max(1, len(rows) // 50)),
+                linewidth=1.0,
+                label=str(phase),
+            )
+        diffusion_ax.set(xlabel="step", ylabel="loss", title="Diffusion losses (smoothed)")
+        diffusion_ax.set_yscale("log")
+        diffusion_ax.legend(frameon=False)
+        diffusion_ax.grid(alpha=0.3)
+    else:
+        _message(diffusion_ax, "no diffusion model in this study")
+    seen: set[str] = set()
+    for (arm, _seed), history in sorted(histories.items()):
+        label = arm if arm not in seen else None
+        seen.add(arm)
+        color = style.color(arm)
+        loss_ax.plot(history["epoch"], history["val_loss"], color=color, label=label)
+        loss_ax.plot(history["epoch"], history["train_loss"], color=color, alpha=0.4, ls="--")
+        score_ax.plot(history["epoch"], history["val_balanced_accuracy"], color=color, label=label)
+        best = history[history["is_best"].astype(str).str.lower() == "true"]
+        score_ax.scatter(best["epoch"], best["val_balanced_accuracy"], color=color, s=14)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Classifier loss (val solid, train dashed)")
+    score_ax.set(
+        xlabel="epoch", ylabel="balanced accuracy", title="Classifier validation (dot: best)"
+    )
+    for ax in (loss_ax, score_ax):
+        if histories:
+            ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+    return _save(figure, path, style)
+
+
+def plot_closest_pairs(
+    pairs: Mapping[str, Mapping[str, np.ndarray]],
+    path: Path,
+    style: Style = Style(),
+    n_pairs: int = 8,
+) -> Path:
+    """Per generator, its synthetic patches closest to a train patch (top) above that train
+    patch (bottom), with their distance: the memorisation check a reviewer asks for."""
+    names = list(pairs) or ["(none)"]
+    figure, axes = _figure(style, len(names), 1, 1.1 * n_pairs + 1, 2.6 * len(names))
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        if name not in pairs or len(pairs[name]["synthetic"]) == 0:
+            _message(ax, f"{name}: no pairs")
+            continue
+        distances = np.asarray(pairs[name]["distances"], dtype=float)
+        order = np.argsort(distances, kind="stable")[:n_pairs]
+        synthetic = np.asarray(pairs[name]["synthetic"])[order]
+        train = np.asarray(pairs[name]["train"])[order]
+        gap = 2
+        ax.imshow(tile(np.concatenate([synthetic, train]), columns=len(order), gap=gap))
+        step = synthetic.shape[2] + gap
+        for index, distance in enumerate(distances[order]):
+            ax.text(
+                index * step + synthetic.shape[2] / 2,
+                -3,
+                f"{distance:.3g}",
+                ha="center",
+                va="bottom",
+                size=max(6, style.font_size - 2),
+            )
+        ax.set_xticks([])
+        ax.set_yticks(
+            [synthetic.shape[1] / 2, synthetic.shape[1] * 1.5 + gap], ["synthetic", "train"]
+        )
+        ax.set_title(f"{name}: closest synthetic-train pairs (distance above)", pad=14)
+    return _save(figure, path, style)
+
+
+# ---------------------------------------------------------------------------------------------
+# From a rule's named input files
+
+
+def _one(inputs: Mapping[str, Sequence[Path]], name: str) -> Path:
+    paths = inputs[name]
+    if len(paths) != 1:
+        raise ValueError(f"input {name!r} should be one file, got {paths}")
+    return Path(paths[0])
+
+
+def _keyed(inputs: Mapping[str, Sequence[Path]], kind: str) -> dict[str, Path]:
+    """`<kind>_<key>` inputs as {key: path}, in input order."""
+    prefix = f"{kind}_"
+    return {name[len(prefix) :]: _one(inputs, name) for name in inputs if name.startswith(prefix)}
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def _render_metrics(inputs, path, style, options):
+    return plot_metrics(
+        _read_tsv(_one(inputs, "summary_ci")),
+        _read_tsv(_one(inputs, "classification")),
+        path,
+        style,
+    )
+
+
+def _render_confusion(inputs, path, style, options):
+    return plot_confusion(_read_tsv(_one(inputs, "classification")), path, style)
+
+
+def _render_curves(inputs, path, style, options):
+    columns = ["arm", "seed", "row", "label", "probability"]
+    frames = [pd.read_parquet(p, columns=columns) for p in inputs["predictions"]]
+    return plot_curves(pd.concat(frames, ignore_index=True), path, style)
+
+
+def _render_samples(inputs, path, style, options):
+    from idc_synth.pack import load_packed
+    from idc_synth.synthetic import load_synthetic
+
+    images, table = load_packed(_one(inputs, "train_images"), _one(inputs, "train_table"))
+    sources = {"real": (images, table["label"].to_numpy())}
+    for generator, manifest in _keyed(inputs, "manifest").items():
+        sources[generator] = load_synthetic(manifest)
+    return plot_samples(
+        sources,
+        path,
+        style,
+        n_per_class=int(options.get("grid_samples", 16)),
+        seed=int(options.get("sample_seed", 0)),
+    )
+
+
+def _render_quality(inputs, path, style, options):
+    table = _read_tsv(_one(inputs, "image_quality"))
+    return plot_quality(table.astype({"label": str}), path, style)
+
+
+def _render_training(inputs, path, style, options):
+    gan = {key.replace("dcgan_", ""): _read_tsv(p) for key, p in _keyed(inputs, "losses").items()}
+    diffusion = gan.pop("diffusion", None)
+    histories = {}
+    for key, history_path in _keyed(inputs, "history").items():
+        arm, seed = key.rsplit("_seed", 1)
+        histories[(arm, int(seed))] = _read_tsv(history_path)
+    return plot_training(gan, diffusion, histories, path, style)
+
+
+def _render_closest_pairs(inputs, path, style, options):
+    pairs = {}
+    for generator, npz in _keyed(inputs, "pairs").items():
+        with np.load(npz, allow_pickle=False) as data:
+            pairs[generator] = {key: data[key] for key in ("synthetic", "train", "distances")}
+    return plot_closest_pairs(pairs, path, style, n_pairs=int(options.get("closest_pairs", 8)))
+
+
+Renderer = Callable[[Mapping[str, Sequence[Path]], Path, Style, Mapping], Path]
+FAMILIES: dict[str, Renderer] = {
+    "metrics": _render_metrics,
+    "confusion": _render_confusion,
+    "curves": _render_curves,
+    "samples": _render_samples,
+    "quality": _render_quality,
+    "training": _render_training,
+    "closest_pairs": _render_closest_pairs,
+}
+
+
+def render(family: str, inputs: Mapping[str, Sequence[Path]], path: Path, options: Mapping) -> Path:
+    """Draw one figure family from a rule's named inputs and the `figures:` options."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown figure family {family!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[family](inputs, Path(path), Style.from_options(options), options)
