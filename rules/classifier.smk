@@ -13,10 +13,12 @@ rule train_classifier:
         "results/logs/train_classifier/{arm}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_classifier/{arm}/seed{seed}.tsv"
+    retries: 2
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
@@ -39,8 +41,9 @@ rule predict:
         "results/benchmarks/predict/{arm}/seed{seed}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:

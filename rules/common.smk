@@ -9,6 +9,7 @@ DEMO_ROOT = "results/data/demo"
 SYNTHETIC_ONLY = "_only"
 TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
 TSTR_SEEDS = config["classifier"]["tstr_seeds"]
+GPUS = config["gpus"]
 
 
 wildcard_constraints:

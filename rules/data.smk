@@ -1,6 +1,10 @@
 # Data stages: demo set -> manifest + QC -> patient split -> packed arrays per split.
 
 
+localrules:
+    split,
+
+
 rule make_demo_data:
     output:
         root=directory(DEMO_ROOT),
@@ -12,8 +16,8 @@ rule make_demo_data:
         "../envs/data.yaml"
     threads: 4
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=lambda wildcards, attempt: 20 * attempt,
     params:
         spec=config["demo"],
     script:

@@ -17,8 +17,9 @@ rule train_dcgan:
     retries: 2
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 240 * attempt,
     params:
@@ -46,8 +47,9 @@ rule sample_dcgan:
         "results/benchmarks/sample_dcgan/class{label}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:

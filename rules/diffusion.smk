@@ -18,6 +18,7 @@ rule train_diffusion:
         "../envs/torch.yaml"
     threads: 2
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 480 * attempt,
     params:
@@ -40,8 +41,9 @@ rule sample_diffusion:
         "results/benchmarks/sample_diffusion/class{label}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:

@@ -2,6 +2,12 @@
 # the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv).
 
 
+localrules:
+    score_predictions,
+    collect_metrics,
+    collect_tstr_metrics,
+
+
 rule score_predictions:
     input:
         predictions="results/predictions/{arm}/seed{seed}.parquet",

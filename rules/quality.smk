@@ -46,6 +46,7 @@ rule image_quality:
         "../envs/torch.yaml"
     threads: 2
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
@@ -69,6 +70,7 @@ rule image_quality_reference:
         "../envs/torch.yaml"
     threads: 2
     resources:
+        gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:

@@ -1,6 +1,11 @@
 # Shared by the generative arms: gather a generator's shards into one manifest.
 
 
+localrules:
+    gather_synthetic,
+    synthetic_pngs,
+
+
 rule gather_synthetic:
     input:
         tables=lambda wildcards: synthetic_shards(wildcards.generator, "parquet"),

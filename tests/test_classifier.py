@@ -9,11 +9,11 @@ import score_predictions
 import torch
 import train_classifier as train_script
 
+from idc_synth.augment import augment_batch
 from idc_synth.classifier import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
     TrainSettings,
-    augment_batch,
     load_classifier,
     predict_probabilities,
     save_classifier,

@@ -15,9 +15,19 @@ import yaml
 from patchdata import REAL_SAMPLE
 
 from idc_synth.metrics import METRIC_COLUMNS
+from idc_synth.quality import CLEANFID_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "schemas", "envs", "config.yaml")
+WORKFLOW_PARTS = (
+    "Snakefile",
+    "rules",
+    "workflow_scripts",
+    "schemas",
+    "envs",
+    "report",
+    "profiles",
+    "config.yaml",
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -51,6 +61,7 @@ def tiny_config() -> dict:
     )
     config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
     config["arms"] = ["baseline", "dcgan", "diffusion"]
+    config["statistics"]["bootstrap_samples"] = 100
     return config
 
 
@@ -125,17 +136,48 @@ def test_nothing_left_to_do_after_a_run(finished_run):
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
 
 
-def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, tmp_path):
-    config = yaml.safe_load((finished_run / "config.yaml").read_text())
-    config["classifier"]["learning_rate"] = 0.002
+def jobs_after_change(workdir: Path, tmp_path: Path, section: str, key: str, value) -> set[str]:
+    """Rules a dry run would rerun after one config value changes."""
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config[section][key] = value
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config, sort_keys=False))
-    dry = snakemake(finished_run, "-n", "--configfile", str(changed))
+    dry = snakemake(workdir, "-n", "--configfile", str(changed))
     assert dry.returncode == 0, dry.stderr[-2000:]
-    jobs = dry.stdout + dry.stderr
-    assert "train_classifier" in jobs and "collect_metrics" in jobs
-    for upstream in ("make_demo_data", "manifest", "split", "pack"):
-        assert f"rule {upstream}:" not in jobs and f"\n{upstream} " not in jobs
+    lines = (dry.stdout + dry.stderr).splitlines()
+    return {
+        line.split()[1].rstrip(":") for line in lines if line.startswith(("rule ", "localrule "))
+    }
+
+
+def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, tmp_path):
+    rules = jobs_after_change(finished_run, tmp_path, "classifier", "learning_rate", 0.002)
+    assert {"train_classifier", "collect_metrics", "compare_arms"} <= rules
+    assert not rules & {"make_demo_data", "manifest", "split", "pack", "train_dcgan"}
+
+
+def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
+    rules = jobs_after_change(finished_run, tmp_path, "figures", "dpi", 72)
+    assert "plot_metrics" in rules
+    assert rules <= {"all", "write_summary"} | {rule for rule in rules if rule.startswith("plot_")}
+
+
+def test_summary_figures_and_html_report(finished_run):
+    summary = (finished_run / "results/summary.md").read_text()
+    for arm in ("baseline", "dcgan", "diffusion"):
+        assert arm in summary
+    tests = pd.read_csv(finished_run / "results/metrics/tests.tsv", sep="\t")
+    assert {"mcnemar", "paired_t", "wilcoxon"} <= set(tests["test"])
+    for figure in (finished_run / "results/figures").iterdir():
+        assert figure.stat().st_size > 1000, figure
+    quality = pd.read_csv(finished_run / "results/metrics/image_quality.tsv", sep="\t")
+    assert set(quality["generator"]) == {"dcgan", "diffusion", "real_val"}
+    inception = quality.loc[quality["feature_space"] == "inception", "status"]
+    if not CLEANFID_CACHE.exists():  # no weights here: skipped and said so, never downloaded
+        assert inception.str.startswith(f"skipped: no Inception weights at {CLEANFID_CACHE}").all()
+    run = snakemake(finished_run, "--report", "report.html")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (finished_run / "report.html").stat().st_size > 10_000
 
 
 def test_config_typo_is_named_before_any_job(tmp_path):

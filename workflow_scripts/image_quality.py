@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.classifier import load_classifier, resolve_device
+from idc_synth.classifier import load_classifier
 from idc_synth.pack import load_packed
 from idc_synth.quality import (
     ROW_COLUMNS,
@@ -26,7 +26,7 @@ from idc_synth.quality import (
     inception_weights_file,
     load_inception,
 )
-from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import load_synthetic
 
 REFERENCE = "real_val"

@@ -6,10 +6,9 @@ from idc_synth.classifier import (
     load_classifier,
     predict_probabilities,
     prediction_table,
-    resolve_device,
 )
 from idc_synth.pack import load_packed
-from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 
 
 def main(

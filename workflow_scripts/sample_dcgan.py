@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.classifier import resolve_device
 from idc_synth.dcgan import generate, load_generator
-from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import CountPolicy, plan_shard, write_shard
 
 

@@ -6,12 +6,11 @@ import numpy as np
 
 from idc_synth.classifier import (
     TrainSettings,
-    resolve_device,
     save_classifier,
     train_classifier,
 )
 from idc_synth.pack import load_packed
-from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import load_synthetic
 
 

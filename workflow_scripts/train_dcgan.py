@@ -4,11 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from idc_synth.classifier import resolve_device
 from idc_synth.dcgan import DCGANSettings, save_generator, train_dcgan
 from idc_synth.grids import save_grid
 from idc_synth.pack import load_packed
-from idc_synth.runtime import limit_torch_threads, rule_logging
+from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 
 MAX_PREVIEW_ROWS = 20  # snapshots shown in the progress grid, evenly spaced over training
 

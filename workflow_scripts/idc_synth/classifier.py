@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
+from idc_synth.augment import augment_batch
 from idc_synth.metrics import classification_metrics
 from idc_synth.models import ARCHITECTURES, build_classifier, to_model_input
 
@@ -77,36 +78,6 @@ class TrainedClassifier:
     model: nn.Module
     history: pd.DataFrame
     info: dict
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA when present; asking for 'cuda' without one is an error, not a fallback."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA GPU; use 'auto' or 'cpu'")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {name!r}; valid: auto, cpu, cuda")
-    return torch.device(name)
-
-
-def augment_batch(patches: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip, vertical flip and 90-degree rotation, drawn per sample.
-
-    Patches have no canonical orientation, so every dihedral transform is an equally valid view;
-    the 16 flip/rotation combinations cover the 8 transforms twice each, i.e. uniformly.
-    Works on square (N, H, W, C) patches, before ``to_model_input`` (moving uint8 is cheaper);
-    draws come from ``generator`` (CPU) so a seed fixes them on any device.
-    """
-    n = patches.shape[0]
-    flips = torch.randint(0, 2, (2, n), generator=generator).bool().to(patches.device)
-    quarter_turns = torch.randint(0, 4, (n,), generator=generator).to(patches.device)
-    patches = torch.where(flips[0, :, None, None, None], patches.flip(2), patches)
-    patches = torch.where(flips[1, :, None, None, None], patches.flip(1), patches)
-    for k in (1, 2, 3):
-        turned = torch.rot90(patches, k, dims=(1, 2))
-        patches = torch.where((quarter_turns == k)[:, None, None, None], turned, patches)
-    return patches
 
 
 def _class_counts(labels: np.ndarray, split: str) -> dict[str, int]:

@@ -30,8 +30,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
+from idc_synth.augment import augment_batch
 from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from idc_synth.classifier import augment_batch
 from idc_synth.layout import CLASSES, PATCH_SIZE
 from idc_synth.models import to_model_input
 
