@@ -102,6 +102,8 @@ def test_plan_shard_and_png_export(tmp_path):
     ]
     assert [plan.size for plan in plans] == [2, 1, 1] and plans[0].class_total == 4
     assert plans[2].seed == shard_seed(7, "g", 1, 2)
+    with pytest.raises(ValueError, match="plan says 1 patches, got 2"):
+        plans[2].write(np.zeros((2, 50, 50, 3), np.uint8), tmp_path / "x.npy", tmp_path / "x.pq")
     with pytest.raises(ValueError, match="outside 0..2"):
         plan_shard(
             split, CountPolicy("balance"), generator="g", label=0, shard=3, n_shards=3, base_seed=7

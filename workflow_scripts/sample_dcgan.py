@@ -6,7 +6,7 @@ import pandas as pd
 
 from idc_synth.dcgan import generate, load_generator
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
-from idc_synth.synthetic import CountPolicy, plan_shard, write_shard
+from idc_synth.synthetic import CountPolicy, plan_shard
 
 
 def main(
@@ -45,17 +45,7 @@ def main(
                 f"{weights} is the class-{trained_on} generator, asked for class {label}"
             )
         patches = generate(generator, plan.size, plan.seed, torch_device, label=label)
-        images.parent.mkdir(parents=True, exist_ok=True)
-        table.parent.mkdir(parents=True, exist_ok=True)
-        write_shard(
-            patches,
-            label=label,
-            generator=plan.generator,
-            seed=plan.seed,
-            shard=shard,
-            images_path=images,
-            table_path=table,
-        )
+        plan.write(patches, images, table)
         logger.info("wrote %s and %s", images, table)
 
 

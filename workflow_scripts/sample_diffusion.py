@@ -8,7 +8,7 @@ from idc_synth.diffusion.sampling import empty_patches, load_sampler
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import make_accelerator
 from idc_synth.runtime import limit_torch_threads, rule_logging
-from idc_synth.synthetic import CountPolicy, plan_shard, write_shard
+from idc_synth.synthetic import CountPolicy, plan_shard
 
 
 def main(
@@ -43,17 +43,7 @@ def main(
         else:
             sampler = load_sampler(model, settings, make_accelerator(settings))
             patches = sampler.sample(label, plan.size, plan.seed)
-        images.parent.mkdir(parents=True, exist_ok=True)
-        table.parent.mkdir(parents=True, exist_ok=True)
-        write_shard(
-            patches,
-            label=label,
-            generator=plan.generator,
-            seed=plan.seed,
-            shard=shard,
-            images_path=images,
-            table_path=table,
-        )
+        plan.write(patches, images, table)
         logger.info("read %s, %s; wrote %s, %s", model, split, images, table)
 
 

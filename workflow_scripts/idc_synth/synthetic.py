@@ -77,6 +77,22 @@ class ShardPlan:
     class_total: int
     train_counts: dict[int, int]
 
+    def write(self, patches: np.ndarray, images_path: Path, table_path: Path) -> pd.DataFrame:
+        """Save this shard's patches (see write_shard)."""
+        if len(patches) != self.size:
+            raise ValueError(f"shard plan says {self.size} patches, got {len(patches)}")
+        images_path.parent.mkdir(parents=True, exist_ok=True)
+        table_path.parent.mkdir(parents=True, exist_ok=True)
+        return write_shard(
+            patches,
+            label=self.label,
+            generator=self.generator,
+            seed=self.seed,
+            shard=self.shard,
+            images_path=images_path,
+            table_path=table_path,
+        )
+
     def describe(self) -> str:
         return (
             f"{self.generator} class {self.label}: {self.class_total} patches in "
