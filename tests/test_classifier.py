@@ -155,17 +155,14 @@ def write_packed_split(directory, name, images, labels):
     return directory / f"{name}.npy", directory / f"{name}.parquet"
 
 
-def test_entry_scripts_train_predict_score(task, tmp_path):
-    (train_x, train_y), (val_x, val_y) = task
-    train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
-    val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
-    model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
+def run_train_script(train_npy, train_pq, val_npy, val_pq, synthetic, model_dir, log):
+    """The train_classifier entry script for one epoch, writing into model_dir."""
     train_script.main(
         train_images=train_npy,
         train_table=train_pq,
         val_images=val_npy,
         val_table=val_pq,
-        synthetic=None,
+        synthetic=synthetic,
         settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1}),
         device="cpu",
         weights=model_dir / "weights.safetensors",
@@ -174,6 +171,14 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
         threads=1,
         log=log,
     )
+
+
+def test_entry_scripts_train_predict_score(task, tmp_path):
+    (train_x, train_y), (val_x, val_y) = task
+    train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
+    val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
+    model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
+    run_train_script(train_npy, train_pq, val_npy, val_pq, None, model_dir, log)
     predictions = tmp_path / "predictions" / "baseline" / "seed0.parquet"
     predict_test.main(
         weights=model_dir / "weights.safetensors",
@@ -221,19 +226,8 @@ def test_synthetic_patches_join_only_the_train_split(task, tmp_path):
     manifest = tmp_path / "synthetic" / "dcgan" / "manifest.parquet"
     gather_shards([shard_dir / "shard0.parquet"], manifest)
     model_dir = tmp_path / "classifiers"
-    train_script.main(
-        train_images=train_npy,
-        train_table=train_pq,
-        val_images=val_npy,
-        val_table=val_pq,
-        synthetic=manifest,
-        settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1}),
-        device="cpu",
-        weights=model_dir / "weights.safetensors",
-        info=model_dir / "info.json",
-        history=model_dir / "history.tsv",
-        threads=1,
-        log=tmp_path / "log.txt",
+    run_train_script(
+        train_npy, train_pq, val_npy, val_pq, manifest, model_dir, tmp_path / "log.txt"
     )
     info = json.loads((model_dir / "info.json").read_text())
     assert info["synthetic_per_class"] == {"1": 5}
