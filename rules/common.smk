@@ -1,4 +1,5 @@
 # Wiring shared by all rules: wildcard constraints, config lookups, input functions.
+import json
 import os
 
 SPLITS = ("train", "val", "test")
@@ -10,6 +11,8 @@ SYNTHETIC_ONLY = "_only"
 TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
 TSTR_SEEDS = config["classifier"]["tstr_seeds"]
 GPUS = config["gpus"]
+# For shell commands: script paths that hold wherever snakemake runs (--directory, SLURM jobs)
+SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
 
 
 wildcard_constraints:
@@ -20,6 +23,19 @@ wildcard_constraints:
     generator="dcgan|diffusion",
     label="0|1",
     shard=r"\d+",
+
+
+def accelerate_launch(wildcards, resources):
+    """`accelerate launch` options for a job holding `resources.gpu` GPUs: one process per GPU,
+    one on a CPU; a free port, so that two multi-GPU jobs can share a node."""
+    processes = max(1, resources.gpu)
+    options = [
+        f"--config_file {os.path.join(SCRIPTS, 'accelerate.yaml')}",
+        f"--num_processes {processes}",
+    ]
+    if processes > 1:
+        options.append("--multi_gpu --main_process_port 0")
+    return " ".join(options)
 
 
 def data_root():

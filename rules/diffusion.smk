@@ -22,10 +22,18 @@ rule train_diffusion:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 480 * attempt,
     params:
-        settings=config["diffusion"],
+        # accelerate starts one training process per GPU the job holds (see README, multi-GPU)
+        launch=accelerate_launch,
+        script=os.path.join(SCRIPTS, "train_diffusion.py"),
+        settings=json.dumps(config["diffusion"]),
         state="results/state/diffusion/checkpoint.pt",
-    script:
-        "../workflow_scripts/train_diffusion.py"
+        device=config["device"],
+    shell:
+        "accelerate launch {params.launch} {params.script}"
+        " --train-images {input.train_images} --train-table {input.train_table}"
+        " --settings {params.settings:q} --state {params.state} --device {params.device}"
+        " --model {output.model} --losses {output.losses} --previews {output.previews}"
+        " --threads {threads} --log {log} >> {log} 2>&1"
 
 
 rule sample_diffusion:
@@ -49,6 +57,7 @@ rule sample_diffusion:
     params:
         **synthetic_params(),
         settings=config["diffusion"],
+        device=config["device"],
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
     script:

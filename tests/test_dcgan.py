@@ -171,6 +171,18 @@ def test_resume_continues_the_same_run(trained, tmp_path: Path) -> None:
     assert np.array_equal(resumed.previews[-1][1], uninterrupted.previews[-1][1])
 
 
+def test_a_checkpoint_from_other_data_is_not_resumed(trained, tmp_path: Path, caplog) -> None:
+    """Same settings and image count, different patches (e.g. a new split): start afresh."""
+    state = tmp_path / "state.pt"
+    state.write_bytes(trained[1].read_bytes())
+    images, labels = tiny_patches(seed=1)
+    with caplog.at_level("INFO"):
+        result = train_dcgan(images, labels, TINY, state, "cpu")
+    assert "made with other settings or data; ignoring it" in caplog.text
+    assert "starting from step 0" in caplog.text
+    assert result.history["step"].tolist() == trained[0].history["step"].tolist()
+
+
 # train_dcgan.main in a child that pauses after each checkpoint, so the kill lands mid-run.
 KILLABLE_CHILD = """
 import json, sys, time

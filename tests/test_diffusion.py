@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import signal
 import socket
 import subprocess
@@ -187,6 +187,7 @@ def test_sample_script_writes_a_shard_with_its_derived_seed(scratch_run, tmp_pat
             base_seed=11,
             images=out / "images.npy",
             table=out / "table.parquet",
+            device="cpu",
             threads=1,
             log=None,
         )
@@ -215,6 +216,7 @@ def test_empty_shard_needs_no_model(tmp_path):
         base_seed=0,
         images=tmp_path / "images.npy",
         table=tmp_path / "table.parquet",
+        device="cpu",
         threads=1,
         log=None,
     )
@@ -250,26 +252,23 @@ def test_corrupt_pretrained_folder_names_the_path(tiny_pipeline, tmp_path):
         load_base(str(broken), allow_download=False)
 
 
+def command_line(kwargs: dict) -> list[str]:
+    """train_diffusion.py's arguments for the same run as `main(**kwargs)`."""
+    options = [
+        f"--{key.replace('_', '-')}={value}" for key, value in kwargs.items() if key != "settings"
+    ]
+    return [*options, "--settings", json.dumps(asdict(kwargs["settings"]))]
+
+
+SCRIPT = REPO / "workflow_scripts" / "train_diffusion.py"
+
+
 def test_killed_training_resumes_and_finishes_exactly(tmp_path):
     import train_diffusion
 
     settings = replace(TINY, vae_steps=16, unet_steps=16, grad_accumulation=2)
     kwargs = train_kwargs(tmp_path, settings)
-    spec = tmp_path / "spec.json"
-    spec.write_text(
-        json.dumps({k: str(v) for k, v in kwargs.items() if k not in ("settings", "threads")})
-    )
-    script = (
-        "import json, sys; from pathlib import Path; import train_diffusion; "
-        "from idc_synth.diffusion.settings import DiffusionSettings; "
-        "paths = {k: Path(v) for k, v in json.load(open(sys.argv[1])).items()}; "
-        "train_diffusion.main(settings=DiffusionSettings(**json.loads(sys.argv[2])), "
-        "threads=1, **paths)"
-    )
-    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow_scripts"))
-    process = subprocess.Popen(
-        [sys.executable, "-c", script, str(spec), json.dumps(asdict(settings))], env=env
-    )
+    process = subprocess.Popen([sys.executable, str(SCRIPT), *command_line(kwargs)])
     try:
         deadline = time.monotonic() + 120
         while not kwargs["state"].exists():
@@ -291,6 +290,78 @@ def test_killed_training_resumes_and_finishes_exactly(tmp_path):
     assert resumed and resumed[0] > 0
     assert "phase unet done: 16 of 16 steps" in log
     losses = pd.read_csv(kwargs["losses"], sep="\t")
+    assert losses.groupby("phase")["step"].apply(list).to_dict() == {
+        "vae": list(range(1, 17)),
+        "unet": list(range(1, 17)),
+    }
+
+
+def test_new_training_settings_train_afresh_but_sampling_settings_reuse_the_model(tmp_path):
+    import train_diffusion
+
+    kwargs = train_kwargs(tmp_path, TINY)
+    train_diffusion.main(**kwargs)
+    sampling_only = replace(TINY, guidance_scale=4.0, sampling_steps=2, checkpoint_every=3)
+    train_diffusion.main(**{**kwargs, "settings": sampling_only})
+    log = kwargs["log"].read_text()
+    assert "phase vae finished in an earlier run" in log
+    assert "phase unet: resuming from step 4 of 4" in log  # nothing left to train
+    assert "starting afresh" not in log
+
+    train_diffusion.main(**{**kwargs, "settings": replace(sampling_only, unet_lr=5e-4)})
+    log = kwargs["log"].read_text()
+    assert "made with other training settings or data; starting afresh" in log
+    assert log.count("phase vae: starting at step 0 of 3") == 2
+
+
+def launch_two_processes(kwargs: dict) -> subprocess.Popen:
+    """What the rule runs for a job holding two GPUs; on CPUs accelerate makes a gloo group."""
+    launch = [
+        *(sys.executable, "-m", "accelerate.commands.launch"),
+        *("--config_file", str(REPO / "workflow_scripts" / "accelerate.yaml")),
+        *("--num_processes", "2", "--multi_gpu", "--main_process_port", "0"),
+    ]
+    return subprocess.Popen(
+        [*launch, str(SCRIPT), *command_line(kwargs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a launcher and every worker it started, as SLURM ends a preempted job."""
+    import psutil  # a dependency of accelerate
+
+    root = psutil.Process(process.pid)
+    for member in [*root.children(recursive=True), root]:
+        member.kill()
+    process.wait()
+
+
+def test_two_processes_train_one_model_and_resume_after_a_kill(tmp_path):
+    settings = replace(TINY, vae_steps=16, unet_steps=16)
+    kwargs = {**train_kwargs(tmp_path, settings), "device": "cpu", "threads": 2}
+    launcher = launch_two_processes(kwargs)
+    try:
+        deadline = time.monotonic() + 120
+        while not kwargs["state"].exists():
+            assert launcher.poll() is None, "training ended before writing a checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.05)
+    finally:
+        kill_tree(launcher)
+    assert not kwargs["model"].joinpath("arm.json").exists(), "killed run should not finish"
+
+    launcher = launch_two_processes(kwargs)
+    output, _ = launcher.communicate(timeout=300)
+    log = kwargs["log"].read_text()
+    assert launcher.returncode == 0, output + log
+    assert log.count(", 2 process(es)") == 2, "one line per run: only the main process logs"
+    assert re.search(r"phase (vae|unet): resuming from step [1-9]\d* of 16", log)
+    assert (kwargs["model"] / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    assert kwargs["previews"].stat().st_size > 0
+    losses = pd.read_csv(kwargs["losses"], sep="\t")  # one row per step: losses are reduced
     assert losses.groupby("phase")["step"].apply(list).to_dict() == {
         "vae": list(range(1, 17)),
         "unet": list(range(1, 17)),

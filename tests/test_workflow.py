@@ -255,6 +255,27 @@ def test_generators_never_read_val_or_test(finished_run):
     assert readers_of_test == {"predict"}
 
 
+def test_diffusion_training_gets_one_process_per_gpu_of_its_job(finished_run, tmp_path):
+    """The README's multi-GPU request, on this CPU machine: two processes in a gloo group."""
+    workdir = Path(shutil.copytree(finished_run, tmp_path / "run", symlinks=True))
+    shutil.rmtree(workdir / "results/state/diffusion")  # train again, not resume a finished run
+    run = snakemake(
+        workdir,
+        "-p",
+        "--forcerun",
+        "train_diffusion",
+        "--until",
+        "train_diffusion",
+        "--set-resources",
+        "train_diffusion:gpu=2",
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "accelerate launch" in run.stdout + run.stderr
+    assert "--num_processes 2 --multi_gpu" in run.stdout + run.stderr
+    log = (workdir / "results/logs/train_diffusion.log").read_text()
+    assert log.count(", 2 process(es)") == 1 and "phase unet done" in log
+
+
 def test_pretrained_mode_runs_the_lora_path_offline(tmp_path):
     from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
 

@@ -23,6 +23,7 @@ def main(
     base_seed: int,
     images: Path,
     table: Path,
+    device: str,
     threads: int,
     log: Path | None,
 ) -> None:
@@ -41,7 +42,7 @@ def main(
         if plan.size == 0:
             patches = empty_patches()
         else:
-            sampler = load_sampler(model, settings, make_accelerator(settings))
+            sampler = load_sampler(model, settings, make_accelerator(settings, device))
             patches = sampler.sample(label, plan.size, plan.seed)
         plan.write(patches, images, table)
         logger.info("read %s, %s; wrote %s, %s", model, split, images, table)
@@ -60,6 +61,7 @@ if __name__ == "__main__":
         base_seed=int(sm.params.base_seed),
         images=Path(sm.output.images),
         table=Path(sm.output.table),
+        device=sm.params.device,
         threads=sm.threads,
         log=Path(sm.log[0]),
     )

@@ -1,8 +1,12 @@
 """Rule train_diffusion: latent diffusion from scratch, or LoRA on a local Stable Diffusion.
 
-Resumable: state checkpoints go to the undeclared `state` path; a rerun continues from there.
+A command-line program, so that the rule can start it under `accelerate launch` with one
+process per GPU. Resumable: state checkpoints go to `--state`; a rerun continues from there.
 """
 
+import argparse
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +16,7 @@ from idc_synth.diffusion.pretrained import train_lora
 from idc_synth.diffusion.sampling import load_sampler
 from idc_synth.diffusion.scratch import train_scratch
 from idc_synth.diffusion.settings import DiffusionSettings
-from idc_synth.diffusion.training import Trainer, make_accelerator
+from idc_synth.diffusion.training import Trainer, make_accelerator, training_identity
 from idc_synth.grids import save_grid
 from idc_synth.layout import CLASSES
 from idc_synth.pack import load_packed
@@ -28,11 +32,15 @@ def main(
     model: Path,
     losses: Path,
     previews: Path,
+    device: str = "auto",
     threads: int,
     log: Path | None,
 ) -> None:
     with rule_logging(log) as logger:
-        limit_torch_threads(threads)
+        accelerator = make_accelerator(settings, device)
+        if not accelerator.is_main_process:  # one log, not one per GPU; warnings still show
+            logging.getLogger().setLevel(logging.WARNING)
+        limit_torch_threads(threads // accelerator.num_processes)
         images, table = load_packed(train_images, train_table)
         images, labels = np.array(images), table["label"].to_numpy()  # into RAM, writable
         logger.info(
@@ -42,12 +50,13 @@ def main(
             int(labels.sum()),
             settings.mode,
         )
-        accelerator = make_accelerator(settings)
         logger.info("device %s, %d process(es)", accelerator.device, accelerator.num_processes)
-        trainer = Trainer(accelerator, settings, state)
+        identity = training_identity(settings, images, labels)
+        trainer = Trainer(accelerator, settings, state, identity)
         model.mkdir(parents=True, exist_ok=True)
         train = train_scratch if settings.mode == "scratch" else train_lora
         train(images, labels, settings, trainer, model)
+        accelerator.end_training()  # leaves the process group of a multi-GPU run cleanly
         if not accelerator.is_main_process:
             return
         losses.parent.mkdir(parents=True, exist_ok=True)
@@ -65,16 +74,22 @@ def main(
         logger.info("wrote %s, %s, %s (one row per class: %s)", model, losses, previews, CLASSES)
 
 
-if __name__ == "__main__":
-    sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    main(
-        train_images=Path(sm.input.train_images),
-        train_table=Path(sm.input.train_table),
-        settings=DiffusionSettings(**sm.params.settings),
-        state=Path(sm.params.state),
-        model=Path(sm.output.model),
-        losses=Path(sm.output.losses),
-        previews=Path(sm.output.previews),
-        threads=sm.threads,
-        log=Path(sm.log[0]),
+def parse_args(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("train-images", "train-table", "state", "model", "losses", "previews"):
+        parser.add_argument(f"--{name}", type=Path, required=True)
+    parser.add_argument(
+        "--settings",
+        type=json.loads,
+        default={},
+        help="the config's `diffusion` section as JSON; missing keys take their defaults",
     )
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for all processes")
+    parser.add_argument("--log", type=Path, help="log file (default: the terminal)")
+    args = vars(parser.parse_args(argv))
+    return {**args, "settings": DiffusionSettings(**args["settings"])}
+
+
+if __name__ == "__main__":
+    main(**parse_args())

@@ -8,6 +8,7 @@ renamed, so a job killed mid-write leaves the previous checkpoint intact, and re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -31,6 +32,17 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """A fingerprint of a run's training data (memory maps are read, not copied): a checkpoint
+    is resumed only on the data it was trained on."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array.reshape(-1)).cast("B"))
+    return digest.hexdigest()
 
 
 def capture_rng(generator: np.random.Generator | None = None) -> dict[str, Any]:

@@ -31,7 +31,13 @@ from torch import nn
 from tqdm import tqdm
 
 from idc_synth.augment import augment_batch
-from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from idc_synth.checkpoint import (
+    capture_rng,
+    data_digest,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 from idc_synth.layout import CLASSES, PATCH_SIZE
 from idc_synth.models import to_model_input
 
@@ -271,9 +277,12 @@ def _preview_inputs(settings: DCGANSettings) -> tuple[torch.Tensor, torch.Tensor
 class _Run:
     """Everything a training run carries from step to step, and its checkpoint round trip."""
 
-    def __init__(self, settings: DCGANSettings, n_images: int, device: torch.device) -> None:
+    def __init__(
+        self, settings: DCGANSettings, n_images: int, data: str, device: torch.device
+    ) -> None:
         self.settings = settings
         self.n_images = n_images
+        self.data = data
         self.device = device
         torch.manual_seed(settings.seed)  # weight init
         self.generator = build_generator(settings).to(device)
@@ -292,8 +301,8 @@ class _Run:
         self.previews: list[tuple[int, np.ndarray]] = []
 
     def identity(self) -> dict:
-        """What a checkpoint must match to be resumed: same settings, same number of images."""
-        return {"settings": asdict(self.settings), "n_images": self.n_images}
+        """What a checkpoint must match to be resumed: same settings, same training data."""
+        return {"settings": asdict(self.settings), "n_images": self.n_images, "data": self.data}
 
     def state(self, epoch: int) -> dict:
         return {
@@ -342,12 +351,8 @@ class _Run:
 
 def _resume(run: _Run, state_path: Path, total_steps: int) -> None:
     state = load_checkpoint(state_path)
-    if state is not None and {key: state[key] for key in run.identity()} != run.identity():
-        log.warning(
-            "checkpoint %s was made with other settings or data (%s); ignoring it",
-            state_path,
-            {key: state[key] for key in run.identity()},
-        )
+    if state is not None and {key: state.get(key) for key in run.identity()} != run.identity():
+        log.warning("checkpoint %s was made with other settings or data; ignoring it", state_path)
         state = None
     if state is None:
         log.info("starting from step 0 of %d (no usable checkpoint at %s)", total_steps, state_path)
@@ -416,14 +421,14 @@ def train_dcgan(
     ``state_path`` when s is a multiple of ``checkpoint_every`` or the last step;
     ``on_preview(step, images)`` is called last.
 
-    Resuming: a checkpoint at ``state_path`` with the same settings and image count is continued
-    from its step (a stale one from other settings is ignored, with a warning). The resumed run
-    is the same run, not an approximation of it: each epoch's batch order derives from
-    (seed, epoch), so the remaining batches of the interrupted epoch are exactly the ones it
-    would have used, and the noise and augmentation streams, both optimizers, batch-norm
-    statistics, the history and the previews are restored. On the CPU, with the same thread
-    count, a killed-and-resumed run ends with the same weights as an uninterrupted one; on CUDA
-    it is equally exact up to the nondeterminism of cuDNN kernels.
+    Resuming: a checkpoint at ``state_path`` with the same settings and training data is
+    continued from its step (a stale one from other settings or data is ignored, with a
+    warning). The resumed run is the same run, not an approximation of it: each epoch's batch
+    order derives from (seed, epoch), so the remaining batches of the interrupted epoch are
+    exactly the ones it would have used, and the noise and augmentation streams, both
+    optimizers, batch-norm statistics, the history and the previews are restored. On the CPU,
+    with the same thread count, a killed-and-resumed run ends with the same weights as an
+    uninterrupted one; on CUDA it is equally exact up to the nondeterminism of cuDNN kernels.
     """
     device = torch.device(device)
     labels = np.asarray(labels, dtype=np.int64)
@@ -436,7 +441,7 @@ def train_dcgan(
         raise ValueError(f"labels must be in {CLASSES}, got {np.unique(labels).tolist()}")
     per_epoch = steps_per_epoch(len(images), settings.batch_size)
     total_steps = max(settings.epochs * per_epoch, settings.min_steps)
-    run = _Run(settings, len(images), device)
+    run = _Run(settings, len(images), data_digest(images, labels), device)
     _resume(run, state_path, total_steps)
     if run.step == 0:
         run.preview()

@@ -5,6 +5,10 @@ Each phase checkpoints its trainable weights, optimizer, LR scheduler, EMA, step
 loss history atomically every ``checkpoint_every`` steps, together with the final weights of
 the phases already finished, so a killed job resumes mid-phase and never redoes a phase.
 
+A checkpoint is resumed only by a run with the same training settings and data (its
+``identity``); sampling-only settings may change, so a new guidance scale reuses the trained
+model instead of training it again.
+
 Batch, noise and timestep draws come from a generator seeded by (seed, phase, step, process):
 a resumed run draws exactly what the uninterrupted run would have, and each GPU process of a
 multi-GPU run draws different batches.
@@ -16,7 +20,7 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +33,48 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
-from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from idc_synth.checkpoint import (
+    capture_rng,
+    data_digest,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.layout import CLASSES
+from idc_synth.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
 ARM_FILE = "arm.json"  # in every model folder: which mode made it, and what sampling needs
 NULL_CLASS = len(CLASSES)  # the "no label" condition, trained by label dropout, used by CFG
 MAX_GRAD_NORM = 1.0
+# Settings that shape only sampling, previews or checkpoint timing, not the trained weights.
+NOT_TRAINING = (
+    "sampling_steps",
+    "guidance_scale",
+    "sample_batch_size",
+    "preview_per_class",
+    "checkpoint_every",
+)
 
 
-def make_accelerator(settings: DiffusionSettings) -> Accelerator:
+def make_accelerator(settings: DiffusionSettings, device: str = "auto") -> Accelerator:
+    """An Accelerator on the config's device; under `accelerate launch` with several
+    processes, each process gets its own GPU (or a gloo process group on CPUs)."""
     return Accelerator(
+        cpu=resolve_device(device).type == "cpu",
         mixed_precision=settings.mixed_precision,
         gradient_accumulation_steps=settings.grad_accumulation,
     )
+
+
+def training_identity(
+    settings: DiffusionSettings, images: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the training settings and the data."""
+    knobs = {key: value for key, value in asdict(settings).items() if key not in NOT_TRAINING}
+    return {"settings": knobs, "data": data_digest(images, labels)}
 
 
 def write_arm(model_dir: Path, arm: dict[str, Any]) -> None:
@@ -112,12 +142,23 @@ class Trainer:
     """Runs phases in order, resuming from the checkpoint at `state_path` when there is one."""
 
     def __init__(
-        self, accelerator: Accelerator, settings: DiffusionSettings, state_path: Path
+        self,
+        accelerator: Accelerator,
+        settings: DiffusionSettings,
+        state_path: Path,
+        identity: dict[str, Any],
     ) -> None:
         self.accelerator = accelerator
         self.settings = settings
         self.state_path = state_path
+        self.identity = identity
         self.saved = load_checkpoint(state_path)
+        if self.saved is not None and self.saved.get("identity") != identity:
+            log.warning(
+                "checkpoint %s was made with other training settings or data; starting afresh",
+                state_path,
+            )
+            self.saved = None
         self.losses: list[list] = self.saved["losses"] if self.saved else []
         self.finished: dict[str, dict[str, torch.Tensor]] = (
             self.saved["finished"] if self.saved else {}
@@ -203,6 +244,7 @@ class Trainer:
     def _save(self, phase: Phase, step: int) -> None:
         if self.accelerator.is_main_process:
             state = {
+                "identity": self.identity,
                 "phase": phase.name,
                 "step": step,
                 "weights": phase.weights(),
