@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
 
 from idc_synth.diffusion.pretrained import LORA_FILE, PretrainedModelError, load_base
@@ -164,6 +165,28 @@ def test_lora_trains_and_saves_adapter_and_base_path(lora_run):
 
 def test_lora_samples_are_uint8_patches_reproducible_by_seed(lora_run):
     check_samples(lora_run)
+
+
+@pytest.mark.parametrize("run_name", ["scratch_run", "lora_run"])
+def test_the_same_settings_train_the_same_weights(run_name, request, tmp_path):
+    """Weight init, batches, noise and timesteps all derive from the seed."""
+    import train_diffusion
+    from safetensors.torch import load_file
+
+    first = request.getfixturevalue(run_name)
+    again = {**train_kwargs(tmp_path, first["settings"])}
+    train_diffusion.main(**again)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(again["losses"], sep="\t"), pd.read_csv(first["losses"], sep="\t")
+    )
+    for weights in first["model"].rglob("*.safetensors"):
+        expected, got = (
+            load_file(weights),
+            load_file(again["model"] / weights.relative_to(first["model"])),
+        )
+        assert expected.keys() == got.keys()
+        for name, tensor in expected.items():
+            assert torch.equal(tensor, got[name]), f"{weights.name}: {name}"
 
 
 def test_sample_script_writes_a_shard_with_its_derived_seed(scratch_run, tmp_path):

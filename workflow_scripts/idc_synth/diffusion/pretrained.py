@@ -29,6 +29,7 @@ from idc_synth.diffusion.training import (
     Trainer,
     draw_batch,
     drop_labels,
+    seeded_init,
     write_arm,
 )
 from idc_synth.layout import CLASSES
@@ -116,16 +117,16 @@ def train_lora(
     pipeline = load_base(settings.pretrained_path, settings.allow_download)
     for part in (pipeline.vae, pipeline.text_encoder, pipeline.unet):
         part.requires_grad_(False)
-        part.to(device)
     unet = pipeline.unet
-    unet.add_adapter(
-        LoraConfig(
-            r=settings.lora_rank,
-            lora_alpha=settings.lora_rank,
-            init_lora_weights="gaussian",
-            target_modules=["to_k", "to_q", "to_v", "to_out.0"],
-        )
+    lora = LoraConfig(
+        r=settings.lora_rank,
+        lora_alpha=settings.lora_rank,
+        init_lora_weights="gaussian",
+        target_modules=["to_k", "to_q", "to_v", "to_out.0"],
     )
+    seeded_init(settings.seed, "lora", lambda: unet.add_adapter(lora))  # on the CPU
+    for part in (pipeline.vae, pipeline.text_encoder, unet):
+        part.to(device)
     parameters = [p for p in unet.parameters() if p.requires_grad]
     count = sum(p.numel() for p in parameters)
     log.info("LoRA rank %d: %d trainable parameters", settings.lora_rank, count)

@@ -27,6 +27,7 @@ from idc_synth.diffusion.training import (
     Trainer,
     draw_batch,
     drop_labels,
+    seeded_init,
     write_arm,
 )
 
@@ -105,7 +106,7 @@ def train_scratch(
 ) -> None:
     accelerator = trainer.accelerator
     device = accelerator.device
-    vae = build_vae(settings)
+    vae = seeded_init(settings.seed, "vae", lambda: build_vae(settings))
     log.info("VAE: %d parameters", sum(p.numel() for p in vae.parameters()))
     vae_loss = accelerator.prepare(VAELoss(vae, settings.kl_weight))
 
@@ -130,7 +131,7 @@ def train_scratch(
     )
     latents = encode(vae, images, settings.image_size, device)
 
-    unet = build_unet(settings)
+    unet = seeded_init(settings.seed, "unet", lambda: build_unet(settings))
     log.info("UNet: %d parameters", sum(p.numel() for p in unet.parameters()))
     noise_scheduler = build_noise_scheduler(settings)
     denoise = accelerator.prepare(DenoisingLoss(unet, noise_scheduler))

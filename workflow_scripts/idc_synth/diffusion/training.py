@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ from idc_synth.layout import CLASSES
 from idc_synth.runtime import resolve_device
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ARM_FILE = "arm.json"  # in every model folder: which mode made it, and what sampling needs
 NULL_CLASS = len(CLASSES)  # the "no label" condition, trained by label dropout, used by CFG
@@ -81,9 +82,21 @@ def write_arm(model_dir: Path, arm: dict[str, Any]) -> None:
     (model_dir / ARM_FILE).write_text(json.dumps(arm, indent=2))
 
 
+def derived_seed(seed: int, name: str, *numbers: int) -> int:
+    state = np.random.SeedSequence([seed, zlib.crc32(name.encode()), *numbers])
+    return int(state.generate_state(1)[0])
+
+
 def step_generator(seed: int, phase: str, step: int, process: int) -> torch.Generator:
-    state = np.random.SeedSequence([seed, zlib.crc32(phase.encode()), step, process])
-    return torch.Generator().manual_seed(int(state.generate_state(1)[0]))
+    return torch.Generator().manual_seed(derived_seed(seed, phase, step, process))
+
+
+def seeded_init(seed: int, name: str, build: Callable[[], T]) -> T:
+    """Build a model (or add an adapter) with weights drawn from (seed, name) alone: a fresh,
+    a resumed and a multi-process run start from the same weights, and nothing else shifts."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(seed, name))
+        return build()
 
 
 def draw_batch(count: int, batch_size: int, generator: torch.Generator) -> np.ndarray:
