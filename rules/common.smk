@@ -64,6 +64,7 @@ def classifier_settings(wildcards):
             "learning_rate",
             "weight_decay",
             "patience",
+            "threshold",
         )
     }
     return {**settings, "seed": int(wildcards.seed)}

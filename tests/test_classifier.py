@@ -64,7 +64,9 @@ def test_learns_a_simple_cue(trained):
     assert trained.info["n_train"] == {"0": 64, "1": 32}
     assert trained.info["n_val"] == {"0": 24, "1": 16}
     assert trained.info["pos_weight"] == pytest.approx(2.0)
-    assert trained.info["threshold"] == 0.5
+    assert trained.info["threshold_rule"] == "tuned on val"
+    best = trained.history.loc[trained.history["is_best"]].iloc[0]
+    assert trained.info["threshold"] == best["val_threshold"]
 
 
 def test_history_has_one_row_per_epoch_and_one_best(trained):
@@ -79,7 +81,7 @@ def test_history_has_one_row_per_epoch_and_one_best(trained):
 
 def test_best_weights_are_restored(task, trained):
     _, (val_x, val_y) = task
-    predicted = predict_probabilities(trained.model, val_x, 16, "cpu") >= 0.5
+    predicted = predict_probabilities(trained.model, val_x, 16, "cpu") >= trained.info["threshold"]
     recall = [(predicted[val_y == c] == c).mean() for c in (0, 1)]
     best = trained.history.loc[trained.history["is_best"], "val_balanced_accuracy"].iloc[0]
     assert np.mean(recall) == pytest.approx(best)
@@ -132,6 +134,17 @@ def test_missing_class_is_a_clear_error(task):
         train_classifier(train_x, np.zeros_like(train_y), val_x, val_y, SETTINGS, "cpu")
     with pytest.raises(ValueError, match="val split has no patches of class 0"):
         train_classifier(train_x, train_y, val_x, np.ones_like(val_y), SETTINGS, "cpu")
+
+
+def test_a_fixed_threshold_is_kept_and_a_bad_one_rejected(task):
+    (train_x, train_y), (val_x, val_y) = task
+    fixed = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1, "threshold": 0.3})
+    result = train_classifier(train_x, train_y, val_x, val_y, fixed, "cpu")
+    assert result.info["threshold"] == 0.3 and result.info["threshold_rule"] == "fixed"
+    assert result.history["val_threshold"].tolist() == [0.3]
+    for bad in (0, 1.0, "tune"):
+        with pytest.raises(ValueError, match="threshold must be 'val' or between 0 and 1"):
+            TrainSettings(**{**SETTINGS.__dict__, "threshold": bad})
 
 
 def test_unknown_arch_in_settings_is_rejected():

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from idc_synth.metrics import METRIC_COLUMNS, classification_metrics
+from idc_synth.metrics import METRIC_COLUMNS, classification_metrics, tune_threshold
 
 
 def test_known_example_matches_hand_counts():
@@ -56,3 +56,23 @@ def test_mismatched_lengths_or_labels_are_rejected():
         classification_metrics(np.array([0, 1]), np.array([0.5]))
     with pytest.raises(ValueError, match="0 or 1"):
         classification_metrics(np.array([0, 2]), np.array([0.5, 0.5]))
+
+
+def test_tuned_threshold_separates_shifted_scores():
+    """Scores all above 0.5 (a classifier off-centre on real patches): 0.5 calls every patch
+    IDC, the tuned threshold splits the classes."""
+    labels = np.array([0, 0, 0, 1, 1])
+    scores = np.array([0.6, 0.65, 0.7, 0.9, 0.95])
+    assert classification_metrics(labels, scores, 0.5)["balanced_accuracy"] == 0.5
+    threshold = tune_threshold(labels, scores)
+    assert 0.7 < threshold <= 0.9
+    assert classification_metrics(labels, scores, threshold)["balanced_accuracy"] == 1.0
+
+
+def test_tuned_threshold_prefers_the_one_nearest_one_half_among_ties():
+    labels = np.array([0, 1, 0, 1])
+    scores = np.array([0.3, 0.4, 0.6, 0.7])  # 0.4 and 0.7 both give balanced accuracy 0.75
+    assert tune_threshold(labels, scores) == 0.4
+    assert tune_threshold(labels, scores + 0.25) == 0.65  # now 0.65 is nearer than 0.95
+    with pytest.raises(ValueError, match="both classes"):
+        tune_threshold(np.zeros(3), np.array([0.1, 0.2, 0.3]))

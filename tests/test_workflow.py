@@ -123,6 +123,20 @@ def test_splits_are_patient_level_and_cover_the_manifest(finished_run):
         assert set(table["patient"]) == set(split.loc[split["split"] == name, "patient"])
 
 
+def test_test_predictions_use_the_threshold_chosen_on_val(finished_run):
+    for arm in ("baseline", "diffusion"):
+        info = json.loads((finished_run / f"results/classifiers/{arm}/seed0/info.json").read_text())
+        history = pd.read_csv(
+            finished_run / f"results/classifiers/{arm}/seed0/history.tsv", sep="\t"
+        )
+        predictions = pd.read_parquet(finished_run / f"results/predictions/{arm}/seed0.parquet")
+        assert info["threshold_rule"] == "tuned on val" and 0 < info["threshold"] < 1
+        assert history.loc[history["is_best"], "val_threshold"].item() == info["threshold"]
+        assert predictions["threshold"].unique().tolist() == [info["threshold"]]
+        called = predictions["probability"] >= info["threshold"]
+        assert (called.astype(int) == predictions["predicted"]).all()
+
+
 def test_every_job_logged_and_training_history_written(finished_run):
     history = pd.read_csv(finished_run / "results/classifiers/baseline/seed0/history.tsv", sep="\t")
     assert len(history) >= 1 and history["is_best"].sum() == 1

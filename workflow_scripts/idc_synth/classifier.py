@@ -21,19 +21,21 @@ from torch import nn
 from tqdm import tqdm
 
 from idc_synth.augment import augment_batch
-from idc_synth.metrics import classification_metrics
+from idc_synth.metrics import classification_metrics, tune_threshold
 from idc_synth.models import ARCHITECTURES, build_classifier, to_model_input
 
 log = logging.getLogger(__name__)
 
-# pos_weight balances the loss between classes, so 0.5 already targets balanced accuracy;
-# it is recorded in the info file so prediction reads it rather than assuming it.
-DECISION_THRESHOLD = 0.5
+# The decision threshold: "val" picks, per epoch, the one with the best val balanced accuracy
+# (a classifier trained on synthetic patches may score real ones off-centre); a number fixes
+# it. The kept epoch's threshold goes into the info file, which prediction reads.
+TUNED_THRESHOLD = "val"
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = (
     "epoch",
     "train_loss",
     "val_loss",
+    "val_threshold",
     "val_balanced_accuracy",
     "val_roc_auc",
     "seconds",
@@ -62,11 +64,17 @@ class TrainSettings:
     weight_decay: float
     patience: int
     seed: int
+    threshold: float | str = TUNED_THRESHOLD
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise ValueError(
                 f"unknown classifier arch {self.arch!r}; valid: {', '.join(ARCHITECTURES)}"
+            )
+        fixed = isinstance(self.threshold, int | float) and 0 < self.threshold < 1
+        if self.threshold != TUNED_THRESHOLD and not fixed:
+            raise ValueError(
+                f"threshold must be {TUNED_THRESHOLD!r} or between 0 and 1, got {self.threshold!r}"
             )
         for name in ("max_epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
@@ -200,7 +208,7 @@ def train_classifier(
     )
 
     history: list[dict] = []
-    best_key, best_epoch, best_state = None, 0, None
+    best_key, best_epoch, best_threshold, best_state = None, 0, None, None
     for epoch in range(1, settings.max_epochs + 1):
         started = time.perf_counter()
         train_loss = _train_one_epoch(
@@ -217,20 +225,25 @@ def train_classifier(
         )
         val_logits = _predict_logits(model, val_images, settings.batch_size, device)
         val_loss = val_loss_fn(val_logits, val_targets).item()
-        val = classification_metrics(
-            val_labels, torch.sigmoid(val_logits).numpy(), DECISION_THRESHOLD
+        val_probabilities = torch.sigmoid(val_logits).numpy()
+        threshold = (
+            tune_threshold(val_labels, val_probabilities)
+            if settings.threshold == TUNED_THRESHOLD
+            else float(settings.threshold)
         )
+        val = classification_metrics(val_labels, val_probabilities, threshold)
         # Higher balanced accuracy wins; on a tie, the lower val loss.
         key = (val["balanced_accuracy"], -val_loss)
         improved = best_key is None or key > best_key
         if improved:
-            best_key, best_epoch = key, epoch
+            best_key, best_epoch, best_threshold = key, epoch, threshold
             best_state = copy.deepcopy(model.state_dict())
         history.append(
             {
                 "epoch": epoch,
                 "train_loss": train_loss,
                 "val_loss": val_loss,
+                "val_threshold": threshold,
                 "val_balanced_accuracy": val["balanced_accuracy"],
                 "val_roc_auc": val["roc_auc"],
                 "seconds": time.perf_counter() - started,
@@ -238,13 +251,14 @@ def train_classifier(
         )
         log.info(
             "epoch %d/%d: train loss %.4f, val loss %.4f, val balanced acc %.4f, "
-            "val ROC AUC %.4f, %.1f s%s",
+            "val ROC AUC %.4f, threshold %.3f, %.1f s%s",
             epoch,
             settings.max_epochs,
             train_loss,
             val_loss,
             val["balanced_accuracy"],
             val["roc_auc"],
+            threshold,
             history[-1]["seconds"],
             " (best)" if improved else "",
         )
@@ -262,7 +276,8 @@ def train_classifier(
         "seed": settings.seed,
         "best_epoch": best_epoch,
         "epochs_run": len(history),
-        "threshold": DECISION_THRESHOLD,
+        "threshold": best_threshold,
+        "threshold_rule": "tuned on val" if settings.threshold == TUNED_THRESHOLD else "fixed",
         "n_train": n_train,
         "n_val": n_val,
         "pos_weight": pos_weight,
@@ -270,7 +285,7 @@ def train_classifier(
         "torch_version": torch.__version__,
         "settings": asdict(settings),
     }
-    log.info("kept epoch %d of %d", best_epoch, len(history))
+    log.info("kept epoch %d of %d, threshold %.3f", best_epoch, len(history), best_threshold)
     return TrainedClassifier(model=model, history=history_table, info=info)
 
 

@@ -12,6 +12,7 @@ from sklearn.metrics import (
     precision_score,
     recall_score,
     roc_auc_score,
+    roc_curve,
 )
 
 METRIC_KEYS = (
@@ -62,3 +63,16 @@ def classification_metrics(
         "fn": int(fn),
         "tp": int(tp),
     }
+
+
+def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The decision threshold (predict IDC when probability >= it) with the highest balanced
+    accuracy on these labels; among equally good ones, the one closest to 0.5."""
+    labels = np.asarray(labels).astype(np.int64)
+    if np.unique(labels).size != 2:
+        raise ValueError("tuning a threshold needs both classes among the labels")
+    fpr, tpr, thresholds = roc_curve(labels, probabilities, drop_intermediate=False)
+    finite = np.isfinite(thresholds)  # the first is +inf: "predict nothing as IDC"
+    balanced = (tpr + 1 - fpr)[finite] / 2
+    candidates = thresholds[finite][np.isclose(balanced, balanced.max(), rtol=0, atol=1e-12)]
+    return float(candidates[np.argmin(np.abs(candidates - 0.5))])
