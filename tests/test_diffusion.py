@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -286,12 +285,11 @@ def command_line(kwargs: dict) -> list[str]:
 SCRIPT = REPO / "workflow_scripts" / "train_diffusion.py"
 
 
-def test_killed_training_resumes_and_finishes_exactly(tmp_path):
-    import train_diffusion
+def kill_after_first_checkpoint(process: subprocess.Popen, kwargs: dict) -> None:
+    """SIGKILL a training run and every process it started (accelerate's workers), as SLURM
+    ends a preempted job, as soon as its first checkpoint is on disk."""
+    import psutil  # a dependency of accelerate
 
-    settings = replace(TINY, vae_steps=16, unet_steps=16, grad_accumulation=2)
-    kwargs = train_kwargs(tmp_path, settings)
-    process = subprocess.Popen([sys.executable, str(SCRIPT), *command_line(kwargs)])
     try:
         deadline = time.monotonic() + 120
         while not kwargs["state"].exists():
@@ -299,9 +297,21 @@ def test_killed_training_resumes_and_finishes_exactly(tmp_path):
             assert time.monotonic() < deadline, "no checkpoint after 120 s"
             time.sleep(0.05)
     finally:
-        process.send_signal(signal.SIGKILL)
+        root = psutil.Process(process.pid)
+        for member in [*root.children(recursive=True), root]:
+            member.kill()
         process.wait()
     assert not kwargs["model"].joinpath("arm.json").exists(), "killed run should not finish"
+
+
+def test_killed_training_resumes_and_finishes_exactly(tmp_path):
+    import train_diffusion
+
+    settings = replace(TINY, vae_steps=16, unet_steps=16, grad_accumulation=2)
+    kwargs = train_kwargs(tmp_path, settings)
+    kill_after_first_checkpoint(
+        subprocess.Popen([sys.executable, str(SCRIPT), *command_line(kwargs)]), kwargs
+    )
 
     train_diffusion.main(**kwargs)
     log = kwargs["log"].read_text()
@@ -352,29 +362,10 @@ def launch_two_processes(kwargs: dict) -> subprocess.Popen:
     )
 
 
-def kill_tree(process: subprocess.Popen) -> None:
-    """SIGKILL a launcher and every worker it started, as SLURM ends a preempted job."""
-    import psutil  # a dependency of accelerate
-
-    root = psutil.Process(process.pid)
-    for member in [*root.children(recursive=True), root]:
-        member.kill()
-    process.wait()
-
-
 def test_two_processes_train_one_model_and_resume_after_a_kill(tmp_path):
     settings = replace(TINY, vae_steps=16, unet_steps=16)
     kwargs = {**train_kwargs(tmp_path, settings), "device": "cpu", "threads": 2}
-    launcher = launch_two_processes(kwargs)
-    try:
-        deadline = time.monotonic() + 120
-        while not kwargs["state"].exists():
-            assert launcher.poll() is None, "training ended before writing a checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint after 120 s"
-            time.sleep(0.05)
-    finally:
-        kill_tree(launcher)
-    assert not kwargs["model"].joinpath("arm.json").exists(), "killed run should not finish"
+    kill_after_first_checkpoint(launch_two_processes(kwargs), kwargs)
 
     launcher = launch_two_processes(kwargs)
     output, _ = launcher.communicate(timeout=300)

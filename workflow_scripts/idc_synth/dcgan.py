@@ -277,12 +277,9 @@ def _preview_inputs(settings: DCGANSettings) -> tuple[torch.Tensor, torch.Tensor
 class _Run:
     """Everything a training run carries from step to step, and its checkpoint round trip."""
 
-    def __init__(
-        self, settings: DCGANSettings, n_images: int, data: str, device: torch.device
-    ) -> None:
+    def __init__(self, settings: DCGANSettings, data: str, device: torch.device) -> None:
         self.settings = settings
-        self.n_images = n_images
-        self.data = data
+        self.data = data  # data_digest of the training images and labels
         self.device = device
         torch.manual_seed(settings.seed)  # weight init
         self.generator = build_generator(settings).to(device)
@@ -302,7 +299,7 @@ class _Run:
 
     def identity(self) -> dict:
         """What a checkpoint must match to be resumed: same settings, same training data."""
-        return {"settings": asdict(self.settings), "n_images": self.n_images, "data": self.data}
+        return {"settings": asdict(self.settings), "data": self.data}
 
     def state(self, epoch: int) -> dict:
         return {
@@ -441,7 +438,7 @@ def train_dcgan(
         raise ValueError(f"labels must be in {CLASSES}, got {np.unique(labels).tolist()}")
     per_epoch = steps_per_epoch(len(images), settings.batch_size)
     total_steps = max(settings.epochs * per_epoch, settings.min_steps)
-    run = _Run(settings, len(images), data_digest(images, labels), device)
+    run = _Run(settings, data_digest(images, labels), device)
     _resume(run, state_path, total_steps)
     if run.step == 0:
         run.preview()

@@ -15,7 +15,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-METRIC_KEYS = (
+SCORE_KEYS = (
     "accuracy",
     "balanced_accuracy",
     "precision",
@@ -23,11 +23,8 @@ METRIC_KEYS = (
     "f1",
     "roc_auc",
     "pr_auc",
-    "tn",
-    "fp",
-    "fn",
-    "tp",
 )
+METRIC_KEYS = (*SCORE_KEYS, "tn", "fp", "fn", "tp")  # scores, then the confusion counts
 METRIC_COLUMNS = ("arm", "seed", *METRIC_KEYS)
 
 

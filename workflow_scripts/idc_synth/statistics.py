@@ -33,19 +33,11 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from idc_synth.metrics import classification_metrics
+from idc_synth.metrics import SCORE_KEYS, classification_metrics
 
 # (arm_a, arm_b): differences are arm_a - arm_b.
 COMPARISONS = (("dcgan", "baseline"), ("diffusion", "baseline"), ("diffusion", "dcgan"))
-TEST_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-)
+TEST_METRICS = SCORE_KEYS  # arms are compared on every score, not on the confusion counts
 TESTS_COLUMNS = [
     "comparison",
     "arm_a",
