@@ -1,6 +1,7 @@
 # Wiring shared by all rules: wildcard constraints, config lookups, input functions.
 import json
 import os
+import shlex
 
 SPLITS = ("train", "val", "test")
 ARMS = config["arms"]
@@ -30,7 +31,7 @@ def accelerate_launch(wildcards, resources):
     one on a CPU; a free port, so that two multi-GPU jobs can share a node."""
     processes = max(1, resources.gpu)
     options = [
-        f"--config_file {os.path.join(SCRIPTS, 'accelerate.yaml')}",
+        f"--config_file {shlex.quote(os.path.join(SCRIPTS, 'accelerate.yaml'))}",
         f"--num_processes {processes}",
     ]
     if processes > 1:

@@ -29,7 +29,7 @@ rule train_diffusion:
         state="results/state/diffusion/checkpoint.pt",
         device=config["device"],
     shell:
-        "accelerate launch {params.launch} {params.script}"
+        "accelerate launch {params.launch} {params.script:q}"
         " --train-images {input.train_images} --train-table {input.train_table}"
         " --settings {params.settings:q} --state {params.state} --device {params.device}"
         " --model {output.model} --losses {output.losses} --previews {output.previews}"
