@@ -1,5 +1,5 @@
 # Classifier stages for every arm and seed: train on the train split (plus the arm's synthetic
-# patches), pick the epoch on val, predict the test split.
+# draw for that seed) within the step budget, pick the period on val, predict the test split.
 
 
 rule train_classifier:
@@ -23,6 +23,9 @@ rule train_classifier:
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings=classifier_settings,
+        synthetic_draw=classifier_draw,
+        # undeclared: a killed or preempted job resumes from its last period (retries)
+        state="results/state/classifiers/{arm}/seed{seed}/checkpoint.pt",
         device=config["device"],
     script:
         "../workflow_scripts/train_classifier.py"

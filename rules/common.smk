@@ -24,6 +24,7 @@ wildcard_constraints:
     generator="dcgan|diffusion",
     label="0|1",
     shard=r"\d+",
+    draw=r"\d+",
 
 
 def accelerate_launch(wildcards, resources):
@@ -66,15 +67,35 @@ def classifier_settings(wildcards):
             "weight_decay",
             "patience",
             "threshold",
+            "budget",
         )
     }
     return {**settings, "seed": int(wildcards.seed)}
 
 
-def synthetic_shards(generator, extension):
-    """Every shard file of a generator, both classes."""
+def synthetic_draws():
+    """The independent synthetic sets each generator samples: one per classifier seed
+    (synthetic.replicates per_seed), or the configured number."""
+    replicates = config["synthetic"]["replicates"]
+    if replicates == "per_seed":
+        replicates = max(len(SEEDS), len(TSTR_SEEDS))
+    return list(range(replicates))
+
+
+def classifier_draw(wildcards):
+    """The synthetic draw a classifier trains on: the i-th seed of its arm's seed list reads
+    draw i mod the number of draws; -1 (none) for the baseline."""
+    if wildcards.arm == "baseline":
+        return -1
+    seeds = TSTR_SEEDS if wildcards.arm.endswith(SYNTHETIC_ONLY) else SEEDS
+    return seeds.index(int(wildcards.seed)) % len(synthetic_draws())
+
+
+def synthetic_shards(generator, extension, draws):
+    """Every shard file of a generator's draws, both classes."""
     return expand(
-        f"results/synthetic/{generator}/class{{label}}/shard{{shard}}.{extension}",
+        f"results/synthetic/{generator}/draw{{draw}}/class{{label}}/shard{{shard}}.{extension}",
+        draw=draws,
         label=(0, 1),
         shard=range(config["synthetic"]["shards_per_class"]),
     )
@@ -110,14 +131,19 @@ def dcgan_model(label):
 
 
 def classifier_inputs(wildcards):
-    """Real val for every arm; real train unless the arm is synthetic-only; a generator's
-    shards for every arm but the baseline."""
+    """Real val for every arm; real train unless the arm is synthetic-only (which still reads
+    the real train table: it sets the step budget); the shards of the arm's synthetic draw for
+    every arm but the baseline."""
     inputs = packed("val")
-    if not wildcards.arm.endswith(SYNTHETIC_ONLY):
+    if wildcards.arm.endswith(SYNTHETIC_ONLY):
+        inputs["train_table"] = packed("train")["train_table"]
+    else:
         inputs.update(packed("train"))
     generator = wildcards.arm.removesuffix(SYNTHETIC_ONLY)
     if generator != "baseline":
-        inputs["synthetic"] = f"results/synthetic/{generator}/manifest.parquet"
+        draw = [classifier_draw(wildcards)]
+        inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
+        inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
     return inputs
 
 

@@ -39,12 +39,12 @@ rule sample_dcgan:
         config=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.json",
         split="results/data/split.parquet",
     output:
-        images="results/synthetic/dcgan/class{label}/shard{shard}.npy",
-        table="results/synthetic/dcgan/class{label}/shard{shard}.parquet",
+        images="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
+        table="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",
     log:
-        "results/logs/sample_dcgan/class{label}/shard{shard}.log",
+        "results/logs/sample_dcgan/draw{draw}/class{label}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sample_dcgan/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sample_dcgan/draw{draw}/class{label}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -56,11 +56,7 @@ rule sample_dcgan:
         **synthetic_params(),
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
-        png_dir=lambda wildcards: (
-            f"results/synthetic/dcgan/png/class{wildcards.label}/shard{wildcards.shard}"
-            if config["synthetic"]["write_png"]
-            else None
-        ),
+        draw=lambda wildcards: int(wildcards.draw),
         device=config["device"],
     script:
         "../workflow_scripts/sample_dcgan.py"

@@ -41,12 +41,12 @@ rule sample_diffusion:
         model="results/models/diffusion/model",
         split="results/data/split.parquet",
     output:
-        images="results/synthetic/diffusion/class{label}/shard{shard}.npy",
-        table="results/synthetic/diffusion/class{label}/shard{shard}.parquet",
+        images="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
+        table="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
     log:
-        "results/logs/sample_diffusion/class{label}/shard{shard}.log",
+        "results/logs/sample_diffusion/draw{draw}/class{label}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sample_diffusion/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sample_diffusion/draw{draw}/class{label}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -60,5 +60,6 @@ rule sample_diffusion:
         device=config["device"],
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
+        draw=lambda wildcards: int(wildcards.draw),
     script:
         "../workflow_scripts/sample_diffusion.py"

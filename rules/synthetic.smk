@@ -1,4 +1,5 @@
-# Shared by the generative arms: gather a generator's shards into one manifest.
+# Shared by the generative arms: gather the shards of every draw of a generator into one
+# manifest (its `draw` column tells the draws apart).
 
 
 localrules:
@@ -8,8 +9,12 @@ localrules:
 
 rule gather_synthetic:
     input:
-        tables=lambda wildcards: synthetic_shards(wildcards.generator, "parquet"),
-        images=lambda wildcards: synthetic_shards(wildcards.generator, "npy"),
+        tables=lambda wildcards: synthetic_shards(
+            wildcards.generator, "parquet", synthetic_draws()
+        ),
+        images=lambda wildcards: synthetic_shards(
+            wildcards.generator, "npy", synthetic_draws()
+        ),
     output:
         manifest="results/synthetic/{generator}/manifest.parquet",
     log:

@@ -9,7 +9,9 @@ import score_predictions
 import torch
 import train_classifier as train_script
 
+import idc_synth.classifier as classifier_module
 from idc_synth.augment import augment_batch
+from idc_synth.checkpoint import load_checkpoint
 from idc_synth.classifier import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
@@ -20,7 +22,7 @@ from idc_synth.classifier import (
     train_classifier,
 )
 from idc_synth.metrics import METRIC_COLUMNS
-from idc_synth.synthetic import gather_shards, write_shard
+from idc_synth.synthetic import NO_DRAW, write_shard
 
 SETTINGS = TrainSettings(
     arch="small_cnn",
@@ -168,15 +170,19 @@ def write_packed_split(directory, name, images, labels):
     return directory / f"{name}.npy", directory / f"{name}.parquet"
 
 
-def run_train_script(train_npy, train_pq, val_npy, val_pq, synthetic, model_dir, log):
-    """The train_classifier entry script for one epoch, writing into model_dir."""
+def run_train_script(
+    train_npy, train_pq, val_npy, val_pq, model_dir, log, synthetic=(), draw=NO_DRAW, **settings
+):
+    """The train_classifier entry script for one period, writing into model_dir."""
     train_script.main(
         train_images=train_npy,
         train_table=train_pq,
         val_images=val_npy,
         val_table=val_pq,
-        synthetic=synthetic,
-        settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1}),
+        synthetic=list(synthetic),
+        synthetic_draw=draw,
+        settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1, **settings}),
+        state=model_dir / "state" / "checkpoint.pt",
         device="cpu",
         weights=model_dir / "weights.safetensors",
         info=model_dir / "info.json",
@@ -191,7 +197,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
     val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
     model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
-    run_train_script(train_npy, train_pq, val_npy, val_pq, None, model_dir, log)
+    run_train_script(train_npy, train_pq, val_npy, val_pq, model_dir, log)
     predictions = tmp_path / "predictions" / "baseline" / "seed0.parquet"
     predict_test.main(
         weights=model_dir / "weights.safetensors",
@@ -212,6 +218,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     assert len(pd.read_csv(model_dir / "history.tsv", sep="\t")) == 1
     table = pd.read_parquet(predictions)
     assert list(table.columns) == list(PREDICTION_COLUMNS)
+    assert table["synthetic_draw"].tolist() == [NO_DRAW] * len(val_y)
     assert table["label"].tolist() == val_y.tolist()
     assert ((table["probability"] >= 0.5) == table["predicted"].astype(bool)).all()
     scored = pd.read_csv(metrics, sep="\t")
@@ -221,29 +228,188 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     assert "wrote" in log.read_text()
 
 
+def write_draw(root, draw, images):
+    """One shard per class of a synthetic draw, as sample_* lays it out; returns the tables."""
+    tables = []
+    for label, patches in enumerate(images):
+        folder = root / f"draw{draw}" / f"class{label}"
+        folder.mkdir(parents=True)
+        write_shard(
+            patches,
+            label=label,
+            generator="dcgan",
+            seed=3,
+            shard=0,
+            draw=draw,
+            images_path=folder / "shard0.npy",
+            table_path=folder / "shard0.parquet",
+        )
+        tables.append(folder / "shard0.parquet")
+    return tables
+
+
 def test_synthetic_patches_join_only_the_train_split(task, tmp_path):
     (train_x, train_y), (val_x, val_y) = task
     train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
     val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
-    shard_dir = tmp_path / "synthetic" / "dcgan" / "class1"
-    shard_dir.mkdir(parents=True)
-    write_shard(
-        train_x[:5],
-        label=1,
-        generator="dcgan",
-        seed=3,
-        shard=0,
-        images_path=shard_dir / "shard0.npy",
-        table_path=shard_dir / "shard0.parquet",
-    )
-    manifest = tmp_path / "synthetic" / "dcgan" / "manifest.parquet"
-    gather_shards([shard_dir / "shard0.parquet"], manifest)
+    synthetic = tmp_path / "synthetic" / "dcgan"
+    # draw 1 has no class-0 patches (balance mode's majority class) and 5 of class 1
+    tables = write_draw(synthetic, 1, [train_x[:0], train_x[:5]])
+    write_draw(synthetic, 0, [train_x[:7], train_x[:7]])  # another draw: never read
     model_dir = tmp_path / "classifiers"
-    run_train_script(
-        train_npy, train_pq, val_npy, val_pq, manifest, model_dir, tmp_path / "log.txt"
-    )
+    log = tmp_path / "log.txt"
+    run_train_script(train_npy, train_pq, val_npy, val_pq, model_dir, log, synthetic=tables, draw=1)
     info = json.loads((model_dir / "info.json").read_text())
-    assert info["synthetic_per_class"] == {"1": 5}
+    assert info["synthetic_per_class"] == {"1": 5} and info["synthetic_draw"] == 1
     real = {str(label): int((train_y == label).sum()) for label in (0, 1)}
     assert info["n_val"] == {str(label): int((val_y == label).sum()) for label in (0, 1)}
     assert sum(info["n_train"].values()) == sum(real.values()) + 5
+    # the step budget is the real split's: ceil(96 / 32) steps, though 101 patches train
+    assert info["budget"] == "steps" and info["budget_steps"] == info["optimizer_steps"] == 3
+    predictions = tmp_path / "predictions.parquet"
+    predict_test.main(
+        weights=model_dir / "weights.safetensors",
+        info=model_dir / "info.json",
+        test_images=val_npy,
+        test_table=val_pq,
+        arm="dcgan",
+        seed=0,
+        batch_size=16,
+        device="cpu",
+        predictions=predictions,
+        threads=1,
+        log=log,
+    )
+    assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [1]
+
+
+def test_a_synthetic_only_arm_gets_the_real_step_budget(task, tmp_path):
+    (train_x, train_y), (val_x, val_y) = task
+    _, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
+    val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
+    tables = write_draw(tmp_path / "synthetic", 0, [train_x[:10], train_x[10:20]])
+    model_dir = tmp_path / "classifiers"
+    run_train_script(
+        None, train_pq, val_npy, val_pq, model_dir, tmp_path / "log", synthetic=tables, draw=0
+    )
+    info = json.loads((model_dir / "info.json").read_text())
+    assert info["n_train"] == {"0": 10, "1": 10}
+    assert info["budget_reference_size"] == len(train_y) and info["optimizer_steps"] == 3
+    assert "lists 96 real train patches (not trained on)" in (tmp_path / "log").read_text()
+
+
+def augmented(task, extra: int):
+    """The task's train set plus ``extra`` more patches (as an augmented arm has)."""
+    (train_x, train_y), _ = task
+    more_x, more_y = brightness_task(extra // 2, extra - extra // 2, seed=3)
+    return np.concatenate([train_x, more_x]), np.concatenate([train_y, more_y])
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected_steps"),
+    [("steps", 3 * 3), ("epochs", 3 * 5)],  # 96 real: 3 steps per epoch; 96 + 48: 5
+)
+def test_the_step_budget_is_the_same_for_every_arm(task, budget, expected_steps):
+    _, (val_x, val_y) = task
+    train_x, train_y = augmented(task, 48)
+    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 5, "budget": budget})
+    result = train_classifier(train_x, train_y, val_x, val_y, settings, "cpu", reference_size=96)
+    history, info = result.history, result.info
+    assert info["budget"] == budget
+    assert info["optimizer_steps"] == info["budget_steps"] == expected_steps
+    assert info["epochs_run"] == len(history) == 3  # one val evaluation per max_epochs period
+    assert history["optimizer_steps"].tolist() == [expected_steps // 3 * p for p in (1, 2, 3)]
+    assert (history["budget_steps"] == expected_steps).all()
+    assert info["data_passes"] == pytest.approx(expected_steps / 5)
+    best = history.loc[history["is_best"]].iloc[0]
+    assert info["best_step"] == best["optimizer_steps"]
+
+
+def test_the_step_budget_leaves_the_baseline_as_it_was(task):
+    """Without synthetic patches a period is an epoch: both budgets train the same model."""
+    (train_x, train_y), (val_x, val_y) = task
+    by_steps, by_epochs = (
+        train_classifier(
+            train_x,
+            train_y,
+            val_x,
+            val_y,
+            TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 2, "budget": budget}),
+            "cpu",
+        )
+        for budget in ("steps", "epochs")
+    )
+    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(by_epochs.history[columns], by_steps.history[columns])
+    for name, tensor in state_of(by_steps.model).items():
+        assert torch.equal(by_epochs.model.state_dict()[name], tensor), name
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_bit_identical(task, monkeypatch, tmp_path, caplog):
+    """Stopped right after the period-1 checkpoint and resumed: the same history, best period,
+    threshold and weights as the run that was never stopped."""
+    _, (val_x, val_y) = task
+    train_x, train_y = augmented(task, 20)
+    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 2})
+    state = tmp_path / "state" / "checkpoint.pt"
+    arguments = (train_x, train_y, val_x, val_y, settings, "cpu")
+    uninterrupted = train_classifier(*arguments, reference_size=96)
+
+    save = classifier_module.save_checkpoint
+
+    def save_then_stop(path, run_state):
+        save(path, run_state)
+        raise Interrupt
+
+    monkeypatch.setattr(classifier_module, "save_checkpoint", save_then_stop)
+    with pytest.raises(Interrupt):
+        train_classifier(*arguments, reference_size=96, state_path=state)
+    assert load_checkpoint(state)["step"] == 3 and len(load_checkpoint(state)["history"]) == 1
+    monkeypatch.undo()
+    torch.manual_seed(1234)  # whatever the process drew in between is overridden on resume
+    with caplog.at_level("INFO"):
+        resumed = train_classifier(*arguments, reference_size=96, state_path=state)
+    assert "resuming from step 3 of 9 (period 1" in caplog.text
+    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(resumed.history[columns], uninterrupted.history[columns])
+    skip = ("seconds",)
+    assert {k: v for k, v in resumed.info.items() if k not in skip} == uninterrupted.info
+    for name, tensor in state_of(uninterrupted.model).items():
+        assert torch.equal(resumed.model.state_dict()[name], tensor), name
+    # the finished run's checkpoint resumes to the same result without training again
+    again = train_classifier(*arguments, reference_size=96, state_path=state)
+    assert again.info == uninterrupted.info
+
+
+def test_a_checkpoint_from_other_data_or_budget_is_not_resumed(task, tmp_path, caplog):
+    (train_x, train_y), (val_x, val_y) = task
+    settings = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1})
+    state = tmp_path / "checkpoint.pt"
+    train_classifier(train_x, train_y, val_x, val_y, settings, "cpu", state_path=state)
+    for changed in (
+        {"train_images": 255 - train_x},
+        {"reference_size": 200},
+    ):
+        arguments = {
+            "train_images": train_x,
+            "reference_size": None,
+            **changed,
+        }
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            train_classifier(
+                arguments["train_images"],
+                train_y,
+                val_x,
+                val_y,
+                settings,
+                "cpu",
+                reference_size=arguments["reference_size"],
+                state_path=state,
+            )
+        assert "made with other settings or data; ignoring it" in caplog.text
+        assert "starting from step 0" in caplog.text

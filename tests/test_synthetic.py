@@ -11,6 +11,7 @@ from idc_synth.synthetic import (
     class_targets,
     export_pngs,
     gather_shards,
+    load_shards,
     load_synthetic,
     plan_shard,
     shard_seed,
@@ -49,14 +50,15 @@ def test_shards_cover_the_total():
 
 def test_shard_seeds_are_stable_and_distinct():
     seeds = {
-        shard_seed(0, g, label, s)
+        shard_seed(0, g, label, s, draw)
         for g in ("dcgan", "diffusion")
         for label in (0, 1)
         for s in range(4)
+        for draw in range(3)
     }
-    assert len(seeds) == 16
-    assert shard_seed(0, "dcgan", 1, 2) == shard_seed(0, "dcgan", 1, 2)
-    assert shard_seed(0, "dcgan", 1, 2) != shard_seed(1, "dcgan", 1, 2)
+    assert len(seeds) == 48
+    assert shard_seed(0, "dcgan", 1, 2, 0) == shard_seed(0, "dcgan", 1, 2, 0)
+    assert shard_seed(0, "dcgan", 1, 2, 0) != shard_seed(1, "dcgan", 1, 2, 0)
 
 
 def test_shards_round_trip_through_the_manifest(tmp_path):
@@ -72,6 +74,7 @@ def test_shards_round_trip_through_the_manifest(tmp_path):
             generator="dcgan",
             seed=7,
             shard=0,
+            draw=0,
             images_path=folder / "shard0.npy",
             table_path=folder / "shard0.parquet",
         )
@@ -82,6 +85,70 @@ def test_shards_round_trip_through_the_manifest(tmp_path):
     assert images.shape == (7, 50, 50, 3) and images.dtype == np.uint8
     assert labels.tolist() == [0, 0, 0, 1, 1, 1, 1]
     assert np.array_equal(images[3:], np.load(tmp_path / "dcgan/class1/shard0.npy"))
+
+
+def write_draws(root, sizes):
+    """Shards of draws 0 and 1 as the sampling rules lay them out; sizes[label] patches per
+    shard (0: a class the count policy gives nothing). Returns the tables and the images."""
+    tables, images = [], {}
+    for draw in (0, 1):
+        for label in (0, 1):
+            plan = plan_shard(
+                pd.DataFrame(
+                    {"patient": ["a"], "split": ["train"], "n_patches": [10], "n_idc": [3]}
+                ),
+                CountPolicy("absolute", sizes[label]),
+                generator="g",
+                label=label,
+                shard=0,
+                draw=draw,
+                n_shards=1,
+                base_seed=0,
+            )
+            folder = root / f"draw{draw}" / f"class{label}"
+            patches = np.random.default_rng(plan.seed).integers(
+                0, 256, (plan.size, 50, 50, 3), dtype=np.uint8
+            )
+            plan.write(patches, folder / "shard0.npy", folder / "shard0.parquet")
+            tables.append(folder / "shard0.parquet")
+            images[draw, label] = patches
+    return tables, images
+
+
+def test_draws_are_distinct_and_one_manifest_lists_them(tmp_path):
+    tables, images = write_draws(tmp_path / "g", {0: 2, 1: 3})
+    manifest = gather_shards(tables, tmp_path / "g" / "manifest.parquet")
+    assert manifest["draw"].tolist() == [0] * 5 + [1] * 5
+    assert manifest.loc[0, "images"] == "draw0/class0/shard0.npy"
+    assert manifest.groupby("draw")["seed"].nunique().tolist() == [2, 2]
+    assert not set(manifest.loc[manifest["draw"] == 0, "seed"]) & set(
+        manifest.loc[manifest["draw"] == 1, "seed"]
+    )
+    assert not np.array_equal(images[0, 1], images[1, 1])
+    for draw in (0, 1):
+        patches, labels = load_synthetic(tmp_path / "g" / "manifest.parquet", draw=draw)
+        assert labels.tolist() == [0, 0, 1, 1, 1]
+        assert np.array_equal(patches, np.concatenate([images[draw, 0], images[draw, 1]]))
+        # a classifier reads its draw's shard tables directly: the same patches
+        from_shards = load_shards([t for t in tables if f"draw{draw}" in str(t)])
+        assert np.array_equal(from_shards[0], patches)
+        assert np.array_equal(from_shards[1], labels)
+    assert len(load_synthetic(tmp_path / "g" / "manifest.parquet")[1]) == 10
+    with pytest.raises(ValueError, match="has no draw 2; it has \\[0, 1\\]"):
+        load_synthetic(tmp_path / "g" / "manifest.parquet", draw=2)
+
+
+def test_a_class_with_no_synthetic_patches_writes_and_loads(tmp_path):
+    """balance mode gives the majority class nothing: empty shards, no crash, no rows."""
+    tables, images = write_draws(tmp_path / "g", {0: 0, 1: 2})
+    assert np.load(tables[0].with_suffix(".npy")).shape == (0, 50, 50, 3)
+    assert len(pd.read_parquet(tables[0])) == 0
+    manifest = gather_shards(tables, tmp_path / "g" / "manifest.parquet")
+    assert manifest.groupby("draw")["label"].apply(list).tolist() == [[1, 1], [1, 1]]
+    patches, labels = load_shards(tables[:2])
+    assert labels.tolist() == [1, 1] and np.array_equal(patches, images[0, 1])
+    assert load_shards(tables[:1])[0].shape == (0, 50, 50, 3)
+    assert export_pngs(tmp_path / "g" / "manifest.parquet", tmp_path / "png") == 4
 
 
 def test_plan_shard_and_png_export(tmp_path):
@@ -95,18 +162,26 @@ def test_plan_shard_and_png_export(tmp_path):
             generator="g",
             label=1,
             shard=shard,
+            draw=1,
             n_shards=3,
             base_seed=7,
         )
         for shard in range(3)
     ]
     assert [plan.size for plan in plans] == [2, 1, 1] and plans[0].class_total == 4
-    assert plans[2].seed == shard_seed(7, "g", 1, 2)
+    assert plans[2].seed == shard_seed(7, "g", 1, 2, 1)
     with pytest.raises(ValueError, match="plan says 1 patches, got 2"):
         plans[2].write(np.zeros((2, 50, 50, 3), np.uint8), tmp_path / "x.npy", tmp_path / "x.pq")
     with pytest.raises(ValueError, match="outside 0..2"):
         plan_shard(
-            split, CountPolicy("balance"), generator="g", label=0, shard=3, n_shards=3, base_seed=7
+            split,
+            CountPolicy("balance"),
+            generator="g",
+            label=0,
+            shard=3,
+            draw=0,
+            n_shards=3,
+            base_seed=7,
         )
     folder = tmp_path / "g" / "class1"
     folder.mkdir(parents=True)
@@ -117,6 +192,7 @@ def test_plan_shard_and_png_export(tmp_path):
         generator="g",
         seed=plans[0].seed,
         shard=0,
+        draw=1,
         images_path=folder / "shard0.npy",
         table_path=folder / "shard0.parquet",
     )
@@ -124,8 +200,8 @@ def test_plan_shard_and_png_export(tmp_path):
     assert export_pngs(tmp_path / "g" / "manifest.parquet", tmp_path / "png") == 2
     exported = sorted((tmp_path / "png").glob("*.png"))
     assert [path.name for path in exported] == [
-        "g_class1_shard000_00000.png",
-        "g_class1_shard000_00001.png",
+        "g_draw1_class1_shard000_00000.png",
+        "g_draw1_class1_shard000_00001.png",
     ]
     assert np.array_equal(np.asarray(Image.open(exported[1])), images[1])
 
@@ -138,6 +214,7 @@ def test_write_shard_rejects_wrong_shapes(tmp_path):
             generator="g",
             seed=0,
             shard=0,
+            draw=0,
             images_path=tmp_path / "a.npy",
             table_path=tmp_path / "a.parquet",
         )

@@ -31,15 +31,23 @@ def main(
         model, model_info = load_classifier(weights, info, torch_device)
         images, table = load_packed(test_images, test_table)
         logger.info(
-            "read %s (%s, best epoch %s) and %s (%d patches)",
+            "read %s (%s, best period %s, synthetic draw %s) and %s (%d patches)",
             weights,
             model_info["arch"],
             model_info["best_epoch"],
+            model_info["synthetic_draw"],
             test_images,
             len(images),
         )
         probabilities = predict_probabilities(model, images, batch_size, torch_device)
-        result = prediction_table(table, probabilities, model_info["threshold"], arm, seed)
+        result = prediction_table(
+            table,
+            probabilities,
+            model_info["threshold"],
+            arm,
+            seed,
+            model_info["synthetic_draw"],
+        )
         predictions.parent.mkdir(parents=True, exist_ok=True)
         result.to_parquet(predictions, index=False)
         logger.info(

@@ -1,4 +1,4 @@
-"""Rule sample_dcgan: one shard of synthetic patches of one class from a trained DCGAN."""
+"""Rule sample_dcgan: one shard of one draw of synthetic patches of one class from a DCGAN."""
 
 from pathlib import Path
 
@@ -16,6 +16,7 @@ def main(
     split: Path,
     label: int,
     shard: int,
+    draw: int,
     n_shards: int,
     count: CountPolicy,
     base_seed: int,
@@ -33,6 +34,7 @@ def main(
             generator="dcgan",
             label=label,
             shard=shard,
+            draw=draw,
             n_shards=n_shards,
             base_seed=base_seed,
         )
@@ -57,6 +59,7 @@ if __name__ == "__main__":
         split=Path(sm.input.split),
         label=int(sm.params.label),
         shard=int(sm.params.shard),
+        draw=int(sm.params.draw),
         n_shards=int(sm.params.n_shards),
         count=CountPolicy(**sm.params.count_policy),
         base_seed=int(sm.params.base_seed),

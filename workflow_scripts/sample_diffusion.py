@@ -1,4 +1,4 @@
-"""Rule sample_diffusion: one shard of synthetic patches of one class from a diffusion model."""
+"""Rule sample_diffusion: one shard of one draw of synthetic patches of one class (diffusion)."""
 
 from pathlib import Path
 
@@ -18,6 +18,7 @@ def main(
     settings: DiffusionSettings,
     label: int,
     shard: int,
+    draw: int,
     n_shards: int,
     count: CountPolicy,
     base_seed: int,
@@ -35,6 +36,7 @@ def main(
             generator="diffusion",
             label=label,
             shard=shard,
+            draw=draw,
             n_shards=n_shards,
             base_seed=base_seed,
         )
@@ -56,6 +58,7 @@ if __name__ == "__main__":
         settings=DiffusionSettings(**sm.params.settings),
         label=int(sm.params.label),
         shard=int(sm.params.shard),
+        draw=int(sm.params.draw),
         n_shards=int(sm.params.n_shards),
         count=CountPolicy(**sm.params.count_policy),
         base_seed=int(sm.params.base_seed),

@@ -1,8 +1,9 @@
-"""Rule train_classifier: fit a patch classifier on the train split, picking the epoch on val."""
+"""Rule train_classifier: fit a patch classifier on the train split, picking the period on val."""
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from idc_synth.classifier import (
     TrainSettings,
@@ -11,17 +12,19 @@ from idc_synth.classifier import (
 )
 from idc_synth.pack import load_packed
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
-from idc_synth.synthetic import load_synthetic
+from idc_synth.synthetic import NO_DRAW, load_shards
 
 
 def main(
     *,
     train_images: Path | None,
-    train_table: Path | None,
+    train_table: Path,
     val_images: Path,
     val_table: Path,
-    synthetic: Path | None,
+    synthetic: list[Path],
+    synthetic_draw: int,
     settings: TrainSettings,
+    state: Path | None,
     device: str,
     weights: Path,
     info: Path,
@@ -29,9 +32,13 @@ def main(
     threads: int,
     log: Path | None,
 ) -> None:
-    """Train on real train patches, a generator's synthetic patches, or both (an arm's mix).
+    """Train on real train patches, one synthetic draw's patches (``synthetic``: its shard
+    tables), or both (an arm's mix). Without ``train_images`` (a synthetic-only arm) the real
+    train table still sets the step budget, so every arm gets the same optimizer steps.
 
-    Synthetic patches only ever join the training set; validation (epoch choice) stays real.
+    Synthetic patches only ever join the training set; validation (period choice) stays real.
+    ``synthetic_draw`` is recorded (NO_DRAW without synthetic patches); ``state`` is the
+    checkpoint a killed job resumes from.
     """
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
@@ -40,19 +47,26 @@ def main(
             real_x, real_rows = load_packed(train_images, train_table)
             parts.append((real_x, real_rows["label"].to_numpy()))
             logger.info("read %d real train patches from %s", len(real_x), train_images)
+            n_real = len(real_rows)
+        else:
+            n_real = len(pd.read_parquet(train_table, columns=["label"]))
+            logger.info("%s lists %d real train patches (not trained on)", train_table, n_real)
         synthetic_counts = {}
-        if synthetic is not None:
-            synthetic_x, synthetic_y = load_synthetic(synthetic)
+        if synthetic_draw == NO_DRAW and synthetic:
+            raise ValueError(f"synthetic shards {synthetic} given without a draw")
+        if synthetic:
+            synthetic_x, synthetic_y = load_shards(synthetic)
             parts.append((synthetic_x, synthetic_y))
             synthetic_counts = {
                 int(k): int(v)
                 for k, v in zip(*np.unique(synthetic_y, return_counts=True), strict=True)
             }
             logger.info(
-                "read %d synthetic patches %s from %s",
+                "read %d synthetic patches %s of draw %d from %d shards",
                 len(synthetic_x),
                 synthetic_counts,
-                synthetic,
+                synthetic_draw,
+                len(synthetic),
             )
         if not parts:
             raise ValueError("a classifier needs real train patches, synthetic patches, or both")
@@ -67,8 +81,11 @@ def main(
             val_rows["label"].to_numpy(),
             settings,
             resolve_device(device),
+            reference_size=n_real,
+            state_path=state,
         )
         trained.info["synthetic_per_class"] = synthetic_counts
+        trained.info["synthetic_draw"] = synthetic_draw
         save_classifier(trained, weights, info)
         history.parent.mkdir(parents=True, exist_ok=True)
         trained.history.to_csv(history, sep="\t", index=False)
@@ -77,13 +94,16 @@ def main(
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    shards = sm.input.get("synthetic") or []  # one file comes as a plain string
     main(
         train_images=Path(sm.input.train_images) if sm.input.get("train_images") else None,
-        train_table=Path(sm.input.train_table) if sm.input.get("train_table") else None,
+        train_table=Path(sm.input.train_table),
         val_images=Path(sm.input.val_images),
         val_table=Path(sm.input.val_table),
-        synthetic=Path(sm.input.synthetic) if sm.input.get("synthetic") else None,
+        synthetic=[Path(path) for path in ([shards] if isinstance(shards, str) else shards)],
+        synthetic_draw=int(sm.params.synthetic_draw),
         settings=TrainSettings(**sm.params.settings),
+        state=Path(sm.params.state),
         device=sm.params.device,
         weights=Path(sm.output.weights),
         info=Path(sm.output.info),

@@ -1,6 +1,7 @@
 """Train, save, load and apply an IDC patch classifier on packed uint8 splits.
 
-Train fits the weights, val picks the epoch (and early-stops), test is only ever predicted.
+Train fits the weights, val picks the evaluation period (and early-stops), test is only ever
+predicted. Training is resumable from a checkpoint per period.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +24,13 @@ from torch import nn
 from tqdm import tqdm
 
 from idc_synth.augment import augment_batch
+from idc_synth.checkpoint import (
+    capture_rng,
+    data_digest,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 from idc_synth.metrics import classification_metrics, tune_threshold
 from idc_synth.models import ARCHITECTURES, build_classifier, to_model_input
 
@@ -30,9 +40,16 @@ log = logging.getLogger(__name__)
 # (a classifier trained on synthetic patches may score real ones off-centre); a number fixes
 # it. The kept epoch's threshold goes into the info file, which prediction reads.
 TUNED_THRESHOLD = "val"
+# classifier.budget: "steps" gives every arm the optimizer steps of max_epochs epochs of the real
+# train split, so arms differ only in their data; "epochs" gives each max_epochs epochs of its
+# own training set (an arm with more patches gets more steps).
+STEP_BUDGET = "steps"
+BUDGETS = (STEP_BUDGET, "epochs")
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = (
-    "epoch",
+    "epoch",  # the evaluation period: an epoch, or with the step budget an epoch-equivalent
+    "optimizer_steps",  # taken by the end of the period
+    "budget_steps",
     "train_loss",
     "val_loss",
     "val_threshold",
@@ -44,6 +61,7 @@ HISTORY_COLUMNS = (
 PREDICTION_COLUMNS = (
     "arm",
     "seed",
+    "synthetic_draw",
     "row",
     "patient",
     "x",
@@ -65,6 +83,7 @@ class TrainSettings:
     patience: int
     seed: int
     threshold: float | str = TUNED_THRESHOLD
+    budget: str = STEP_BUDGET
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -76,6 +95,8 @@ class TrainSettings:
             raise ValueError(
                 f"threshold must be {TUNED_THRESHOLD!r} or between 0 and 1, got {self.threshold!r}"
             )
+        if self.budget not in BUDGETS:
+            raise ValueError(f"budget must be one of {BUDGETS}, got {self.budget!r}")
         for name in ("max_epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainSettings.{name} must be >= 1, got {getattr(self, name)}")
@@ -128,41 +149,154 @@ def predict_probabilities(
     return torch.sigmoid(logits).numpy()
 
 
-def _train_one_epoch(
-    model: nn.Module,
+@dataclass(frozen=True)
+class StepPlan:
+    """How many optimizer steps a run may take and when it is evaluated on val."""
+
+    steps_per_pass: int  # batches in one pass over this run's training set (last one ragged)
+    period_steps: int  # steps between two val evaluations: one epoch of the reference set
+    budget_steps: int  # the most steps: max_epochs periods
+
+    @classmethod
+    def of(cls, n_train: int, reference_size: int, settings: TrainSettings) -> StepPlan:
+        """``budget`` steps: periods are epochs of ``reference_size`` patches (the real train
+        split), so every arm gets the same steps whatever synthetic patches it adds; ``epochs``:
+        periods are epochs of this run's own training set."""
+        steps_per_pass = math.ceil(n_train / settings.batch_size)
+        reference = reference_size if settings.budget == STEP_BUDGET else n_train
+        period_steps = math.ceil(reference / settings.batch_size)
+        return cls(steps_per_pass, period_steps, settings.max_epochs * period_steps)
+
+
+def _pass_order(n_train: int, seed: int, data_pass: int) -> np.ndarray:
+    """Each pass's shuffle derives from (seed, pass) alone, so a resumed run needs no saved
+    permutation to continue the same order mid-pass."""
+    return np.random.default_rng([seed, data_pass]).permutation(n_train)
+
+
+def _batch_rows(
+    n_train: int, settings: TrainSettings, plan: StepPlan, first: int, last: int
+) -> Iterator[np.ndarray]:
+    """Sorted rows of optimizer steps first+1 .. last (1-based); passes follow each other, each
+    ending with its ragged batch, so with periods of one pass this is plain epoch training."""
+    order, order_pass = None, None
+    for step in range(first, last):
+        data_pass, batch = divmod(step, plan.steps_per_pass)
+        if data_pass != order_pass:
+            order, order_pass = _pass_order(n_train, settings.seed, data_pass), data_pass
+        # Sorted rows read a memory map sequentially; order within a batch does not matter.
+        yield np.sort(order[batch * settings.batch_size : (batch + 1) * settings.batch_size])
+
+
+class _Run:
+    """Everything a training run carries from period to period, and its checkpoint round trip."""
+
+    def __init__(
+        self, settings: TrainSettings, plan: StepPlan, data: str, device: torch.device
+    ) -> None:
+        self.settings, self.plan, self.data = settings, plan, data
+        torch.manual_seed(settings.seed)  # weight init and dropout
+        self.augment_rng = torch.Generator().manual_seed(settings.seed)
+        self.model = build_classifier(settings.arch).to(device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+        )
+        self.step = 0
+        self.history: list[dict] = []
+        # The best period so far: (val balanced accuracy, -val loss) key, period, step,
+        # threshold and a copy of the weights.
+        self.best: dict | None = None
+
+    @property
+    def period(self) -> int:
+        return len(self.history)
+
+    def finished(self) -> bool:
+        """Budget spent, or ``patience`` periods without a better val score."""
+        if self.step >= self.plan.budget_steps:
+            return True
+        return self.best is not None and self.period - self.best["period"] >= (
+            self.settings.patience
+        )
+
+    def identity(self) -> dict:
+        """What a checkpoint must match to be resumed: same settings, budget and data."""
+        return {
+            "settings": asdict(self.settings),
+            "plan": asdict(self.plan),
+            "data": self.data,
+        }
+
+    def state(self) -> dict:
+        return {
+            **self.identity(),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": capture_rng(),
+            "augment_rng": self.augment_rng.get_state(),
+            "history": self.history,
+            "best": self.best,
+        }
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        restore_rng(state["rng"])
+        self.augment_rng.set_state(state["augment_rng"])
+        self.step = int(state["step"])
+        self.history = state["history"]
+        self.best = state["best"]
+
+
+def _resume(run: _Run, state_path: Path | None) -> None:
+    state = None if state_path is None else load_checkpoint(state_path)
+    if state is not None and {key: state.get(key) for key in run.identity()} != run.identity():
+        log.warning("checkpoint %s was made with other settings or data; ignoring it", state_path)
+        state = None
+    if state is None:
+        log.info("starting from step 0 of %d", run.plan.budget_steps)
+        return
+    run.restore(state)
+    log.info(
+        "resuming from step %d of %d (period %d, checkpoint %s)",
+        run.step,
+        run.plan.budget_steps,
+        run.period,
+        state_path,
+    )
+
+
+def _train_period(
+    run: _Run,
     images: np.ndarray,
     labels: np.ndarray,
-    settings: TrainSettings,
-    optimizer: torch.optim.Optimizer,
     loss_fn: nn.Module,
-    shuffle_rng: np.random.Generator,
-    augment_rng: torch.Generator,
     device: torch.device,
-    epoch: int,
 ) -> float:
-    model.train()
-    order = shuffle_rng.permutation(len(images))
-    starts = range(0, len(order), settings.batch_size)
-    total_loss = 0.0
+    """One evaluation period of optimizer steps; returns the mean training loss per patch."""
+    run.model.train()
+    last = min(run.step + run.plan.period_steps, run.plan.budget_steps)
+    total_loss, seen = 0.0, 0
     progress = tqdm(
-        starts,
-        desc=f"epoch {epoch}",
+        _batch_rows(len(images), run.settings, run.plan, run.step, last),
+        total=last - run.step,
+        desc=f"period {run.period + 1}",
         unit="batch",
         file=sys.stderr,
         mininterval=PROGRESS_MININTERVAL_S,
     )
-    for start in progress:
-        # Sorted rows read a memory map sequentially; order within a batch does not matter.
-        index = np.sort(order[start : start + settings.batch_size])
-        patches = augment_batch(_gather_patches(images, index, device), augment_rng)
-        inputs = to_model_input(patches)
+    for index in progress:
+        patches = augment_batch(_gather_patches(images, index, device), run.augment_rng)
         targets = torch.from_numpy(labels[index]).float().to(device)
-        loss = loss_fn(model(inputs), targets)
-        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(run.model(to_model_input(patches)), targets)
+        run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        run.optimizer.step()
         total_loss += loss.item() * len(index)
-    return total_loss / len(order)
+        seen += len(index)
+    run.step = last
+    return total_loss / seen
 
 
 def train_classifier(
@@ -172,9 +306,21 @@ def train_classifier(
     val_labels: np.ndarray,
     settings: TrainSettings,
     device: torch.device | str,
+    *,
+    reference_size: int | None = None,
+    state_path: Path | None = None,
 ) -> TrainedClassifier:
-    """Fit on train, keep the epoch with the best val balanced accuracy (ties: lower val loss),
-    stop after ``settings.patience`` epochs without improvement. Same seed, same weights on CPU."""
+    """Fit on train in evaluation periods (see StepPlan; ``reference_size``: the patch count
+    the step budget derives from, default this training set's), keep the period with the best
+    val balanced accuracy (ties: lower val loss), stop after ``settings.patience`` periods
+    without improvement or when the budget is spent. Same seed, same weights on CPU.
+
+    With ``state_path`` the run state is checkpointed atomically after every period, and a
+    checkpoint there from the same settings, budget and data is continued: model, optimizer,
+    RNG streams, history, best period and step are restored and each pass's batch order
+    derives from (seed, pass), so a resumed run ends bit-identical to an uninterrupted one
+    (on the CPU with the same thread count); a stale one is ignored with a warning.
+    """
     device = torch.device(device)
     train_labels = np.asarray(train_labels).astype(np.int64)
     val_labels = np.asarray(val_labels).astype(np.int64)
@@ -186,44 +332,35 @@ def train_classifier(
             raise ValueError(f"{split}: {len(images)} images but {len(labels)} labels")
     n_train, n_val = _class_counts(train_labels, "train"), _class_counts(val_labels, "val")
     pos_weight = n_train["0"] / n_train["1"]
-
-    torch.manual_seed(settings.seed)  # weight init and dropout
-    shuffle_rng = np.random.default_rng(settings.seed)
-    augment_rng = torch.Generator().manual_seed(settings.seed)
-    model = build_classifier(settings.arch).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
+    reference_size = len(train_labels) if reference_size is None else reference_size
+    if reference_size < 1:
+        raise ValueError(f"the step budget needs a reference size >= 1, got {reference_size}")
+    plan = StepPlan.of(len(train_labels), reference_size, settings)
+    digest = data_digest(train_images, train_labels, val_images, val_labels)
+    run = _Run(settings, plan, digest, device)
+    _resume(run, state_path)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
     val_loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))  # on CPU logits
     val_targets = torch.from_numpy(val_labels).float()
     log.info(
-        "training %s on %s: train %s, val %s, pos_weight %.3f, settings %s",
+        "training %s on %s: train %s, val %s, pos_weight %.3f, %s budget of %d steps in "
+        "periods of %d (%d steps per pass over the training set), settings %s",
         settings.arch,
         device,
         n_train,
         n_val,
         pos_weight,
+        settings.budget,
+        plan.budget_steps,
+        plan.period_steps,
+        plan.steps_per_pass,
         asdict(settings),
     )
 
-    history: list[dict] = []
-    best_key, best_epoch, best_threshold, best_state = None, 0, None, None
-    for epoch in range(1, settings.max_epochs + 1):
+    while not run.finished():
         started = time.perf_counter()
-        train_loss = _train_one_epoch(
-            model,
-            train_images,
-            train_labels,
-            settings,
-            optimizer,
-            loss_fn,
-            shuffle_rng,
-            augment_rng,
-            device,
-            epoch,
-        )
-        val_logits = _predict_logits(model, val_images, settings.batch_size, device)
+        train_loss = _train_period(run, train_images, train_labels, loss_fn, device)
+        val_logits = _predict_logits(run.model, val_images, settings.batch_size, device)
         val_loss = val_loss_fn(val_logits, val_targets).item()
         val_probabilities = torch.sigmoid(val_logits).numpy()
         threshold = (
@@ -232,51 +369,71 @@ def train_classifier(
             else float(settings.threshold)
         )
         val = classification_metrics(val_labels, val_probabilities, threshold)
+        period = run.period + 1
         # Higher balanced accuracy wins; on a tie, the lower val loss.
-        key = (val["balanced_accuracy"], -val_loss)
-        improved = best_key is None or key > best_key
+        key = [float(val["balanced_accuracy"]), -val_loss]
+        improved = run.best is None or key > run.best["key"]
         if improved:
-            best_key, best_epoch, best_threshold = key, epoch, threshold
-            best_state = copy.deepcopy(model.state_dict())
-        history.append(
+            run.best = {
+                "key": key,
+                "period": period,
+                "step": run.step,
+                "threshold": threshold,
+                "state": copy.deepcopy(run.model.state_dict()),
+            }
+        run.history.append(
             {
-                "epoch": epoch,
+                "epoch": period,
+                "optimizer_steps": run.step,
+                "budget_steps": plan.budget_steps,
                 "train_loss": train_loss,
                 "val_loss": val_loss,
                 "val_threshold": threshold,
-                "val_balanced_accuracy": val["balanced_accuracy"],
-                "val_roc_auc": val["roc_auc"],
+                "val_balanced_accuracy": float(val["balanced_accuracy"]),
+                "val_roc_auc": float(val["roc_auc"]),
                 "seconds": time.perf_counter() - started,
             }
         )
         log.info(
-            "epoch %d/%d: train loss %.4f, val loss %.4f, val balanced acc %.4f, "
+            "period %d/%d (step %d/%d): train loss %.4f, val loss %.4f, val balanced acc %.4f, "
             "val ROC AUC %.4f, threshold %.3f, %.1f s%s",
-            epoch,
+            period,
             settings.max_epochs,
+            run.step,
+            plan.budget_steps,
             train_loss,
             val_loss,
             val["balanced_accuracy"],
             val["roc_auc"],
             threshold,
-            history[-1]["seconds"],
+            run.history[-1]["seconds"],
             " (best)" if improved else "",
         )
-        if epoch - best_epoch >= settings.patience:
-            log.info("early stop: no improvement for %d epochs", settings.patience)
-            break
+        if state_path is not None:
+            save_checkpoint(state_path, run.state())
+        if run.finished() and run.step < plan.budget_steps:
+            log.info("early stop: no improvement for %d periods", settings.patience)
 
-    model.load_state_dict(best_state)
+    best = run.best
+    model = run.model
+    model.load_state_dict(best["state"])
     model.eval()
-    history_table = pd.DataFrame(history)
-    history_table["is_best"] = history_table["epoch"] == best_epoch
+    history_table = pd.DataFrame(run.history)
+    history_table["is_best"] = history_table["epoch"] == best["period"]
     history_table = history_table[list(HISTORY_COLUMNS)]
     info = {
         "arch": settings.arch,
         "seed": settings.seed,
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
-        "threshold": best_threshold,
+        "best_epoch": best["period"],
+        "best_step": best["step"],
+        "epochs_run": run.period,
+        "budget": settings.budget,
+        "budget_steps": plan.budget_steps,
+        "budget_reference_size": reference_size,
+        "steps_per_period": plan.period_steps,
+        "optimizer_steps": run.step,
+        "data_passes": run.step / plan.steps_per_pass,
+        "threshold": best["threshold"],
         "threshold_rule": "tuned on val" if settings.threshold == TUNED_THRESHOLD else "fixed",
         "n_train": n_train,
         "n_val": n_val,
@@ -285,7 +442,15 @@ def train_classifier(
         "torch_version": torch.__version__,
         "settings": asdict(settings),
     }
-    log.info("kept epoch %d of %d, threshold %.3f", best_epoch, len(history), best_threshold)
+    log.info(
+        "kept period %d of %d (step %d), %d of %d budgeted steps taken, threshold %.3f",
+        best["period"],
+        run.period,
+        best["step"],
+        run.step,
+        plan.budget_steps,
+        best["threshold"],
+    )
     return TrainedClassifier(model=model, history=history_table, info=info)
 
 
@@ -313,10 +478,17 @@ def load_classifier(
 
 
 def prediction_table(
-    table: pd.DataFrame, probabilities: np.ndarray, threshold: float, arm: str, seed: int
+    table: pd.DataFrame,
+    probabilities: np.ndarray,
+    threshold: float,
+    arm: str,
+    seed: int,
+    synthetic_draw: int,
 ) -> pd.DataFrame:
-    """One row per test patch: its identity and label, P(IDC), and the thresholded call."""
+    """One row per test patch: its identity and label, P(IDC), and the thresholded call; the
+    classifier's arm, seed and synthetic draw (-1: none) name it."""
     predictions = table[["row", "patient", "x", "y", "label"]].reset_index(drop=True)
+    predictions.insert(0, "synthetic_draw", np.int64(synthetic_draw))
     predictions.insert(0, "seed", seed)
     predictions.insert(0, "arm", arm)
     predictions["probability"] = probabilities

@@ -1,10 +1,12 @@
 """The synthetic-patch contract shared by every generator and every consumer.
 
-A generator's output lives under ``results/synthetic/<generator>/``: per class and shard a
-uint8 ``.npy`` shaped (N, 50, 50, 3) plus a Parquet table (shard, index, label, generator,
-seed, images), and one ``manifest.parquet`` gathering all shard tables. How many patches per
-class comes from one policy, and each shard's seed derives from (base seed, generator, class,
-shard) so any shard can be regenerated alone.
+A generator's output lives under ``results/synthetic/<generator>/``: per draw, class and
+shard a uint8 ``.npy`` shaped (N, 50, 50, 3) plus a Parquet table (draw, shard, index, label,
+generator, seed, images), and one ``manifest.parquet`` gathering the shard tables of every
+draw. A draw is one independent synthetic set (classifier seeds are trained on different draws,
+so generator sampling variance is replicated). How many patches per class comes from one
+policy, and each shard's seed derives from (base seed, generator, class, shard, draw) so any
+shard can be regenerated alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from PIL import Image
 from idc_synth.layout import CLASSES, PATCH_SIZE
 
 COUNT_MODES = ("absolute", "ratio", "balance")
-SHARD_COLUMNS = ["shard", "index", "label", "generator", "seed", "images"]
+SHARD_COLUMNS = ["draw", "shard", "index", "label", "generator", "seed", "images"]
+NO_DRAW = -1  # the synthetic draw of an arm that trains on no synthetic patches (baseline)
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,11 @@ def shard_size(total: int, n_shards: int, shard: int) -> int:
     return total // n_shards + (1 if shard < total % n_shards else 0)
 
 
-def shard_seed(base_seed: int, generator: str, label: int, shard: int) -> int:
-    """A stable 32-bit seed per (generator, class, shard), independent of job order."""
-    sequence = np.random.SeedSequence([base_seed, zlib.crc32(generator.encode()), label, shard])
+def shard_seed(base_seed: int, generator: str, label: int, shard: int, draw: int) -> int:
+    """A stable 32-bit seed per (generator, class, shard, draw), independent of job order."""
+    sequence = np.random.SeedSequence(
+        [base_seed, zlib.crc32(generator.encode()), label, shard, draw]
+    )
     return int(sequence.generate_state(1)[0])
 
 
@@ -71,6 +76,7 @@ class ShardPlan:
     generator: str
     label: int
     shard: int
+    draw: int
     n_shards: int
     size: int
     seed: int
@@ -89,15 +95,16 @@ class ShardPlan:
             generator=self.generator,
             seed=self.seed,
             shard=self.shard,
+            draw=self.draw,
             images_path=images_path,
             table_path=table_path,
         )
 
     def describe(self) -> str:
         return (
-            f"{self.generator} class {self.label}: {self.class_total} patches in "
-            f"{self.n_shards} shards (real train counts {self.train_counts}); shard {self.shard} "
-            f"gets {self.size} from seed {self.seed}"
+            f"{self.generator} draw {self.draw} class {self.label}: {self.class_total} patches "
+            f"in {self.n_shards} shards (real train counts {self.train_counts}); shard "
+            f"{self.shard} gets {self.size} from seed {self.seed}"
         )
 
 
@@ -108,21 +115,26 @@ def plan_shard(
     generator: str,
     label: int,
     shard: int,
+    draw: int,
     n_shards: int,
     base_seed: int,
 ) -> ShardPlan:
-    """Size and seed of one shard, from the count policy and the real train split."""
+    """Size and seed of one shard of one draw, from the count policy and the real train split;
+    every draw has the same sizes, only the seeds differ."""
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard {shard} is outside 0..{n_shards - 1}")
+    if draw < 0:
+        raise ValueError(f"draw must be >= 0, got {draw}")
     counts = train_class_counts(split)
     total = class_targets(policy, counts)[label]
     return ShardPlan(
         generator=generator,
         label=label,
         shard=shard,
+        draw=draw,
         n_shards=n_shards,
         size=shard_size(total, n_shards, shard),
-        seed=shard_seed(base_seed, generator, label, shard),
+        seed=shard_seed(base_seed, generator, label, shard, draw),
         class_total=total,
         train_counts=counts,
     )
@@ -135,10 +147,12 @@ def write_shard(
     generator: str,
     seed: int,
     shard: int,
+    draw: int,
     images_path: Path,
     table_path: Path,
 ) -> pd.DataFrame:
-    """Save one shard; the table's `images` column names the .npy relative to the table."""
+    """Save one shard (possibly empty: a class the count policy gives no patches); the table's
+    `images` column names the .npy relative to the table."""
     if images.dtype != np.uint8 or images.shape[1:] != (PATCH_SIZE, PATCH_SIZE, 3):
         raise ValueError(
             f"shard images must be uint8 (N, 50, 50, 3), got {images.dtype} {images.shape}"
@@ -146,6 +160,7 @@ def write_shard(
     np.save(images_path, images)
     table = pd.DataFrame(
         {
+            "draw": draw,
             "shard": shard,
             "index": np.arange(len(images)),
             "label": label,
@@ -160,13 +175,13 @@ def write_shard(
 
 
 def gather_shards(table_paths: list[Path], manifest_path: Path) -> pd.DataFrame:
-    """One manifest for a generator; `images` paths become relative to the manifest."""
+    """One manifest for a generator, every draw; `images` paths become relative to it."""
     tables = []
     for path in table_paths:
         table = pd.read_parquet(path)
         relative = path.parent.relative_to(manifest_path.parent)
         tables.append(table.assign(images=[str(relative / name) for name in table["images"]]))
-    manifest = pd.concat(tables, ignore_index=True)
+    manifest = pd.concat(tables, ignore_index=True)[SHARD_COLUMNS]
     manifest.to_parquet(manifest_path, index=False)
     return manifest
 
@@ -178,19 +193,45 @@ def export_pngs(manifest_path: Path, folder: Path) -> int:
     for name, rows in manifest.groupby("images", sort=False):
         shard = np.load(manifest_path.parent / name, mmap_mode="r")
         for row in rows.itertuples():
-            filename = f"{row.generator}_class{row.label}_shard{row.shard:03d}_{row.index:05d}.png"
+            filename = (
+                f"{row.generator}_draw{row.draw}_class{row.label}_shard{row.shard:03d}"
+                f"_{row.index:05d}.png"
+            )
             Image.fromarray(np.asarray(shard[row.index])).save(folder / filename)
     return len(manifest)
 
 
-def load_synthetic(manifest_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """All of a generator's patches and labels, in manifest order."""
+def load_synthetic(manifest_path: Path, draw: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A generator's patches and labels in manifest order: one draw's, or (None) every draw's."""
     manifest = pd.read_parquet(manifest_path)
+    if draw is not None:
+        if draw not in set(manifest["draw"]):
+            raise ValueError(
+                f"{manifest_path} has no draw {draw}; it has {sorted(set(manifest['draw']))}"
+            )
+        manifest = manifest[manifest["draw"] == draw]
+    return load_patches(manifest, Path(manifest_path).parent)
+
+
+def load_shards(table_paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """The patches and labels of these shards, in the order given (e.g. one draw's shards)."""
+    parts = [load_patches(pd.read_parquet(path), Path(path).parent) for path in table_paths]
+    if not parts:
+        return _no_patches()
+    return np.concatenate([i for i, _ in parts]), np.concatenate([label for _, label in parts])
+
+
+def _no_patches() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((0, PATCH_SIZE, PATCH_SIZE, 3), np.uint8), np.empty(0, np.int64)
+
+
+def load_patches(table: pd.DataFrame, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a shard or manifest table as uint8 (N, 50, 50, 3) images and labels."""
     images, labels = [], []
-    for name, rows in manifest.groupby("images", sort=False):
-        shard = np.load(manifest_path.parent / name, mmap_mode="r")
+    for name, rows in table.groupby("images", sort=False):
+        shard = np.load(root / name, mmap_mode="r")
         images.append(np.asarray(shard[rows["index"].to_numpy()]))
         labels.append(rows["label"].to_numpy())
     if not images:
-        return np.empty((0, PATCH_SIZE, PATCH_SIZE, 3), np.uint8), np.empty(0, np.int64)
-    return np.concatenate(images), np.concatenate(labels)
+        return _no_patches()
+    return np.concatenate(images), np.concatenate(labels).astype(np.int64)
