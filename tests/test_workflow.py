@@ -228,8 +228,11 @@ def test_real_sample_stops_at_the_split_with_a_clear_error(tmp_path):
 
 def test_dcgan_arm_trains_on_real_plus_synthetic(finished_run):
     manifest = pd.read_parquet(finished_run / "results/synthetic/dcgan/manifest.parquet")
-    assert manifest.groupby("label").size().to_dict() == {0: 24, 1: 24}
-    assert manifest["seed"].nunique() == 4  # one seed per (class, shard)
+    # one draw per classifier seed, each with its own seed per (class, shard)
+    assert manifest.groupby(["draw", "label"]).size().to_dict() == {
+        (draw, label): 24 for draw in (0, 1) for label in (0, 1)
+    }
+    assert manifest["seed"].nunique() == 8
     for model in ("class0", "class1"):
         folder = finished_run / "results/models/dcgan" / model
         assert (folder / "generator.safetensors").is_file() and (folder / "previews.png").is_file()
@@ -311,4 +314,35 @@ def test_pretrained_mode_runs_the_lora_path_offline(tmp_path):
     model = workdir / "results/models/diffusion/model"
     assert list(model.glob("*lora*.safetensors"))
     manifest = pd.read_parquet(workdir / "results/synthetic/diffusion/manifest.parquet")
-    assert manifest.groupby("label").size().to_dict() == {0: 24, 1: 24}
+    assert manifest.groupby("label").size().to_dict() == {0: 48, 1: 48}  # 2 draws
+
+
+def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
+    """classifier.budget steps and synthetic.replicates per_seed: every arm, synthetic-only
+    ones too, takes the same optimizer steps whatever it trains on, and the classifier of
+    seed i trains on (and its predictions name) synthetic draw i."""
+    manifest = pd.read_parquet(finished_run / "results/synthetic/diffusion/manifest.parquet")
+    assert sorted(manifest["draw"].unique()) == [0, 1]
+    assert not set(manifest.loc[manifest["draw"] == 0, "seed"]) & set(
+        manifest.loc[manifest["draw"] == 1, "seed"]
+    )
+    real = len(pd.read_parquet(finished_run / "results/data/packed/train.parquet"))
+    steps = 2 * -(-real // 64)  # max_epochs x ceil(real train / batch_size); patience > epochs
+    runs = [(arm, seed) for arm in ("baseline", "dcgan", "diffusion") for seed in (0, 1)]
+    for arm, seed in [*runs, ("dcgan_only", 0), ("diffusion_only", 0)]:
+        folder = finished_run / f"results/classifiers/{arm}/seed{seed}"
+        info = json.loads((folder / "info.json").read_text())
+        history = pd.read_csv(folder / "history.tsv", sep="\t")
+        assert info["budget"] == "steps"
+        assert info["optimizer_steps"] == info["budget_steps"] == steps, (arm, seed)
+        assert history["optimizer_steps"].iloc[-1] == steps
+        draw = -1 if arm == "baseline" else seed
+        assert info["synthetic_draw"] == draw
+        synthetic = 0 if arm == "baseline" else 48
+        assert sum(info["n_train"].values()) == synthetic + (0 if "_only" in arm else real)
+        if (arm, seed) in runs:
+            predictions = finished_run / f"results/predictions/{arm}/seed{seed}.parquet"
+            assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [draw]
+    assert (finished_run / "results/state/classifiers/dcgan/seed1/checkpoint.pt").is_file()
+    log = (finished_run / "results/logs/train_classifier/diffusion/seed1.log").read_text()
+    assert "of draw 1 from 4 shards" in log
