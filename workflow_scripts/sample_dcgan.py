@@ -16,7 +16,6 @@ def main(
     split: Path,
     label: int,
     shard: int,
-    draw: int,
     n_shards: int,
     count: CountPolicy,
     base_seed: int,
@@ -25,6 +24,7 @@ def main(
     table: Path,
     threads: int,
     log: Path | None,
+    draw: int = 0,
 ) -> None:
     with rule_logging(log) as logger:
         limit_torch_threads(threads)

@@ -18,7 +18,6 @@ def main(
     settings: DiffusionSettings,
     label: int,
     shard: int,
-    draw: int,
     n_shards: int,
     count: CountPolicy,
     base_seed: int,
@@ -27,6 +26,7 @@ def main(
     device: str,
     threads: int,
     log: Path | None,
+    draw: int = 0,
 ) -> None:
     with rule_logging(log) as logger:
         limit_torch_threads(threads)

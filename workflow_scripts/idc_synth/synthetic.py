@@ -61,7 +61,7 @@ def shard_size(total: int, n_shards: int, shard: int) -> int:
     return total // n_shards + (1 if shard < total % n_shards else 0)
 
 
-def shard_seed(base_seed: int, generator: str, label: int, shard: int, draw: int) -> int:
+def shard_seed(base_seed: int, generator: str, label: int, shard: int, draw: int = 0) -> int:
     """A stable 32-bit seed per (generator, class, shard, draw), independent of job order."""
     sequence = np.random.SeedSequence(
         [base_seed, zlib.crc32(generator.encode()), label, shard, draw]
@@ -115,9 +115,9 @@ def plan_shard(
     generator: str,
     label: int,
     shard: int,
-    draw: int,
     n_shards: int,
     base_seed: int,
+    draw: int = 0,
 ) -> ShardPlan:
     """Size and seed of one shard of one draw, from the count policy and the real train split;
     every draw has the same sizes, only the seeds differ."""
@@ -147,9 +147,9 @@ def write_shard(
     generator: str,
     seed: int,
     shard: int,
-    draw: int,
     images_path: Path,
     table_path: Path,
+    draw: int = 0,
 ) -> pd.DataFrame:
     """Save one shard (possibly empty: a class the count policy gives no patches); the table's
     `images` column names the .npy relative to the table."""
