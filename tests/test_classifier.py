@@ -1,5 +1,11 @@
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,6 +14,7 @@ import pytest
 import score_predictions
 import torch
 import train_classifier as train_script
+from safetensors.torch import load_file
 
 import idc_synth.classifier as classifier_module
 from idc_synth.augment import augment_batch
@@ -413,3 +420,79 @@ def test_a_checkpoint_from_other_data_or_budget_is_not_resumed(task, tmp_path, c
             )
         assert "made with other settings or data; ignoring it" in caplog.text
         assert "starting from step 0" in caplog.text
+
+
+# train_classifier.main in a child that pauses after each checkpoint, so the kill lands mid-run.
+KILLABLE_CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import idc_synth.classifier as classifier
+import train_classifier
+
+save = classifier.save_checkpoint
+def save_then_pause(path, state):
+    save(path, state)
+    time.sleep(2)
+classifier.save_checkpoint = save_then_pause
+arguments = json.loads(sys.argv[2])
+settings = classifier.TrainSettings(**arguments.pop("settings"))
+paths = {key: Path(value) for key, value in arguments.pop("paths").items()}
+train_classifier.main(settings=settings, synthetic=[], **paths, **arguments)
+"""
+
+
+def test_a_killed_training_job_resumes_to_the_same_model(task, tmp_path):
+    """The rule's script, SIGKILLed after its first checkpoint and rerun, writes the weights,
+    history and info an uninterrupted run writes."""
+    (train_x, train_y), (val_x, val_y) = task
+    train_npy, train_pq = write_packed_split(tmp_path, "train", train_x, train_y)
+    val_npy, val_pq = write_packed_split(tmp_path, "val", val_x, val_y)
+    settings = {**SETTINGS.__dict__, "max_epochs": 2}
+    paths = {
+        "train_images": train_npy,
+        "train_table": train_pq,
+        "val_images": val_npy,
+        "val_table": val_pq,
+        "state": tmp_path / "killed" / "state" / "checkpoint.pt",
+        "weights": tmp_path / "killed" / "model.safetensors",
+        "info": tmp_path / "killed" / "info.json",
+        "history": tmp_path / "killed" / "history.tsv",
+        "log": tmp_path / "killed" / "train.log",
+    }
+    payload = {
+        "settings": settings,
+        "synthetic_draw": NO_DRAW,
+        "device": "cpu",
+        "threads": 1,
+        "paths": {key: str(value) for key, value in paths.items()},
+    }
+    scripts = Path(train_script.__file__).parent
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_CHILD, str(scripts), json.dumps(payload)]
+    )
+    deadline = time.monotonic() + 120
+    while not paths["state"].exists() and child.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared within 120 s"
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the child ended before it could be killed"
+    assert not paths["weights"].exists()
+
+    arguments = {"synthetic": [], "synthetic_draw": NO_DRAW, "device": "cpu", "threads": 1}
+    train_script.main(settings=TrainSettings(**settings), **paths, **arguments)
+    assert "resuming from step 3 of 6 (period 1" in paths["log"].read_text()
+    fresh = {key: tmp_path / "fresh" / value.name for key, value in paths.items()}
+    fresh["state"] = tmp_path / "fresh" / "state" / "checkpoint.pt"
+    for key in ("train_images", "train_table", "val_images", "val_table"):
+        fresh[key] = paths[key]
+    train_script.main(settings=TrainSettings(**settings), **fresh, **arguments)
+
+    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(paths["history"], sep="\t")[columns],
+        pd.read_csv(fresh["history"], sep="\t")[columns],
+    )
+    assert json.loads(paths["info"].read_text()) == json.loads(fresh["info"].read_text())
+    resumed, uninterrupted = load_file(paths["weights"]), load_file(fresh["weights"])
+    assert all(torch.equal(resumed[name], uninterrupted[name]) for name in uninterrupted)
