@@ -346,3 +346,11 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
     assert (finished_run / "results/state/classifiers/dcgan/seed1/checkpoint.pt").is_file()
     log = (finished_run / "results/logs/train_classifier/diffusion/seed1.log").read_text()
     assert "of draw 1 from 4 shards" in log
+
+
+def test_a_third_draw_samples_but_retrains_no_classifier(finished_run, tmp_path):
+    """Each classifier reads only its own draw's shards: adding a draw samples it and regathers
+    the manifest, but no seed's classifier changes its data, so none retrains."""
+    rules = jobs_after_change(finished_run, tmp_path, "synthetic", "replicates", 3)
+    assert {"sample_dcgan", "sample_diffusion", "gather_synthetic"} <= rules
+    assert not rules & {"train_classifier", "train_dcgan", "train_diffusion", "predict"}

@@ -213,11 +213,10 @@ class _Run:
 
     def finished(self) -> bool:
         """Budget spent, or ``patience`` periods without a better val score."""
-        if self.step >= self.plan.budget_steps:
-            return True
-        return self.best is not None and self.period - self.best["period"] >= (
-            self.settings.patience
+        stalled = self.best is not None and (
+            self.period - self.best["period"] >= self.settings.patience
         )
+        return stalled or self.step >= self.plan.budget_steps
 
     def identity(self) -> dict:
         """What a checkpoint must match to be resumed: same settings, budget and data."""
