@@ -1,5 +1,5 @@
 # IDC-Synth: does synthetic data (DCGAN, latent diffusion) improve an IDC patch classifier?
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -7,13 +7,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
-
-
 report: "report/workflow.rst"
 
 
-include: "rules/common.smk"
+include: "rules/common.smk"  # first: checks the config before any rule exists
 include: "rules/data.smk"
 include: "rules/dcgan.smk"
 include: "rules/diffusion.smk"
@@ -30,4 +27,3 @@ rule all:
     default_target: True
     input:
         final_targets(),
-        REPORT_TARGETS,

@@ -1,7 +1,34 @@
-# Wiring shared by all rules: wildcard constraints, config lookups, input functions.
+# Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
+# functions, the figure families and the final targets.
 import json
 import os
 import shlex
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
+from idc_synth.config_checks import ConfigError, check_config, schema_problems
+from idc_synth.diffusion.folder import pipeline_files
+from idc_synth.listing import write_listing_if_changed
+
+SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
+try:
+    validate(config, SCHEMA)  # also fills in each missing key's default
+except WorkflowError:
+    # Snakemake's message dumps the whole schema and config; name only what is wrong.
+    problems = schema_problems(config, yaml.safe_load(Path(SCHEMA).read_text()))
+    raise WorkflowError(
+        "invalid config (keys and values: schemas/config.schema.yaml):\n  "
+        + "\n  ".join(problems)
+    ) from None
+try:
+    check_config(config, Path.cwd())
+except ConfigError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
 
 SPLITS = ("train", "val", "test")
 ARMS = config["arms"]
@@ -12,8 +39,16 @@ SYNTHETIC_ONLY = "_only"
 TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
 TSTR_SEEDS = config["classifier"]["tstr_seeds"]
 GPUS = config["gpus"]
-# For shell commands: script paths that hold wherever snakemake runs (--directory, SLURM jobs)
-SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
+# For shell commands: the scripts, relative to the working directory, so that they hold
+# wherever snakemake runs (--directory, SLURM jobs) and a study moved or copied with its
+# checkout reruns nothing (an absolute path in params would look like a changed param).
+SCRIPTS = os.path.relpath(os.path.join(workflow.basedir, "workflow_scripts"))
+# Names of data-root files with their sizes and mtimes: the manifest's input for a user's folder,
+# so that a deleted, added or overwritten patch reruns the manifest (a folder's own mtime misses
+# overwritten files). Rewritten only when the listing changed, by the main process only.
+DATA_LISTING = "results/data/root_listing.tsv"
+if config["data"]["source"] == "folder" and workflow.is_main_process:
+    write_listing_if_changed(Path(config["data"]["root"]), Path(DATA_LISTING))
 
 
 wildcard_constraints:
@@ -45,6 +80,31 @@ def data_root():
     if config["data"]["source"] == "demo":
         return DEMO_ROOT
     return config["data"]["root"]
+
+
+def manifest_inputs(wildcards):
+    """The demo folder (made by a rule), or a user's root with its listing of files."""
+    if config["data"]["source"] == "demo":
+        return {"root": DEMO_ROOT}
+    return {"root": config["data"]["root"], "listing": DATA_LISTING}
+
+
+def split_inputs(wildcards):
+    """The manifest, and the patient lists when given: an edited list reruns the split."""
+    lists = config["split"]["patient_lists"] or {}
+    return {
+        "manifest": "results/data/manifest.parquet",
+        **{f"list_{split}": path for split, path in lists.items()},
+    }
+
+
+def pretrained_inputs(wildcards):
+    """A local pretrained pipeline's files (new weights at the same path retrain the LoRA)."""
+    settings = config["diffusion"]
+    path = Path(settings["pretrained_path"]).expanduser()
+    if settings["mode"] != "pretrained" or not path.exists():
+        return {}
+    return {"pretrained": [str(file) for file in pipeline_files(path)]}
 
 
 def packed(split):
@@ -115,9 +175,28 @@ def generators():
     return [arm for arm in ARMS if arm != "baseline"]
 
 
+def figure_families():
+    """The figure families this study draws: the image-quality ones only when a generator runs."""
+    quality = ("quality", "closest_pairs") if generators() else ()
+    return ("metrics", "confusion", "curves", "samples", "training", *quality)
+
+
+# Every figure's file, by family (rules/figures.smk makes one rule per entry).
+FIGURES = {
+    family: f"results/figures/{family}.{config['figures']['format']}"
+    for family in figure_families()
+}
+
+
 def final_targets():
-    """What `snakemake` builds by default."""
-    targets = ["results/metrics/classification.tsv"]
+    """What `snakemake` builds by default: tables, figures and the summary."""
+    targets = [
+        "results/metrics/classification.tsv",
+        "results/metrics/tests.tsv",
+        "results/metrics/summary_ci.tsv",
+        *FIGURES.values(),
+        "results/summary.md",
+    ]
     if TSTR_ARMS:
         targets += ["results/metrics/tstr.tsv", "results/metrics/image_quality.tsv"]
     if config["synthetic"]["write_png"]:

@@ -14,7 +14,8 @@ rule make_demo_data:
         "results/benchmarks/make_demo_data.tsv"
     conda:
         "../envs/data.yaml"
-    threads: 4
+    # Small enough for any node: SLURM never starts a job asking more cores than a node has.
+    threads: 2
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 20 * attempt,
@@ -26,7 +27,7 @@ rule make_demo_data:
 
 rule manifest:
     input:
-        root=data_root(),
+        unpack(manifest_inputs),
     output:
         manifest="results/data/manifest.parquet",
         qc="results/data/qc_rejected.tsv",
@@ -43,13 +44,15 @@ rule manifest:
     params:
         size_policy=config["data"]["size_policy"],
         max_reject_fraction=config["data"]["max_reject_fraction"],
+        # Where the QC table goes when the scan stops: a failed job's outputs are deleted.
+        failed_qc="results/logs/manifest_qc_rejected.tsv",
     script:
         "../workflow_scripts/build_manifest.py"
 
 
 rule split:
     input:
-        manifest="results/data/manifest.parquet",
+        unpack(split_inputs),
     output:
         split="results/data/split.parquet",
     log:
@@ -59,7 +62,6 @@ rule split:
     params:
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
-        patient_lists=config["split"]["patient_lists"],
     script:
         "../workflow_scripts/split_patients.py"
 

@@ -5,6 +5,7 @@
 rule train_diffusion:
     input:
         **packed("train"),
+        **pretrained_inputs(None),
     output:
         model=directory("results/models/diffusion/model"),
         losses="results/models/diffusion/losses.tsv",
@@ -29,7 +30,8 @@ rule train_diffusion:
         state="results/state/diffusion/checkpoint.pt",
         device=config["device"],
     shell:
-        "accelerate launch {params.launch} {params.script:q}"
+        # --quiet: a failed run's traceback is in the log once, not again as accelerate's own
+        "accelerate launch --quiet {params.launch} {params.script:q}"
         " --train-images {input.train_images} --train-table {input.train_table}"
         " --settings {params.settings:q} --state {params.state} --device {params.device}"
         " --model {output.model} --losses {output.losses} --previews {output.previews}"

@@ -6,15 +6,6 @@ localrules:
     write_summary,
 
 
-# Statistics tables, every figure and the summary: add to rule all.
-REPORT_TARGETS = [
-    "results/metrics/tests.tsv",
-    "results/metrics/summary_ci.tsv",
-    *FIGURES.values(),
-    "results/summary.md",
-]
-
-
 rule write_summary:
     input:
         **(

@@ -1,7 +1,9 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from patchdata import REAL_SAMPLE, snapshot, write_patch
+from PIL import Image
 
 from idc_synth.manifest import ManifestError, build_manifest, size_decision
 
@@ -97,3 +99,36 @@ def test_real_idc_sample_ingests():
     assert manifest["label"].value_counts().to_dict() == {0: 1251, 1: 146}
     assert (manifest["status"] == "ok").all()
     assert Path(manifest["path"].iloc[0]).parts[0] in {"10253", "10254"}
+
+
+def test_greyscale_patch_is_kept_with_a_qc_row_and_empty_file_is_named(patch_tree):
+    grey = write_patch(patch_tree, "1005", 9001, 9001, 0)
+    Image.open(grey).convert("L").save(grey)
+    empty = write_patch(patch_tree, "1006", 9001, 9001, 1)
+    empty.write_bytes(b"")
+    result = build_manifest(patch_tree, "pad", 0.05)
+    reasons = dict(zip(result.rejected["path"], result.rejected["reason"], strict=True))
+    assert reasons[str(grey.relative_to(patch_tree))] == "kept: L image, as RGB"
+    assert reasons[str(empty.relative_to(patch_tree))] == "unreadable: empty file (0 bytes)"
+    assert str(grey.relative_to(patch_tree)) in set(result.manifest["path"])
+
+
+def test_qc_table_is_written_when_the_manifest_stops(patch_tree, tmp_path):
+    import build_manifest as rule
+
+    for index in range(5):
+        write_patch(patch_tree, "1004", 9001 + 50 * index, 9001, 0, size=(20, 20))
+    paths = {name: tmp_path / "out" / name for name in ("manifest", "qc", "failed_qc")}
+    with pytest.raises(ManifestError, match="QC table: .*failed_qc"):
+        rule.main(
+            root=patch_tree,
+            size_policy="drop",
+            max_reject_fraction=0.05,
+            manifest_path=paths["manifest"],
+            qc_path=paths["qc"],
+            failed_qc_path=paths["failed_qc"],
+            workers=1,
+            log=tmp_path / "manifest.log",
+        )
+    qc = pd.read_csv(paths["failed_qc"], sep="\t")
+    assert len(qc) == 5 and qc["reason"].str.startswith("undersized 20x20").all()

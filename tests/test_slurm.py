@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-from test_workflow import copy_workflow, tiny_config
+from test_workflow import REPO, copy_workflow, tiny_config
 
 from idc_synth.metrics import METRIC_COLUMNS
 
@@ -105,13 +105,11 @@ def slurm_run(tmp_path_factory) -> dict:
         "snakemake",
         "--profile",
         "profiles/slurm",
-        # Test-only: a fast first status check, logs kept for the assertions below, threads
-        # capped at the test node's cores, local outputs need no latency wait.
+        # Test-only: a fast first status check, logs kept for the assertions below, local
+        # outputs need no latency wait. Threads: the profile's max-threads fits the test node.
         "--slurm-init-seconds-before-status-checks",
         "1",
         "--slurm-keep-successful-logs",
-        "--max-threads",
-        "2",
         "--latency-wait",
         "5",
         "--jobs",
@@ -179,3 +177,12 @@ def test_gpu_rules_got_a_gpu(slurm_run):
     assert gpu_jobs["AllocTRES"].str.contains("gres/gpu=1").all(), gpu_jobs
     cpu_jobs = jobs[jobs["Comment"].str.startswith("rule_manifest")]
     assert not cpu_jobs["AllocTRES"].str.contains("gres/gpu").any()
+
+
+def test_profile_threads_fit_a_two_core_node():
+    """SLURM keeps a job asking for more cores than any node has pending forever; the profile
+    caps every rule's threads (no cluster needed for this check)."""
+    import yaml
+
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert 1 <= profile["max-threads"] <= 2

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from idc_synth.manifest import build_manifest
+from idc_synth.manifest import KEPT, ManifestError, build_manifest
 from idc_synth.runtime import rule_logging
 
 
@@ -13,12 +13,20 @@ def main(
     max_reject_fraction: float,
     manifest_path: Path,
     qc_path: Path,
+    failed_qc_path: Path,
     workers: int,
     log: Path | None,
 ) -> None:
+    """On failure the QC table goes to failed_qc_path: Snakemake deletes a failed job's outputs."""
     with rule_logging(log) as logger:
-        result = build_manifest(root, size_policy, max_reject_fraction, workers)
-        # The QC table is written first: if a later step fails, the rejects are still on record.
+        try:
+            result = build_manifest(root, size_policy, max_reject_fraction, workers)
+        except ManifestError as error:
+            if error.rejected is None:
+                raise
+            failed_qc_path.parent.mkdir(parents=True, exist_ok=True)
+            error.rejected.to_csv(failed_qc_path, sep="\t", index=False)
+            raise ManifestError(f"{error} (QC table: {failed_qc_path})") from None
         result.rejected.to_csv(qc_path, sep="\t", index=False)
         result.manifest.to_parquet(manifest_path, index=False)
         counts = result.manifest.groupby("label").size().to_dict()
@@ -30,9 +38,15 @@ def main(
             (result.manifest["status"] == "padded").sum(),
             manifest_path,
         )
-        logger.info("QC: %d rejected; wrote %s", len(result.rejected), qc_path)
+        kept = result.rejected["reason"].str.startswith(KEPT)
+        logger.info(
+            "QC: %d rejected, %d kept after conversion; wrote %s",
+            (~kept).sum(),
+            kept.sum(),
+            qc_path,
+        )
         for reason, count in result.rejected["reason"].value_counts().head(10).items():
-            logger.info("  rejected %d: %s", count, reason)
+            logger.info("  %d: %s", count, reason)
 
 
 if __name__ == "__main__":
@@ -43,6 +57,7 @@ if __name__ == "__main__":
         max_reject_fraction=sm.params.max_reject_fraction,
         manifest_path=Path(sm.output.manifest),
         qc_path=Path(sm.output.qc),
+        failed_qc_path=Path(sm.params.failed_qc),
         workers=sm.threads,
         log=Path(sm.log[0]),
     )

@@ -35,7 +35,11 @@ if __name__ == "__main__":
         manifest_path=Path(sm.input.manifest),
         fractions=sm.params.fractions,
         seed=sm.params.seed,
-        patient_lists=sm.params.patient_lists,
+        patient_lists={
+            name.removeprefix("list_"): path
+            for name, path in sm.input.items()
+            if name.startswith("list_")
+        },
         split_path=Path(sm.output.split),
         log=Path(sm.log[0]),
     )

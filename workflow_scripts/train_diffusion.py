@@ -2,16 +2,21 @@
 
 A command-line program, so that the rule can start it under `accelerate launch` with one
 process per GPU. Resumable: state checkpoints go to `--state`; a rerun continues from there.
+The outputs are written next to the state and moved into place only at the end, so a killed job
+leaves no partial output (a plain rerun resumes, no --rerun-incomplete needed).
 """
 
 import argparse
 import json
 import logging
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from idc_synth.diffusion.folder import base_identity
 from idc_synth.diffusion.pretrained import train_lora
 from idc_synth.diffusion.sampling import load_sampler
 from idc_synth.diffusion.scratch import train_scratch
@@ -52,25 +57,35 @@ def main(
         )
         logger.info("device %s, %d process(es)", accelerator.device, accelerator.num_processes)
         identity = training_identity(settings, images, labels)
+        if settings.mode == "pretrained":  # new weights at the same path: a different base
+            identity["base"] = base_identity(settings.pretrained_path, settings.allow_download)
         trainer = Trainer(accelerator, settings, state, identity)
-        model.mkdir(parents=True, exist_ok=True)
+        staging = state.parent / "outputs"
+        if accelerator.is_main_process:
+            shutil.rmtree(staging, ignore_errors=True)
+            (staging / "model").mkdir(parents=True)
+        accelerator.wait_for_everyone()
         train = train_scratch if settings.mode == "scratch" else train_lora
-        train(images, labels, settings, trainer, model)
+        train(images, labels, settings, trainer, staging / "model")
         accelerator.end_training()  # leaves the process group of a multi-GPU run cleanly
         if not accelerator.is_main_process:
             return
-        losses.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(trainer.losses, columns=["step", "phase", "loss"]).to_csv(
-            losses, sep="\t", index=False
+            staging / "losses.tsv", sep="\t", index=False
         )
-        sampler = load_sampler(model, settings, accelerator)
+        sampler = load_sampler(staging / "model", settings, accelerator)
         grid = np.concatenate(
             [
                 sampler.sample(label, settings.preview_per_class, settings.seed + label)
                 for label in CLASSES
             ]
         )
-        save_grid(grid, previews, columns=settings.preview_per_class)
+        save_grid(grid, staging / "previews.png", columns=settings.preview_per_class)
+        for name, target in (("losses.tsv", losses), ("previews.png", previews), ("model", model)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_dir():  # an older run's folder (Snakemake removes it before a rerun)
+                shutil.rmtree(target)
+            (staging / name).replace(target)
         logger.info("wrote %s, %s, %s (one row per class: %s)", model, losses, previews, CLASSES)
 
 
@@ -92,4 +107,10 @@ def parse_args(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main(**parse_args())
+    arguments = parse_args()
+    try:
+        main(**arguments)
+    except Exception:
+        if arguments["log"] is None:
+            raise
+        sys.exit(1)  # the traceback is in the log already (rule_logging); not twice

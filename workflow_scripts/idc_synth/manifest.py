@@ -23,11 +23,21 @@ log = logging.getLogger(__name__)
 SIZE_POLICIES = ("drop", "pad")
 MANIFEST_COLUMNS = ["path", "patient", "x", "y", "label", "width", "height", "mode", "status"]
 QC_COLUMNS = ["path", "reason"]
+# QC rows of patches that stay in the manifest (converted, not rejected) start with this.
+KEPT = "kept: "
 MAX_EXAMPLES = 5
 
 
 class ManifestError(ValueError):
-    """The data root cannot become a usable manifest; the message says why and what to do."""
+    """The data root cannot become a usable manifest; the message says why and what to do.
+
+    `rejected` holds the QC table when the scan got that far, so that it can be written
+    before the error stops the rule.
+    """
+
+    def __init__(self, message: str, rejected: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.rejected = rejected
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ def find_patch_files(root: Path) -> list[Path]:
 
 def inspect_image(path: Path) -> tuple[int, int, str] | str:
     """(width, height, mode) of a fully decoded image, or why it cannot be read."""
+    if path.stat().st_size == 0:
+        return "unreadable: empty file (0 bytes)"
     try:
         with Image.open(path) as image:
             image.load()
@@ -140,16 +152,23 @@ def build_manifest(
             accepted.append(
                 {**row, "width": width, "height": height, "mode": mode, "status": status}
             )
+            if mode != "RGB":  # packing converts it; say so rather than change it silently
+                rejected.append({"path": row["path"], "reason": f"{KEPT}{mode} image, as RGB"})
         else:
             rejected.append({"path": row["path"], "reason": status})
     manifest = pd.DataFrame(accepted, columns=MANIFEST_COLUMNS)
     rejects = pd.DataFrame(rejected, columns=QC_COLUMNS).sort_values("path", ignore_index=True)
-    check_rejects(root, len(files), rejects, max_reject_fraction)
-    check_classes(root, manifest)
+    try:
+        check_rejects(root, len(files), rejects, max_reject_fraction)
+        check_classes(root, manifest)
+    except ManifestError as error:
+        error.rejected = rejects
+        raise
     return ManifestResult(manifest=manifest.astype({"label": "int8"}), rejected=rejects)
 
 
-def check_rejects(root: Path, n_files: int, rejects: pd.DataFrame, max_fraction: float) -> None:
+def check_rejects(root: Path, n_files: int, qc: pd.DataFrame, max_fraction: float) -> None:
+    rejects = qc[~qc["reason"].str.startswith(KEPT)]
     fraction = len(rejects) / n_files
     if fraction > max_fraction:
         reasons = rejects["reason"].str.split(":").str[0].str.split(" ").str[0].value_counts()

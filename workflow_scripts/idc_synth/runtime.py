@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,14 @@ if TYPE_CHECKING:  # torch loads only in the jobs that use it: the data rules st
     import torch
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Warnings that tell a user nothing: tensors made from read-only (memory-mapped) arrays are only
+# read; the LoRA files hold UNet weights only, by design (the text encoder stays frozen).
+QUIET_WARNINGS = ("The given NumPy array is not writable",)
+QUIET_LOG_MESSAGES = ("No LoRA keys associated to CLIPTextModel",)
+
+
+def _worth_logging(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(QUIET_LOG_MESSAGES)
 
 
 @contextlib.contextmanager
@@ -32,6 +41,11 @@ def rule_logging(log_path: str | Path | None) -> Iterator[logging.Logger]:
     with open(log_path, "a", buffering=1) as stream:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        # diffusers logs through its own handler (when imported), so filter there too
+        for quiet in (handler, *logging.getLogger("diffusers").handlers):
+            quiet.addFilter(_worth_logging)
+        for message in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.INFO)

@@ -9,7 +9,6 @@ resized up to the model's resolution for training. The model folder holds the Lo
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
+from idc_synth.diffusion.folder import PretrainedModelError, check_pipeline_folder
 from idc_synth.diffusion.pixels import dihedral, to_model
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import (
@@ -37,34 +37,6 @@ from idc_synth.layout import CLASSES
 log = logging.getLogger(__name__)
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
-PIPELINE_PARTS = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
-EXPECTED = (
-    "a diffusers-format Stable Diffusion folder (as written by "
-    "StableDiffusionPipeline.save_pretrained) holding " + ", ".join(PIPELINE_PARTS)
-)
-
-
-class PretrainedModelError(ValueError):
-    """The pretrained pipeline is missing or malformed; the message names the path."""
-
-
-def check_pipeline_folder(path: Path) -> None:
-    if not path.is_dir():
-        raise PretrainedModelError(
-            f"pretrained_path {path} does not exist or is not a folder; expected {EXPECTED}. "
-            "To fetch a Hugging Face hub id instead, set allow_download: true."
-        )
-    missing = [part for part in PIPELINE_PARTS if not (path / part).exists()]
-    if missing:
-        raise PretrainedModelError(
-            f"pretrained_path {path} is missing {', '.join(missing)}; expected {EXPECTED}"
-        )
-    try:
-        json.loads((path / "model_index.json").read_text())
-    except (OSError, ValueError) as error:
-        raise PretrainedModelError(
-            f"{path / 'model_index.json'} is not readable JSON ({error}); expected {EXPECTED}"
-        ) from error
 
 
 def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:

@@ -1,0 +1,193 @@
+"""Every supported kind of config builds its DAG; the cheap ones run; bad ones stop at load time.
+
+In the spirit of the model workflows' `.test/config_*`: each entry is the tiny config with one
+change a user makes. Dry runs take seconds; only the baseline-only study runs to the end.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from patchdata import REAL_SAMPLE, make_tree
+from test_workflow import REPO, copy_workflow, snakemake, tiny_config
+
+pytestmark = pytest.mark.workflow
+
+
+def baseline_only(config: dict) -> None:
+    config["arms"] = ["baseline"]
+
+
+def baseline_dcgan(config: dict) -> None:
+    config["arms"] = ["baseline", "dcgan"]
+
+
+def conditional_dcgan(config: dict) -> None:
+    config["arms"] = ["baseline", "dcgan"]
+    config["dcgan"]["conditional"] = True
+
+
+def count_mode(mode: str, value: float | None):
+    def change(config: dict) -> None:
+        config["synthetic"]["count"] = {"mode": mode, **({} if value is None else {"value": value})}
+
+    return change
+
+
+MATRIX = {
+    "baseline_only": baseline_only,
+    "baseline_dcgan": baseline_dcgan,
+    "conditional_dcgan": conditional_dcgan,
+    "count_absolute": count_mode("absolute", 24),
+    "count_ratio": count_mode("ratio", 0.5),
+    "count_balance": count_mode("balance", None),
+}
+
+
+def dry_run_rules(workdir: Path, *args: str) -> dict[str, int]:
+    """rule -> job count of a dry run (it must succeed)."""
+    dry = snakemake(workdir, "-n", *args)
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    counts: dict[str, int] = {}
+    for line in (dry.stdout + dry.stderr).splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+            counts[rule] = counts.get(rule, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("name", MATRIX)
+def test_config_builds_its_dag(tmp_path, name):
+    config = tiny_config()
+    MATRIX[name](config)
+    rules = dry_run_rules(copy_workflow(tmp_path, config))
+    generators = [arm for arm in config["arms"] if arm != "baseline"]
+    assert rules["train_classifier"] == len(config["arms"]) * 2 + len(generators)
+    assert ("plot_quality" in rules) == bool(generators)
+    if name == "conditional_dcgan":
+        assert rules["train_dcgan"] == 1
+    if name.startswith("count_"):
+        assert rules["sample_dcgan"] == rules["sample_diffusion"] == 4
+
+
+def test_baseline_only_study_runs_to_the_end(tmp_path):
+    config = tiny_config()
+    baseline_only(config)
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert (workdir / "results/summary.md").is_file()
+    table = pd.read_csv(workdir / "results/metrics/classification.tsv", sep="\t")
+    assert set(table["arm"]) == {"baseline"}
+    assert not (workdir / "results/figures/quality.png").exists()
+
+
+def test_pretrained_diffusion_dag_lists_the_base_files(tmp_path):
+    from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
+
+    base = save_tiny_pipeline(tmp_path / "tiny-sd")
+    config = tiny_config()
+    config["diffusion"].update(
+        mode="pretrained", pretrained_path=str(base), resolution=TINY_RESOLUTION
+    )
+    workdir = copy_workflow(tmp_path / "run", config)
+    dry = snakemake(workdir, "-n", "results/models/diffusion/losses.tsv")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    inputs = re.search(r"rule train_diffusion:\n\s+input: ([^\n]+)", dry.stdout).group(1)
+    assert str(base / "model_index.json") in inputs
+    assert str(base / "unet" / "diffusion_pytorch_model.safetensors") in inputs
+
+
+def patient_lists(workdir: Path, assignment: dict[str, list[str]]) -> dict[str, str]:
+    for split, patients in assignment.items():
+        (workdir / "lists").mkdir(exist_ok=True)
+        (workdir / "lists" / f"{split}.txt").write_text("\n".join(patients) + "\n")
+    return {split: f"lists/{split}.txt" for split in assignment}
+
+
+def test_patient_lists_are_inputs_of_the_split(tmp_path):
+    config = tiny_config()
+    config["split"]["patient_lists"] = patient_lists(
+        tmp_path,
+        {"train": ["90001", "90002", "90003", "90004"], "val": ["90005"], "test": ["90006"]},
+    )
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir, "results/data/split.parquet")
+    assert run.returncode == 0, run.stderr[-3000:]
+    split = pd.read_parquet(workdir / "results/data/split.parquet")
+    assert split.loc[split["patient"] == "90005", "split"].item() == "val"
+    patient_lists(workdir, {"val": ["90006"], "test": ["90005"]})  # the user swaps val and test
+    assert "split" in dry_run_rules(workdir, "results/data/split.parquet")
+
+
+def test_missing_patient_list_is_found_when_the_workflow_loads(tmp_path):
+    config = tiny_config()
+    config["split"]["patient_lists"] = {"train": "t.txt", "val": "v.txt", "test": "x.txt"}
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir, "-n")
+    assert run.returncode != 0
+    assert "split.patient_lists.train: t.txt is not a file" in run.stdout + run.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_split_fractions_must_sum_to_one(tmp_path):
+    config = tiny_config()
+    config["split"]["fractions"] = {"train": 0.7, "val": 0.3, "test": 0.3}
+    run = snakemake(copy_workflow(tmp_path, config), "-n")
+    assert run.returncode != 0 and "sum to 1.3; they must sum to 1" in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"pretrained_path": "/nonexistent/sd"}, "does not exist or is not a folder"),
+        ({"pretrained_path": "org/hub-model"}, "set allow_download: true"),
+        ({"pretrained_path": "."}, "is missing model_index.json, unet"),
+    ],
+)
+def test_bad_pretrained_path_is_found_when_the_workflow_loads(tmp_path, settings, message):
+    config = tiny_config()
+    config["diffusion"].update(mode="pretrained", **settings)
+    run = snakemake(copy_workflow(tmp_path, config), "-n")
+    assert run.returncode != 0
+    assert (
+        "diffusion.pretrained_path:" in run.stdout + run.stderr
+        and message in run.stdout + run.stderr
+    )
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_changed_patch_in_the_data_root_reruns_the_manifest(tmp_path):
+    root = make_tree(tmp_path / "idc", {f"{1001 + p}": (6, 3) for p in range(6)})
+    config = tiny_config()
+    config["data"].update(source="folder", root=str(root))
+    workdir = copy_workflow(tmp_path / "run", config)
+    run = snakemake(workdir, "results/data/manifest.parquet")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert dry_run_rules(workdir, "results/data/manifest.parquet") == {}
+    patch = next(root.glob("1003/1/*.png"))
+    patch.write_bytes(patch.read_bytes()[:60])  # overwritten in place with a truncated PNG
+    assert "manifest" in dry_run_rules(workdir, "results/data/manifest.parquet")
+    run = snakemake(workdir, "results/data/manifest.parquet")
+    assert run.returncode == 0, run.stderr[-3000:]
+    qc = pd.read_csv(workdir / "results/data/qc_rejected.tsv", sep="\t")
+    assert qc["path"].tolist() == [str(patch.relative_to(root))]
+
+
+@pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason=f"real IDC sample not found at {REAL_SAMPLE}")
+def test_folder_source_on_the_real_sample_builds_its_dag(tmp_path):
+    config = tiny_config()
+    config["data"].update(source="folder", root=str(REAL_SAMPLE))
+    rules = dry_run_rules(copy_workflow(tmp_path, config))
+    assert "make_demo_data" not in rules and rules["manifest"] == 1
+
+
+def test_readme_commands_never_put_a_target_after_configfile():
+    """--configfile takes several values: a target after it would be read as a config file."""
+    for line in (REPO / "README.md").read_text().splitlines():
+        if "snakemake" in line and "--configfile " in line:
+            after = line.split("--configfile ", 1)[1].split("#")[0].split()
+            assert len(after) == 1 or after[1].startswith("-"), line
