@@ -239,6 +239,7 @@ def test_too_few_test_patients_make_everything_undefined():
     primary = result.primary.iloc[0]
     assert primary["verdict"] == "undefined" and "fewer than the 6 needed" in primary["note"]
     assert math.isnan(primary["ci_low"]) and math.isnan(primary["p_holm"])
+    assert math.isnan(primary["mdd"])
     assert result.summary_ci[["ci_low", "ci_high"]].isna().all().all()
     patient = result.variance[result.variance["component"] == "patient"]
     assert patient["variance"].isna().all() and patient["note"].str.contains("one test").all()
@@ -289,3 +290,9 @@ def test_compare_arms_rejects_predictions_on_different_patches():
     predictions.loc[predictions["arm"] == "dcgan", "row"] += 1
     with pytest.raises(ValueError, match="same test patches"):
         compare_arms(predictions, Settings(bootstrap_samples=10))
+
+
+def test_a_single_arm_has_nothing_to_compare():
+    result = compare_arms(fake_predictions(["baseline"], [0, 1], n_patients=8), Settings(30))
+    assert result.primary.empty and list(result.primary.columns) == PRIMARY_COLUMNS
+    assert result.tests.empty and len(result.summary_ci) == 7

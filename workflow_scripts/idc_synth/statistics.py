@@ -557,7 +557,11 @@ def compare_arms(predictions: pd.DataFrame, settings: Settings = Settings()) -> 
                 }
             )
             if primary:
-                mdd = minimal_detectable_difference(inferred["se"], settings.alpha)
+                mdd = (
+                    minimal_detectable_difference(inferred["se"], settings.alpha)
+                    if n_patients >= min_patients(settings.alpha)
+                    else math.nan
+                )
                 primary_rows.append(
                     {
                         **base,
