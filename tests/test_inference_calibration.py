@@ -10,6 +10,7 @@ test is exactly calibrated).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,11 +51,18 @@ def test_primary_test_finds_a_planted_effect_most_of_the_time():
 
 
 def test_the_simulation_is_seeded_and_has_the_stated_structure():
-    import numpy as np
-
     design = Design(n_patients=4, patches_per_patient=5, n_seeds=2)
     first = simulate_study(np.random.default_rng(5), design, 0.0)
     again = simulate_study(np.random.default_rng(5), design, 0.0)
     assert all(np.array_equal(first[key], again[key]) for key in first)
     assert first["a"].shape == (2, 20) and list(np.bincount(first["codes"])) == [5] * 4
     assert ((first["a"] >= 0) & (first["a"] <= 1)).all()
+
+
+def test_primary_test_holds_alpha_with_few_patients_too():
+    # Where the plain percentile bootstrap is too narrow, the expanded one must still hold.
+    design = Design(n_patients=8, patches_per_patient=30, n_seeds=3)
+    table = rejection_rates(
+        design, [0.0], NULL_STUDIES, SETTINGS, seed=3, methods=("two_level_bootstrap",)
+    )
+    assert table["rejection_rate"].iloc[0] <= ALPHA + null_tolerance(ALPHA, NULL_STUDIES)
