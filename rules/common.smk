@@ -194,6 +194,8 @@ def final_targets():
         "results/metrics/classification.tsv",
         "results/metrics/tests.tsv",
         "results/metrics/summary_ci.tsv",
+        "results/metrics/primary.tsv",
+        f"results/figures/calibration_simulation.{config['figures']['format']}",
         *FIGURES.values(),
         "results/summary.md",
     ]

@@ -1,4 +1,5 @@
-# Report: results/summary.md (headline table, tests, image quality, cost, conclusion). The HTML
+# Report: results/summary.md (headline table, primary endpoint, conclusion, methods, secondary
+# effects, variance, train-on-synthetic, image quality, cost). The HTML
 # report (`snakemake --report`) gathers every output wrapped in report(...).
 
 
@@ -13,8 +14,12 @@ rule write_summary:
             if generators()
             else {}
         ),
-        summary_ci="results/metrics/summary_ci.tsv",
-        tests="results/metrics/tests.tsv",
+        **({"tstr": "results/metrics/tstr.tsv"} if TSTR_ARMS else {}),
+        summary_ci=rules.compare_arms.output.summary_ci,
+        tests=rules.compare_arms.output.tests,
+        primary=rules.compare_arms.output.primary,
+        variance=rules.compare_arms.output.variance,
+        calibration=rules.calibration_simulation.output.table,
     output:
         summary=report(
             "results/summary.md",

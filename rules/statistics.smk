@@ -1,4 +1,11 @@
-# Statistics: paired tests between arms on the same test patches, and patient-bootstrap CIs.
+# Statistics: the primary comparison of the arms with the test patient as the unit (two-level
+# bootstrap over patients and seeds, Holm over the comparisons), secondary effects, per-arm
+# intervals, variance components, and the simulation that shows the test's calibration.
+
+
+localrules:
+    calibration_simulation,
+    plot_calibration,
 
 
 rule compare_arms:
@@ -19,6 +26,18 @@ rule compare_arms:
             category="Classification",
             subcategory="Statistics",
         ),
+        primary=report(
+            "results/metrics/primary.tsv",
+            caption="../report/primary.rst",
+            category="Classification",
+            subcategory="Statistics",
+        ),
+        variance=report(
+            "results/metrics/variance.tsv",
+            caption="../report/variance.rst",
+            category="Classification",
+            subcategory="Statistics",
+        ),
     log:
         "results/logs/compare_arms.log",
     benchmark:
@@ -33,6 +52,49 @@ rule compare_arms:
         bootstrap_samples=config["statistics"]["bootstrap_samples"],
         bootstrap_seed=config["statistics"]["bootstrap_seed"],
         confidence_level=config["statistics"]["confidence_level"],
-        mcnemar_exact_below=config["statistics"]["mcnemar_exact_below"],
+        alpha=config["statistics"]["alpha"],
+        primary_metric=config["statistics"]["primary_metric"],
     script:
         "../workflow_scripts/compare_arms.py"
+
+
+rule calibration_simulation:
+    output:
+        table=report(
+            "results/metrics/calibration_simulation.tsv",
+            caption="../report/calibration.rst",
+            category="Methods",
+        ),
+    log:
+        "results/logs/calibration_simulation.log",
+    benchmark:
+        "results/benchmarks/calibration_simulation.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        **config["statistics"]["simulation"],
+        n_seeds=len(SEEDS),
+        bootstrap_samples=config["statistics"]["bootstrap_samples"],
+        confidence_level=config["statistics"]["confidence_level"],
+        alpha=config["statistics"]["alpha"],
+    script:
+        "../workflow_scripts/calibration_simulation.py"
+
+
+rule plot_calibration:
+    input:
+        table=rules.calibration_simulation.output.table,
+    output:
+        figure=report(
+            f"results/figures/calibration_simulation.{config['figures']['format']}",
+            caption="../report/calibration.rst",
+            category="Methods",
+        ),
+    log:
+        "results/logs/plot_calibration.log",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow_scripts/calibration_simulation.py"

@@ -1,68 +1,94 @@
-"""results/summary.md: tables, cost per rule family and a conclusion from the numbers."""
+"""results/summary.md: tables, cost per rule family and a conclusion from the primary endpoint."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
-from idc_synth.statistics import TESTS_COLUMNS
-from idc_synth.summary import benchmark_costs, build_summary, conclusion, markdown_table
+from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS, decide
+from idc_synth.summary import (
+    benchmark_costs,
+    build_summary,
+    conclusion,
+    interval,
+    markdown_table,
+    percent,
+)
 
 
-def summary_ci() -> pd.DataFrame:
+def summary_ci(level: float = 0.95, patients: int = 40, width: float = 0.02) -> pd.DataFrame:
     rows = []
     for arm, shift in (("baseline", 0.0), ("dcgan", 0.03)):
         for metric in ("accuracy", "balanced_accuracy", "roc_auc"):
             mean = 0.8 + shift
+            low, high = (mean - width, mean + width) if width else (np.nan, np.nan)
             rows.append(
                 {"arm": arm, "metric": metric, "mean": mean, "std": 0.01, "n_seeds": 3}
-                | {"ci_low": mean - 0.02, "ci_high": mean + 0.02, "confidence_level": 0.95}
-                | {"n_patients": 40}
+                | {"ci_low": low, "ci_high": high, "confidence_level": level}
+                | {"n_patients": patients}
             )
     return pd.DataFrame(rows)
 
 
-def hand_made_tests(p_value: float) -> pd.DataFrame:
-    base = {"comparison": "dcgan vs baseline", "arm_a": "dcgan", "arm_b": "baseline"}
-    rows = [
-        base
-        | {"metric": "accuracy", "test": "mcnemar", "seed": "0", "statistic": 4.0}
-        | {"p_value": 0.2, "p_holm": 0.4, "effect_size": 0.1, "effect_name": "cohens_g"}
-        | {"mean_difference": 0.01, "ci_low": -0.01, "ci_high": 0.03, "n": 500, "note": ""},
-        base
-        | {"metric": "balanced_accuracy", "test": "paired_t", "seed": "all", "statistic": 9.0}
-        | {"p_value": p_value, "p_holm": min(1.0, 2 * p_value), "effect_size": 5.2}
-        | {"effect_name": "cohens_dz", "mean_difference": 0.03, "ci_low": 0.01}
-        | {"ci_high": 0.05, "n": 3, "note": ""},
-        base
-        | {"metric": "roc_auc", "test": "wilcoxon", "seed": "all", "statistic": np.nan}
-        | {"p_value": np.nan, "p_holm": np.nan, "effect_size": np.nan}
-        | {"effect_name": "rank_biserial", "mean_difference": 0.0, "ci_low": 0.0}
-        | {"ci_high": 0.0, "n": 3, "note": "undefined: every paired difference is zero"},
-    ]
-    return pd.DataFrame(rows, columns=TESTS_COLUMNS)
+def primary(rows: list[tuple], level: float = 0.95, patients: int = 40) -> pd.DataFrame:
+    """Primary rows from (difference, ci_low, ci_high, p_value, note), decided as the
+    statistics module decides them."""
+    comparisons = [("dcgan", "baseline"), ("diffusion", "baseline"), ("diffusion", "dcgan")]
+    frame = pd.DataFrame(
+        [
+            {"comparison": f"{a} vs {b}", "arm_a": a, "arm_b": b, "metric": "balanced_accuracy"}
+            | {"mean_a": 0.8 + difference, "mean_b": 0.8, "difference": difference}
+            | {"ci_low": low, "ci_high": high, "confidence_level": level, "p_value": p}
+            | {"se": 0.01, "mdd": 0.028, "n_patients": patients, "n_seeds": 3}
+            | {"min_patients": 6, "note": note}
+            for (a, b), (difference, low, high, p, note) in zip(comparisons, rows, strict=False)
+        ]
+    )
+    return decide(frame, alpha=0.05)[PRIMARY_COLUMNS]
 
 
-def test_conclusion_says_no_significant_difference_when_p_is_large():
-    text = conclusion(hand_made_tests(0.4), summary_ci(), alpha=0.05, data_source="folder")
-    assert "no significant difference" in text.lower()
-    assert "Demo caveat" not in text
-    assert "0.830 vs 0.800" in text  # the headline numbers are still given
+UNDEFINED = "undefined: 1 test patient(s), fewer than the 6 needed"
 
 
-def test_conclusion_names_the_significant_difference_with_direction_and_size():
-    text = conclusion(hand_made_tests(0.001), summary_ci(), alpha=0.05, data_source="demo")
-    assert "no significant difference" not in text.lower()
-    assert "dcgan vs baseline, balanced accuracy" in text
-    assert "dcgan higher than baseline by 0.030" in text
-    assert "paired t-test" in text and "Holm p = 0.002" in text
-    assert "Demo caveat" in text
+def test_interval_never_prints_an_undefined_or_zero_width_interval_as_numbers():
+    assert interval(0.01, 0.05) == "[0.010, 0.050]"
+    assert interval(np.nan, np.nan, UNDEFINED).startswith("undefined (1 test patient")
+    assert interval(0.02, 0.02) == "undefined (zero width)"
+    assert percent(0.95) == "95%" and percent(0.9) == "90%" and percent(0.975) == "97.5%"
+
+
+def test_agreeing_test_and_interval_give_a_directional_conclusion():
+    text = conclusion(primary([(0.03, 0.01, 0.05, 0.001, ""), (0.0, -0.02, 0.02, 0.9, "")]))
+    assert "dcgan vs baseline: dcgan has the higher balanced accuracy** than baseline" in text
+    assert "diffusion vs baseline: no difference shown" in text and "0.028" in text
+    assert "1 of 2 comparisons show a difference" in text
+
+
+def test_contradictory_test_and_interval_are_reported_not_resolved():
+    # Significant, but the interval covers 0; then an interval excluding 0 that Holm rejects.
+    rows = [(0.03, -0.01, 0.05, 0.001, ""), (0.02, 0.004, 0.04, 0.04, "")]
+    text = conclusion(primary([*rows, (0.0, -0.02, 0.02, 0.9, "")]))  # Holm: 0.04 -> 0.08
+    assert text.count("the test and the interval disagree") == 2
+    assert "is significant at α = 0.05 but the 95% CI [-0.010, 0.050] includes 0" in text
+    assert "not significant at α = 0.05 but the 95% CI [0.004, 0.040] excludes 0" in text
+    assert "inconclusive" in text and "has the higher" not in text
+
+
+def test_degenerate_inputs_say_no_conclusion_can_be_drawn_and_how_many_patients():
+    rows = [(0.02, np.nan, np.nan, np.nan, UNDEFINED)] * 3
+    text = conclusion(primary(rows, patients=1), data_source="demo")
+    assert text.startswith("**No conclusion can be drawn**")
+    assert text.count("no conclusion can be drawn**: 1 test patient(s)") == 3
+    assert "needs at least 6" in text
+    assert "Demo caveat" in text and "pipeline check" in text
+    assert not re.search(r"\[\s*[-\d.]+,\s*[-\d.]+\]", text)  # no interval as numbers
 
 
 def test_conclusion_with_a_single_arm():
-    empty = pd.DataFrame(columns=TESTS_COLUMNS)
-    text = conclusion(empty, summary_ci()[lambda t: t["arm"] == "baseline"])
-    assert "no significant difference" in text.lower()
+    text = conclusion(pd.DataFrame(columns=PRIMARY_COLUMNS))
+    assert "nothing to compare" in text
 
 
 def test_benchmark_costs_sum_per_rule_family(tmp_path):
@@ -86,41 +112,94 @@ def test_benchmark_costs_sum_per_rule_family(tmp_path):
     assert benchmark_costs(tmp_path / "missing").empty
 
 
-def test_summary_builds_from_tiny_tables(tmp_path):
+def make_tests(primary_rows: pd.DataFrame) -> pd.DataFrame:
+    rows = [
+        {column: row.get(column, np.nan) for column in TESTS_COLUMNS}
+        | {"role": role, "test": "two_level_bootstrap", "seed": "all", "note": row["note"]}
+        | {"mean_difference": row["difference"], "metric": metric, "n": 40}
+        for row in primary_rows.to_dict("records")
+        for metric, role in (("balanced_accuracy", "primary"), ("roc_auc", "secondary"))
+    ]
+    return pd.DataFrame(rows, columns=TESTS_COLUMNS)
+
+
+def test_summary_prints_the_configured_level_and_every_section(tmp_path):
     quality = pd.DataFrame(
         [
             {"feature_space": "inception", "generator": "dcgan", "label": "all", "fid": 50.0}
             | {"kid": 0.03, "precision": 0.5, "recall": 0.4, "status": "ok"},
-            {"feature_space": "inception", "generator": "diffusion", "label": "all"}
-            | {"fid": np.nan, "kid": np.nan, "precision": np.nan, "recall": np.nan}
-            | {"status": "skipped: no weights"},
         ]
     )
     costs = pd.DataFrame(
         [{"rule": "predict", "jobs": 2, "wall_s": 3.0, "cpu_s": 2.5, "peak_rss_mb": 900.0}]
     )
+    calibration = pd.DataFrame(
+        {
+            "method": ["two_level_bootstrap", "patch_mcnemar"] * 2,
+            "effect": [0.0, 0.0, 0.8, 0.8],
+            "true_difference": [0.0, 0.0, 0.09, 0.09],
+            "n_studies": 200,
+            "rejections": [9, 120, 180, 199],
+            "rejection_rate": [0.045, 0.6, 0.9, 0.995],
+            "mc_se": 0.01,
+            "n_patients": 20,
+            "n_seeds": 3,
+            "patches_per_patient": 30,
+            "alpha": 0.05,
+        }
+    )
+    tstr = pd.DataFrame(
+        {
+            "arm": ["dcgan_only", "diffusion_only"],
+            "seed": [0, 0],
+            "roc_auc": [0.71, np.nan],
+            "balanced_accuracy": [0.6, np.nan],
+            "note": ["", "skipped: no synthetic patches"],
+        }
+    )
+    rows = primary([(0.03, 0.01, 0.05, 0.001, "")], level=0.9)
     text = build_summary(
-        summary_ci=summary_ci(),
-        tests=hand_made_tests(0.4),
+        summary_ci=summary_ci(level=0.9),
+        tests=make_tests(rows),
+        primary=rows,
+        variance=None,
+        calibration=calibration,
+        tstr=tstr,
         image_quality=quality,
         costs=costs,
         alpha=0.05,
-        data_source="demo",
+        data_source="folder",
     )
-    for heading in ("## Conclusion", "## Tests", "## Image quality", "## Computational cost"):
+    for heading in (
+        "## Primary endpoint",
+        "## Conclusion",
+        "## Methods",
+        "## Secondary metrics",
+        "## Train on synthetic, test on real",
+        "## Image quality",
+        "## Computational cost",
+    ):
         assert heading in text
+    assert "90% CI" in text and "95%" not in text
     assert "| dcgan | 3 | 0.830 [0.810, 0.850]" in text
-    assert "skipped: no weights" in text and "| predict | 2 | 3.0 | 2.5 | 900.0 |" in text
-    assert "no significant difference" in text.lower() and "Demo caveat" in text
-    no_quality = build_summary(
-        summary_ci=summary_ci(),
-        tests=hand_made_tests(0.4),
+    assert "rejected in 0.045 of studies" in text and "per-patch McNemar in 0.600" in text
+    assert "skipped: no synthetic patches" in text and "real (reference)" in text
+    assert "| predict | 2 | 3.0 | 2.5 | 900.0 |" in text and "Demo caveat" not in text
+    one_patient = build_summary(
+        summary_ci=summary_ci(patients=1, width=0),
+        tests=make_tests(primary([(0.02, np.nan, np.nan, np.nan, UNDEFINED)])),
+        primary=primary([(0.02, np.nan, np.nan, np.nan, UNDEFINED)], patients=1),
+        variance=None,
+        calibration=None,
+        tstr=None,
         image_quality=None,
         costs=costs.iloc[:0],
         alpha=0.05,
-        data_source="folder",
+        data_source="demo",
     )
-    assert "not computed" in no_quality
+    assert "| dcgan | 3 | 0.830 (CI undefined)" in one_patient
+    assert "CI undefined: 1 test patient(s), fewer than the 6" in one_patient
+    assert "No conclusion can be drawn" in one_patient and "not computed" in one_patient
 
 
 def test_markdown_table_escapes_pipes_and_formats_numbers():

@@ -62,6 +62,7 @@ def tiny_config() -> dict:
     config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
     config["arms"] = ["baseline", "dcgan", "diffusion"]
     config["statistics"]["bootstrap_samples"] = 100
+    config["statistics"]["simulation"]["studies"] = 50
     return config
 
 
@@ -187,8 +188,18 @@ def test_summary_figures_and_html_report(finished_run):
     summary = (finished_run / "results/summary.md").read_text()
     for arm in ("baseline", "dcgan", "diffusion"):
         assert arm in summary
+    assert "## Primary endpoint" in summary and "## Methods" in summary
     tests = pd.read_csv(finished_run / "results/metrics/tests.tsv", sep="\t")
-    assert {"mcnemar", "paired_t", "wilcoxon"} <= set(tests["test"])
+    assert set(tests["role"]) == {"primary", "secondary", "descriptive"}
+    primary = pd.read_csv(finished_run / "results/metrics/primary.tsv", sep="\t")
+    assert len(primary) == 3 and set(primary["verdict"]) <= {
+        "difference",
+        "no difference",
+        "conflict",
+        "undefined",
+    }
+    calibration = pd.read_csv(finished_run / "results/metrics/calibration_simulation.tsv", sep="\t")
+    assert set(calibration["method"]) == {"two_level_bootstrap", "patch_mcnemar"}
     for figure in (finished_run / "results/figures").iterdir():
         assert figure.stat().st_size > 1000, figure
     quality = pd.read_csv(finished_run / "results/metrics/image_quality.tsv", sep="\t")

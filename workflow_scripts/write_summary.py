@@ -1,4 +1,4 @@
-"""Rule write_summary: results/summary.md from the metric, test, quality and benchmark tables."""
+"""Rule write_summary: results/summary.md from the statistics, quality and benchmark tables."""
 
 from pathlib import Path
 
@@ -8,11 +8,13 @@ from idc_synth.runtime import rule_logging
 from idc_synth.summary import benchmark_costs, build_summary
 
 
+def _read(path: Path | None, **options) -> pd.DataFrame | None:
+    return pd.read_csv(path, sep="\t", **options) if path is not None else None
+
+
 def main(
     *,
-    summary_ci_path: Path,
-    tests_path: Path,
-    image_quality_path: Path | None,
+    tables: dict[str, Path | None],
     benchmark_dir: Path,
     summary_path: Path,
     alpha: float,
@@ -20,26 +22,20 @@ def main(
     arms: list[str],
     log: Path | None,
 ) -> None:
+    """`tables`: summary_ci, tests, primary, variance, calibration, tstr and image_quality
+    paths (the last two None when not run)."""
     with rule_logging(log) as logger:
-        summary_ci = pd.read_csv(summary_ci_path, sep="\t")
-        tests = pd.read_csv(tests_path, sep="\t", dtype={"seed": str}, keep_default_na=True)
-        tests["note"] = tests["note"].fillna("")
-        image_quality = (
-            pd.read_csv(image_quality_path, sep="\t", dtype={"label": str})
-            if image_quality_path is not None
-            else None
-        )
+        frames = {
+            name: _read(path, dtype={"seed": str, "label": str}, keep_default_na=True)
+            for name, path in tables.items()
+        }
+        for name, path in tables.items():
+            logger.info("read %s: %s", name, path)
+        frames["tests"]["note"] = frames["tests"]["note"].fillna("")
+        frames["primary"]["note"] = frames["primary"]["note"].fillna("")
         costs = benchmark_costs(benchmark_dir)
         logger.info("benchmarks under %s: %d rule families", benchmark_dir, len(costs))
-        text = build_summary(
-            summary_ci=summary_ci,
-            tests=tests,
-            image_quality=image_quality,
-            costs=costs,
-            alpha=alpha,
-            data_source=data_source,
-            arms=arms,
-        )
+        text = build_summary(**frames, costs=costs, alpha=alpha, data_source=data_source, arms=arms)
         summary_path.parent.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(text)
         logger.info("wrote %s:\n%s", summary_path, text)
@@ -47,12 +43,12 @@ def main(
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    names = ("summary_ci", "tests", "primary", "variance", "calibration", "tstr", "image_quality")
     main(
-        summary_ci_path=Path(sm.input.summary_ci),
-        tests_path=Path(sm.input.tests),
-        image_quality_path=(
-            Path(sm.input.image_quality) if getattr(sm.input, "image_quality", None) else None
-        ),
+        tables={
+            name: Path(getattr(sm.input, name)) if getattr(sm.input, name, None) else None
+            for name in names
+        },
         benchmark_dir=Path(sm.params.benchmarks),
         summary_path=Path(sm.output.summary),
         alpha=float(sm.params.alpha),

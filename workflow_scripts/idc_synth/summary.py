@@ -1,8 +1,11 @@
 """results/summary.md: the study's numbers and a conclusion written from them.
 
-Sections: the headline table (arm x metric, mean over seeds with the patient-bootstrap CI),
-the conclusion, the tests, the image-quality table and the computational cost per rule family
-(from Snakemake's benchmark files).
+Sections: the headline table (arm x metric, mean over seeds with its interval), the primary
+endpoint and the conclusion derived from it, the methods (with the calibration simulation and
+the design's minimal detectable difference), secondary effects, variance components,
+train-on-synthetic results, the descriptive clustered McNemar tests, image quality and the
+computational cost per rule family (from Snakemake's benchmark files). An undefined interval
+is written as "undefined (why)", never as numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.statistics import TEST_METRICS
+from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -25,14 +28,7 @@ METRIC_LABELS = {
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",
 }
-TEST_LABELS = {
-    "mcnemar": "McNemar",
-    "paired_t": "paired t-test",
-    "wilcoxon": "Wilcoxon signed-rank",
-}
-EFFECT_LABELS = {"cohens_g": "Cohen's g", "cohens_dz": "Cohen's d_z", "rank_biserial": "r_rb"}
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
-HEADLINE_METRICS = ("balanced_accuracy", "roc_auc")
 
 
 def _format(value, digits: int = 3) -> str:
@@ -60,11 +56,34 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
+def percent(level: float) -> str:
+    """0.95 -> '95%', 0.975 -> '97.5%'."""
+    return f"{100 * level:.10g}%"
+
+
+def interval(low: float, high: float, reason: str = "") -> str:
+    """'[low, high]', or 'undefined (reason)' when either end is missing or the interval has
+    zero width: such an interval is never printed as numbers."""
+    if _missing(low) or _missing(high) or low == high:
+        why = reason or ("zero width" if not _missing(low) and low == high else "no resamples")
+        return f"undefined ({why.removeprefix('undefined: ')})"
+    return f"[{_format(float(low))}, {_format(float(high))}]"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
+
+
 def headline_table(summary_ci: pd.DataFrame) -> pd.DataFrame:
-    """Arms as rows, metrics as columns: 'mean [ci_low, ci_high]'."""
+    """Arms as rows, metrics as columns: 'mean [ci_low, ci_high]', or 'mean (CI undefined)'."""
     cells = summary_ci.assign(
         cell=[
-            f"{_format(row.mean)} [{_format(row.ci_low)}, {_format(row.ci_high)}]"
+            f"{_format(row.mean)} "
+            + (
+                "(CI undefined)"
+                if interval(row.ci_low, row.ci_high).startswith("undefined")
+                else interval(row.ci_low, row.ci_high)
+            )
             for row in summary_ci.itertuples()
         ]
     )
@@ -77,23 +96,19 @@ def headline_table(summary_ci: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
-    columns = [
-        "comparison",
-        "metric",
-        "test",
-        "seed",
-        "mean_difference",
-        "ci_low",
-        "ci_high",
-        "statistic",
-        "p_value",
-        "p_holm",
-        "effect_name",
-        "effect_size",
-        "n",
-    ]
-    return tests[columns].rename(columns={"mean_difference": "difference"})
+def _undefined_note(summary_ci: pd.DataFrame) -> str:
+    """Why the headline intervals are undefined, when any is."""
+    undefined = summary_ci["ci_low"].isna() | (summary_ci["ci_low"] == summary_ci["ci_high"])
+    if not undefined.any():
+        return ""
+    patients = int(summary_ci["n_patients"].iloc[0])
+    needed = min_patients(1 - float(summary_ci["confidence_level"].iloc[0]))
+    if patients < needed:
+        return (
+            f"CI undefined: {patients} test patient(s), fewer than the {needed} a "
+            "patient-level interval at this level needs."
+        )
+    return "CI undefined: zero width or no resample defines the metric."
 
 
 def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -155,156 +170,301 @@ def benchmark_costs(benchmark_dir: Path) -> pd.DataFrame:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.3f}" if not math.isnan(value) else "–"
+    return f"{value:+.3f}" if not _missing(value) else "–"
 
 
-def _describe_significant(row) -> str:
-    metric = METRIC_LABELS.get(row.metric, row.metric)
-    if math.isnan(row.mean_difference) or row.mean_difference == 0:
-        direction = f"{row.arm_a} and {row.arm_b} differ"
-    else:
-        higher, lower = (
-            (row.arm_a, row.arm_b) if row.mean_difference > 0 else (row.arm_b, row.arm_a)
-        )
-        direction = f"{higher} higher than {lower} by {abs(row.mean_difference):.3f}"
-    where = f"seed {row.seed}" if row.seed != "all" else f"across {int(row.n)} seeds"
-    effect = EFFECT_LABELS.get(row.effect_name, row.effect_name)
-    return (
-        f"- **{row.comparison}, {metric}**: {direction} "
-        f"(95% CI of the difference [{_format(row.ci_low)}, {_format(row.ci_high)}]; "
-        f"{TEST_LABELS.get(row.test, row.test)} {where}, p = {_format(row.p_value)}, "
-        f"Holm p = {_format(row.p_holm)}, {effect} = {_format(row.effect_size, 2)})"
+def primary_table(primary: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparison of the primary endpoint."""
+    return pd.DataFrame(
+        {
+            "comparison": primary["comparison"],
+            "A": primary["mean_a"],
+            "B": primary["mean_b"],
+            "difference (A − B)": [_signed(value) for value in primary["difference"]],
+            f"{percent(primary['confidence_level'].iloc[0])} CI": [
+                interval(row.ci_low, row.ci_high, row.note) for row in primary.itertuples()
+            ],
+            "p": primary["p_value"],
+            "Holm p": primary["p_holm"],
+            "verdict": primary["verdict"],
+            f"MDD ({POWER:.0%} power)": [
+                row.mdd if row.verdict != "undefined" else math.nan for row in primary.itertuples()
+            ],
+        }
     )
 
 
-def conclusion(
-    tests: pd.DataFrame,
-    summary_ci: pd.DataFrame,
-    alpha: float = 0.05,
-    data_source: str = "folder",
-) -> str:
-    """The conclusion, written from the numbers: which Holm-corrected differences are
-    significant (with direction and size), or that there is no significant difference."""
-    lines: list[str] = []
-    defined = tests.dropna(subset=["p_holm"])
-    significant = defined[defined["p_holm"] < alpha]
-    if tests.empty:
-        lines.append(
-            "Only one arm was evaluated, so there is no comparison to test: "
-            "no significant difference can be claimed."
-        )
-    elif significant.empty:
-        lines.append(
-            f"There is **no significant difference** between the arms: none of the "
-            f"{len(defined)} tests ({', '.join(_tests_used(tests))}; Holm-corrected within "
-            f"each test) has a corrected p-value below α = {alpha:g}."
-        )
-    else:
-        lines.append(
-            f"{len(significant)} of {len(defined)} tests show a significant difference "
-            f"(Holm-corrected p < α = {alpha:g}):"
-        )
-        lines.extend(_describe_significant(row) for row in significant.itertuples())
-        lines.append("")
-        lines.append(
-            "Every other difference is not significant. A difference significant per seed "
-            "(McNemar) but not across seeds reflects one trained model, not a reliable effect "
-            "of the training data."
-        )
-    lines.append("")
-    for comparison, rows in tests[tests["test"] == "paired_t"].groupby("comparison", sort=False):
-        parts = []
-        for metric in HEADLINE_METRICS:
-            row = rows[rows["metric"] == metric]
-            if row.empty:
-                continue
-            row = row.iloc[0]
-            mean_a = _arm_mean(summary_ci, row["arm_a"], metric)
-            mean_b = _arm_mean(summary_ci, row["arm_b"], metric)
-            parts.append(
-                f"{METRIC_LABELS[metric]} {_format(mean_a)} vs {_format(mean_b)} (difference "
-                f"{_signed(row['mean_difference'])}, 95% CI [{_format(row['ci_low'])}, "
-                f"{_format(row['ci_high'])}])"
+def _comparison_sentence(row, level: str) -> str:
+    """One comparison's conclusion, from its verdict (idc_synth.statistics.decide)."""
+    metric = METRIC_LABELS.get(row.metric, row.metric)
+    ci = interval(row.ci_low, row.ci_high, row.note)
+    numbers = (
+        f"difference {_signed(row.difference)}, {level} CI {ci}, Holm p = {_format(row.p_holm)}"
+    )
+    if row.verdict == "undefined":
+        observed = f"(observed difference {_signed(row.difference)}, not interpretable)"
+        if row.n_patients < row.min_patients:
+            return (
+                f"- **{row.comparison}: no conclusion can be drawn**: {int(row.n_patients)} "
+                f"test patient(s); with n patients the smallest two-sided patient-level p is "
+                f"2/2^n, so α = {row.alpha:g} needs at least {int(row.min_patients)} {observed}."
             )
-        if parts:
-            lines.append(f"- {comparison}: " + "; ".join(parts) + ".")
-    lines.extend(["", *_caveats(tests, summary_ci, alpha, data_source)])
+        return f"- **{row.comparison}: no conclusion can be drawn**: {row.note} {observed}."
+    if row.verdict == "difference":
+        higher, lower = (row.arm_a, row.arm_b) if row.difference > 0 else (row.arm_b, row.arm_a)
+        return (
+            f"- **{row.comparison}: {higher} has the higher {metric}** than {lower}, by "
+            f"{abs(row.difference):.3f} ({numbers}): the test and the interval agree."
+        )
+    if row.verdict == "no difference":
+        return (
+            f"- **{row.comparison}: no difference shown** in {metric} ({numbers}). The interval "
+            f"covers 0; true differences inside it cannot be ruled out, and only differences "
+            f"of about {_format(row.mdd)} or more would have been detected with "
+            f"{POWER:.0%} power."
+        )
+    test_says = "significant" if row.significant else "not significant"
+    ci_says = "excludes 0" if row.ci_excludes_zero else "includes 0"
+    why = (
+        "the Holm correction over the comparisons, or a confidence level other than 1 − α"
+        if not row.significant
+        else "a confidence level other than 1 − α"
+    )
+    return (
+        f"- **{row.comparison}: the test and the interval disagree**, so no conclusion is "
+        f"drawn: the Holm-corrected test is {test_says} at α = {row.alpha:g} but the {level} CI "
+        f"{ci} {ci_says} ({numbers}; the usual cause is {why})."
+    )
+
+
+def conclusion(primary: pd.DataFrame, data_source: str = "folder") -> str:
+    """The conclusion, derived only from the primary endpoint's verdicts (test and interval
+    together), one sentence per comparison, then the caveats."""
+    if primary.empty:
+        lines = [
+            "Only one arm was evaluated, so there is nothing to compare: no conclusion about "
+            "synthetic data can be drawn."
+        ]
+    else:
+        first = primary.iloc[0]
+        level = percent(first["confidence_level"])
+        metric = METRIC_LABELS.get(first["metric"], first["metric"])
+        verdicts = primary["verdict"]
+        if (verdicts == "undefined").all():
+            headline = "**No conclusion can be drawn** from this run"
+        elif (verdicts == "difference").any():
+            shown = int((verdicts == "difference").sum())
+            headline = f"**{shown} of {len(primary)} comparisons show a difference**"
+        elif (verdicts == "conflict").any():
+            headline = "**The evidence is inconclusive**: test and interval disagree"
+        else:
+            headline = "**No comparison shows a difference**"
+        lines = [
+            f"{headline}. Primary endpoint: {metric} on the test split, seed-averaged, "
+            f"{len(primary)} comparison(s) Holm-corrected at α = {first['alpha']:g}; each "
+            f"verdict needs the test and the {level} interval to agree.",
+            "",
+            *(_comparison_sentence(row, level) for row in primary.itertuples()),
+        ]
+    if data_source == "demo":
+        lines += [
+            "",
+            "**Demo caveat:** these numbers come from the procedurally generated demo data "
+            "(`data.source: demo`), a pipeline check: they show that the workflow runs end to "
+            "end and say nothing about whether synthetic patches help on real histology.",
+        ]
     return "\n".join(lines).strip() + "\n"
 
 
-def _tests_used(tests: pd.DataFrame) -> list[str]:
-    return [TEST_LABELS.get(test, test) for test in dict.fromkeys(tests["test"])]
-
-
-def _arm_mean(summary_ci: pd.DataFrame, arm: str, metric: str) -> float:
-    row = summary_ci[(summary_ci["arm"] == arm) & (summary_ci["metric"] == metric)]
-    return float(row["mean"].iloc[0]) if len(row) else float("nan")
-
-
-def _caveats(tests: pd.DataFrame, summary_ci: pd.DataFrame, alpha: float, source: str) -> list:
-    notes = []
-    seeds = int(summary_ci["n_seeds"].min()) if len(summary_ci) else 0
-    if seeds < 2:
-        notes.append(
-            f"- With {seeds} seed(s) per arm the across-seed tests are undefined; only the "
-            "per-seed McNemar tests and the bootstrap intervals are available."
-        )
-    elif 2 / 2**seeds >= alpha:
-        notes.append(
-            f"- With {seeds} seeds the exact Wilcoxon signed-rank test cannot reach p < "
-            f"{alpha:g} (its smallest two-sided p is {2 / 2**seeds:.3g}); more seeds are "
-            "needed for it to detect anything."
-        )
-    if "n_patients" in summary_ci and len(summary_ci):
-        patients = int(summary_ci["n_patients"].iloc[0])
-        if patients < 20:
-            notes.append(
-                f"- The test split holds only {patients} patient(s): the patient-bootstrap "
-                "intervals rest on few independent units and are rough."
+def methods(primary: pd.DataFrame, calibration: pd.DataFrame | None, alpha: float) -> str:
+    """The methods paragraph, quoting the calibration simulation and the design's power."""
+    needed = min_patients(alpha)
+    text = [
+        "The unit of inference is the test patient; classifier seeds (and the synthetic draws "
+        "nested in them) are replicates of training. Each comparison's effect is the "
+        "seed-averaged difference of the primary metric on the test split. Its interval comes "
+        "from a two-level bootstrap (a cluster bootstrap, Field & Welsh 2007; patients and "
+        "seeds are crossed, so both are resampled independently, Owen 2007): test patients "
+        "with replacement, all their patches together, and seeds with replacement, the same "
+        "resamples for both arms so the difference stays paired. The percentile interval is "
+        "expanded for the number of patients (Hesterberg 2015), and the p-value inverts that "
+        "interval. Holm's correction over the comparisons of the primary endpoint is the only "
+        "family that decides anything; secondary metrics get effects and intervals, no "
+        "decision; the per-seed McNemar tests are clustered by patient (Durkalski et al. 2003) "
+        f"and descriptive. With n patients no patient-level test can go below p = 2/2^n, so "
+        f"fewer than {needed} test patients leave the test and intervals undefined.",
+    ]
+    if calibration is not None and not calibration.empty:
+        null = calibration[calibration["effect"] == 0]
+        largest = calibration[calibration["effect"] == calibration["effect"].max()]
+        rate = null.set_index("method")["rejection_rate"]
+        power = largest.set_index("method")["rejection_rate"]
+        first = calibration.iloc[0]
+        studies = int(first["n_studies"])
+        tolerance = 3 * math.sqrt(alpha * (1 - alpha) / studies)
+        text += [
+            "",
+            f"**Calibration** (`results/metrics/calibration_simulation.tsv`, {studies} simulated "
+            f"studies per effect, {int(first['n_patients'])} patients × "
+            f"{int(first['patches_per_patient'])} patches, {int(first['n_seeds'])} seeds, "
+            "per-patient difficulty, arm-by-patient model bias and per-seed noise): with no "
+            f"true difference the primary test rejected in "
+            f"{_format(rate.get('two_level_bootstrap', math.nan))} of studies (α = {alpha:g}, "
+            f"Monte Carlo allowance {tolerance:.3f}), per-patch McNemar in "
+            f"{_format(rate.get('patch_mcnemar', math.nan))}; at a planted difference of "
+            f"{_format(largest['true_difference'].iloc[0])} in balanced accuracy the primary "
+            f"test rejected in {_format(power.get('two_level_bootstrap', math.nan))}.",
+            "",
+            markdown_table(
+                calibration[["method", "true_difference", "n_studies", "rejection_rate", "mc_se"]]
+            ),
+        ]
+    if not primary.empty:
+        mdd = primary.loc[primary["verdict"] != "undefined", "mdd"]
+        text += [
+            "",
+            "**Power**: the smallest difference this design detects with "
+            f"{POWER:.0%} power at α = {alpha:g} is (z₁₋α/₂ + z₀.₈) × the bootstrap standard "
+            "error of the difference: "
+            + (
+                ", ".join(
+                    f"{row.comparison} {_format(row.mdd)}"
+                    for row in primary.itertuples()
+                    if row.verdict != "undefined"
+                )
+                if len(mdd)
+                else f"undefined here (fewer than {needed} test patients)"
             )
-    if source == "demo":
-        notes.append(
-            "- **Demo caveat:** these numbers come from the procedurally generated demo data "
-            "(`data.source: demo`), not from real histology. They show that the pipeline "
-            "works end to end; they say nothing about whether synthetic patches help on the "
-            "IDC dataset."
+            + ". Smaller true effects would usually be missed; see the README "
+            "(`statistics`) for the seeds and patients a study needs.",
+        ]
+    return "\n".join(text) + "\n"
+
+
+def secondary_table(tests: pd.DataFrame) -> pd.DataFrame:
+    rows = tests[tests["role"] == "secondary"]
+    return pd.DataFrame(
+        {
+            "comparison": rows["comparison"],
+            "metric": [METRIC_LABELS.get(metric, metric) for metric in rows["metric"]],
+            "difference": [_signed(value) for value in rows["mean_difference"]],
+            "CI": [interval(row.ci_low, row.ci_high, row.note) for row in rows.itertuples()],
+        }
+    )
+
+
+def descriptive_table(tests: pd.DataFrame) -> pd.DataFrame:
+    rows = tests[tests["role"] == "descriptive"]
+    return rows[["comparison", "seed", "mean_difference", "statistic", "p_value"]].rename(
+        columns={"mean_difference": "accuracy difference"}
+    )
+
+
+def tstr_table(tstr: pd.DataFrame | None, summary_ci: pd.DataFrame) -> pd.DataFrame | None:
+    """Per train-on-synthetic arm: seeds, ROC AUC and balanced accuracy (means over seeds), or
+    its skip note; the real-trained baseline as the reference row."""
+    if tstr is None or tstr.empty:
+        return None
+    notes = tstr["note"].fillna("").astype(str) if "note" in tstr else pd.Series("", tstr.index)
+    rows = []
+    for arm, group in tstr.assign(note=notes).groupby("arm", sort=False):
+        ran = group[~group["note"].str.startswith("skipped")]
+        rows.append(
+            {
+                "arm": arm,
+                "trained on": "synthetic only",
+                "seeds": len(ran),
+                "ROC AUC": pd.to_numeric(ran.get("roc_auc"), errors="coerce").mean(),
+                "balanced accuracy": pd.to_numeric(
+                    ran.get("balanced_accuracy"), errors="coerce"
+                ).mean(),
+                "note": "; ".join(dict.fromkeys(note for note in group["note"] if note)),
+            }
         )
-    return notes
+    baseline = summary_ci[summary_ci["arm"] == "baseline"].set_index("metric")["mean"]
+    if len(baseline):
+        rows.append(
+            {
+                "arm": "baseline",
+                "trained on": "real (reference)",
+                "seeds": int(summary_ci.loc[summary_ci["arm"] == "baseline", "n_seeds"].iloc[0]),
+                "ROC AUC": baseline.get("roc_auc", math.nan),
+                "balanced accuracy": baseline.get("balanced_accuracy", math.nan),
+                "note": "",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def build_summary(
     *,
     summary_ci: pd.DataFrame,
     tests: pd.DataFrame,
+    primary: pd.DataFrame,
+    variance: pd.DataFrame | None,
+    calibration: pd.DataFrame | None,
+    tstr: pd.DataFrame | None,
     image_quality: pd.DataFrame | None,
     costs: pd.DataFrame,
     alpha: float,
     data_source: str,
     arms: Sequence[str] | None = None,
 ) -> str:
-    level = summary_ci["confidence_level"].iloc[0] if len(summary_ci) else 0.95
+    level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
+    patients = int(summary_ci["n_patients"].iloc[0]) if len(summary_ci) else 0
     quality = quality_table(image_quality)
+    tstr_rows = tstr_table(tstr, summary_ci)
     sections = [
         "# IDC-Synth: summary",
         "",
-        f"Arms: {', '.join(arms)}. Metrics on the held-out test split (patient-level split), "
-        f"mean over training seeds with the {level:.0%} patient-bootstrap interval of that "
-        "mean.",
+        f"Arms: {', '.join(arms)}. Metrics on the held-out test split ({patients} test "
+        f"patient(s), patient-level split), mean over training seeds with the {level} "
+        "two-level (patient × seed) bootstrap interval of that mean.",
         "",
         markdown_table(headline_table(summary_ci)),
         "",
+        _undefined_note(summary_ci),
+        "",
+        "## Primary endpoint",
+        "",
+        markdown_table(primary_table(primary)) if not primary.empty else "_(no comparison)_",
+        "",
         "## Conclusion",
         "",
-        conclusion(tests, summary_ci, alpha, data_source),
-        "## Tests",
+        conclusion(primary, data_source),
+        "## Methods",
         "",
-        "Differences are arm A minus arm B (A vs B). McNemar compares per-patch correctness "
-        "per seed; the paired t-test and Wilcoxon signed-rank test compare per-seed metrics. "
-        "Holm's correction runs within each test over all its comparisons, metrics and seeds. "
-        "Intervals: patient bootstrap of the seed-averaged difference.",
+        methods(primary, calibration, alpha),
+        "## Secondary metrics",
         "",
-        markdown_table(tests_table(tests)),
+        "Secondary: effects (A − B, seed-averaged) and their two-level bootstrap intervals; no "
+        "p-values and no decision.",
+        "",
+        markdown_table(secondary_table(tests)),
+        "",
+        "## Variance components",
+        "",
+        "Of the primary metric, per arm (`results/metrics/variance.tsv`): `variance` per unit, "
+        "`variance_of_mean` its share of the seed-averaged mean's variance.",
+        "",
+        markdown_table(variance, digits=5) if variance is not None else "_(not computed)_",
+        "",
+        "## Train on synthetic, test on real",
+        "",
+        "Classifiers trained on one generator's patches only, tested on the real test split, "
+        "next to the real-trained baseline. Caveat: their epoch and decision threshold are "
+        "chosen on the real validation split, so threshold metrics borrow real data; ROC AUC "
+        "(threshold-free) is the headline. Few seeds, no test: descriptive only.",
+        "",
+        markdown_table(tstr_rows) if tstr_rows is not None else "_Not run._",
+        "",
+        "## Clustered McNemar (descriptive)",
+        "",
+        "Per seed, Durkalski's McNemar for patches clustered in patients; descriptive only, "
+        "it decides nothing.",
+        "",
+        markdown_table(descriptive_table(tests)),
         "",
         "## Image quality",
         "",
