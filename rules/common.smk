@@ -4,6 +4,8 @@ import os
 import shlex
 
 SPLITS = ("train", "val", "test")
+# Packed sets: the splits, plus the held-out share of the train patients' patches.
+PACKED_SETS = ("train", "holdout", "val", "test")
 ARMS = config["arms"]
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
@@ -118,35 +120,4 @@ def classifier_inputs(wildcards):
     generator = wildcards.arm.removesuffix(SYNTHETIC_ONLY)
     if generator != "baseline":
         inputs["synthetic"] = f"results/synthetic/{generator}/manifest.parquet"
-    return inputs
-
-
-def inception_weights():
-    """The Inception file quality.inception_weights names (a folder holding it, the file, or
-    null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.
-    """
-    # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
-    path = config["quality"]["inception_weights"] or os.path.join(
-        os.sep, "tmp", "inception-2015-12-05.pt"
-    )
-    return (
-        path if path.endswith(".pt") else os.path.join(path, "inception-2015-12-05.pt")
-    )
-
-
-def quality_inputs(wildcards):
-    """Real train and val, the baseline classifier, and the generator's synthetic manifest."""
-    inputs = {
-        **packed("train"),
-        **packed("val"),
-        "weights": f"{QUALITY_CLASSIFIER}/model.safetensors",
-        "info": f"{QUALITY_CLASSIFIER}/info.json",
-    }
-    # Weights that appear later change the input set, which reruns the rule.
-    if os.path.isfile(inception_weights()):
-        inputs["inception"] = inception_weights()
-    if wildcards.get("generator"):
-        inputs["synthetic"] = (
-            f"results/synthetic/{wildcards.generator}/manifest.parquet"
-        )
     return inputs

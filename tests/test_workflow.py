@@ -48,7 +48,6 @@ def tiny_config() -> dict:
         preview_every=5,
     )
     config["diffusion"].update(
-        image_size=16,
         vae_channels=[4, 8],
         vae_steps=3,
         unet_channels=[8, 16],
