@@ -78,12 +78,12 @@ rule quality_reference:
     input:
         **packed("train"),
         **packed("holdout"),
-        val_table=packed("val")["val_table"],
         **{
             f"synthetic_{generator}": f"results/synthetic/{generator}/manifest.parquet"
             for generator in generators()
         },
         **quality_model_inputs(),
+        val_table=packed("val")["val_table"],
     output:
         reference="results/metrics/quality/reference.npz",
     log:

@@ -312,14 +312,13 @@ def test_standing_statistics_sample_the_generator_the_discriminator_judged(train
     what training produced; standing statistics restore the train-mode (batch-statistics)
     colours while each sample still depends only on its own noise."""
     generator = copy.deepcopy(trained[0].generator)
-    noise = torch.randn(256, TINY.latent_dim, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        generator.train()  # what D saw: batch statistics of training-size batches
-        batch_mode = np.concatenate(
-            [to_uint8(generator(noise[i : i + TINY.batch_size])) for i in range(0, 256, 4)]
-        )
-        generator.eval()
     running = generate(generator, 256, 1, "cpu")
+    noise = torch.randn(256, TINY.latent_dim, generator=torch.Generator().manual_seed(1))
+    in_train_mode = copy.deepcopy(generator).train()  # train mode updates running statistics
+    with torch.no_grad():  # what D saw: batch statistics of training-size batches
+        batch_mode = np.concatenate(
+            [to_uint8(in_train_mode(noise[i : i + TINY.batch_size])) for i in range(0, 256, 4)]
+        )
     standing_statistics(generator, TINY.seed, TINY.batch_size, "cpu")
     standing = generate(generator, 256, 1, "cpu")
     assert not generator.training
