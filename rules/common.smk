@@ -121,3 +121,63 @@ def classifier_inputs(wildcards):
     if generator != "baseline":
         inputs["synthetic"] = f"results/synthetic/{generator}/manifest.parquet"
     return inputs
+
+
+def tstr_skip_reason():
+    """Why no synthetic-only classifier can be trained under synthetic.count, or None: it
+    needs synthetic patches of both classes."""
+    count = config["synthetic"]["count"]
+    if count["mode"] == "balance":
+        return (
+            "synthetic.count 'balance' makes no synthetic patches of the majority class "
+            "(it only tops up the minority), so a synthetic-only training set has one class"
+        )
+    if count["mode"] == "absolute" and count["value"] < 1:
+        return "synthetic.count 'absolute' below 1 makes no synthetic patches"
+    if count["mode"] == "ratio" and count["value"] <= 0:
+        return "synthetic.count 'ratio' 0 makes no synthetic patches"
+    return None
+
+
+TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason()}
+
+
+# Image quality: the baseline classifier whose embedding is the domain feature space, and the
+# sets measured against real train (generators, held-out train = floor, val = shift).
+QUALITY_CLASSIFIER = (
+    f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
+)
+QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
+
+
+def inception_weights():
+    """The Inception file quality.inception_weights names (a folder holding it, the file, or
+    null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.
+    """
+    # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
+    path = config["quality"]["inception_weights"] or os.path.join(
+        os.sep, "tmp", "inception-2015-12-05.pt"
+    )
+    return (
+        path if path.endswith(".pt") else os.path.join(path, "inception-2015-12-05.pt")
+    )
+
+
+def quality_model_inputs():
+    """The baseline classifier, and Inception's weights when they are on disk (weights that
+    appear later change the input set, which reruns the rules)."""
+    inputs = {
+        "weights": f"{QUALITY_CLASSIFIER}/model.safetensors",
+        "info": f"{QUALITY_CLASSIFIER}/info.json",
+    }
+    if os.path.isfile(inception_weights()):
+        inputs["inception"] = inception_weights()
+    return inputs
+
+
+def quality_candidate(wildcards):
+    """What one image_quality job measures: a packed real set or a synthetic manifest."""
+    packed_name = {"holdout": "holdout", "real_val": "val"}.get(wildcards.candidate)
+    if packed_name:
+        return packed(packed_name)
+    return {"synthetic": f"results/synthetic/{wildcards.candidate}/manifest.parquet"}

@@ -37,25 +37,6 @@ rule collect_metrics:
         "../workflow_scripts/collect_metrics.py"
 
 
-def tstr_skip_reason():
-    """Why no synthetic-only classifier can be trained under synthetic.count, or None: it
-    needs synthetic patches of both classes."""
-    count = config["synthetic"]["count"]
-    if count["mode"] == "balance":
-        return (
-            "synthetic.count 'balance' makes no synthetic patches of the majority class "
-            "(it only tops up the minority), so a synthetic-only training set has one class"
-        )
-    if count["mode"] == "absolute" and count["value"] < 1:
-        return "synthetic.count 'absolute' below 1 makes no synthetic patches"
-    if count["mode"] == "ratio" and count["value"] <= 0:
-        return "synthetic.count 'ratio' 0 makes no synthetic patches"
-    return None
-
-
-TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason()}
-
-
 rule collect_tstr_metrics:
     input:
         tstr=expand(

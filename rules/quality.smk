@@ -10,10 +10,6 @@ if generators() and "baseline" not in ARMS:
         "add 'baseline' to arms (config) when a generator arm runs"
     )
 
-QUALITY_CLASSIFIER = (
-    f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
-)
-QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
 QUALITY_SETTINGS = {
     **{
         key: config["quality"][key]
@@ -39,39 +35,6 @@ QUALITY_RESOURCES = {
 
 localrules:
     gather_image_quality,
-
-
-def inception_weights():
-    """The Inception file quality.inception_weights names (a folder holding it, the file, or
-    null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.
-    """
-    # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
-    path = config["quality"]["inception_weights"] or os.path.join(
-        os.sep, "tmp", "inception-2015-12-05.pt"
-    )
-    return (
-        path if path.endswith(".pt") else os.path.join(path, "inception-2015-12-05.pt")
-    )
-
-
-def quality_model_inputs():
-    """The baseline classifier, and Inception's weights when they are on disk (weights that
-    appear later change the input set, which reruns the rules)."""
-    inputs = {
-        "weights": f"{QUALITY_CLASSIFIER}/model.safetensors",
-        "info": f"{QUALITY_CLASSIFIER}/info.json",
-    }
-    if os.path.isfile(inception_weights()):
-        inputs["inception"] = inception_weights()
-    return inputs
-
-
-def quality_candidate(wildcards):
-    """What one image_quality job measures: a packed real set or a synthetic manifest."""
-    packed_name = {"holdout": "holdout", "real_val": "val"}.get(wildcards.candidate)
-    if packed_name:
-        return packed(packed_name)
-    return {"synthetic": f"results/synthetic/{wildcards.candidate}/manifest.parquet"}
 
 
 rule quality_reference:
