@@ -531,7 +531,8 @@ def distribution_row(
     row["fid"] = fid(fake, real)
     row["fid_inf"] = fid_infinity(fake, real, seed)
     row["precision"], row["recall"] = precision_recall(real, fake, settings.pr_k)
-    return {**row, "n": n}
+    note = "fid_inf: FID extrapolated to n = infinity (Chong & Forsyth 2020)"
+    return {**row, "n": n, "note": note}
 
 
 def _copy_columns(found: NearCopies, level: float) -> dict:
@@ -562,6 +563,13 @@ def assess(
         cand_rows = candidates.rows(label)
         train_rows = reference[f"train_rows_{label}"]
         log.info("%s class %d: %d candidates", generator, label, len(cand_rows))
+        # every candidate's copy-space features, once: near copies check all of them, the
+        # distribution rows use the matched-n subsample
+        copy_feats = {
+            space: feature_fns[space](candidates.images, cand_rows)
+            for space in COPY_SPACES
+            if len(cand_rows)
+        }
         for space in DISTRIBUTION_SPACES:
             n = int(reference[f"{space}_n_{label}"])
             fn = feature_fns.get(space)
@@ -572,12 +580,13 @@ def assess(
                 rows.append(empty_row(space, generator, label, status))
             else:
                 sub = subsample(cand_rows, n, settings.sample_seed, generator, label)
-                real = reference[f"{space}_reference_{label}"]
-                rows.append(
-                    distribution_row(
-                        space, generator, label, fn(candidates.images, sub), real, settings
-                    )
+                fake = (
+                    copy_feats[space][np.searchsorted(cand_rows, sub)]
+                    if space in copy_feats
+                    else fn(candidates.images, sub)
                 )
+                real = reference[f"{space}_reference_{label}"]
+                rows.append(distribution_row(space, generator, label, fake, real, settings))
             log.info("%s", rows[-1])
         for space in COPY_SPACES:
             threshold = copy_threshold(
@@ -596,9 +605,7 @@ def assess(
                 copy_row = {"status": "skipped: no patches to check", "note": note}
             else:
                 found = near_copies(
-                    feature_fns[space](candidates.images, cand_rows),
-                    reference[f"{space}_train_{label}"],
-                    threshold,
+                    copy_feats[space], reference[f"{space}_train_{label}"], threshold
                 )
                 pair_parts[space].append(
                     (found.distances, cand_rows, train_rows[found.train_index])
@@ -617,9 +624,11 @@ def assess(
                 target = next(
                     r for r in rows if r["feature_space"] == space and r["label"] == label
                 )
-                status = target["status"]
+                status, first_note = target["status"], target["note"]
                 target.update(copy_row)
-                target["status"] = status
+                target.update(
+                    status=status, note="; ".join(filter(None, [first_note, target["note"]]))
+                )
     pairs = {}
     for space, parts in pair_parts.items():
         distances, cand_rows, train_rows = (
