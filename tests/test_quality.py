@@ -148,6 +148,8 @@ def test_copy_threshold_is_the_conformal_order_statistic():
     assert math.isnan(quality.copy_threshold(np.empty(0), 1.0).distance)
     low, high = quality.wilson_interval(5, 100, 0.95)
     assert low == pytest.approx(0.0215, abs=1e-3) and high == pytest.approx(0.1118, abs=1e-3)
+    assert quality.wilson_interval(0, 24, 0.95)[0] == 0.0
+    assert quality.wilson_interval(24, 24, 0.95)[1] == 1.0
 
 
 def patient_draws(n_patients: int, per_patient: int, seed: int, centres: np.ndarray | None = None):

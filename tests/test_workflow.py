@@ -61,6 +61,7 @@ def tiny_config() -> dict:
     config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
     config["arms"] = ["baseline", "dcgan", "diffusion"]
     config["statistics"]["bootstrap_samples"] = 100
+    config["quality"]["holdout_fraction"] = 0.2  # enough held-out patches of both classes
     return config
 
 

@@ -285,7 +285,7 @@ def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: S
                 low, high = (
                     pd.to_numeric(match[c], errors="coerce").iloc[0] for c in extra["interval"]
                 )
-                error = [[value - low], [high - value]]
+                error = [[max(0.0, value - low)], [max(0.0, high - value)]]  # float fuzz
             ax.bar(
                 x,
                 value,
