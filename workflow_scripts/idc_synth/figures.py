@@ -264,7 +264,7 @@ def _quality_sets(table: pd.DataFrame) -> list[str]:
 
 def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: Style, **extra):
     """One group per class, one bar per set; a missing or skipped value is an empty slot
-    marked 'n/a' at the axis foot."""
+    marked 'n/a' at the axis foot, a measured zero is marked '0'."""
     labels = sorted(rows["label"].astype(str).unique())
     width = 0.8 / max(1, len(sets))
     for offset, name in enumerate(sets):
@@ -295,6 +295,16 @@ def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: S
                 yerr=error,
                 capsize=2,
             )
+            if value == 0:  # a measured zero, not a missing bar
+                ax.text(
+                    x,
+                    0,
+                    "0",
+                    ha="center",
+                    va="bottom",
+                    size=7,
+                    color=_set_look(name, style)["facecolor"],
+                )
             if extra.get("marker") in match:
                 marker = pd.to_numeric(match[extra["marker"]], errors="coerce").iloc[0]
                 if np.isfinite(marker):
