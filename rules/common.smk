@@ -31,6 +31,8 @@ except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
 SPLITS = ("train", "val", "test")
+# Packed sets: the splits, plus the held-out share of the train patients' patches.
+PACKED_SETS = ("train", "holdout", "val", "test")
 ARMS = config["arms"]
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
@@ -228,6 +230,33 @@ def classifier_inputs(wildcards):
     return inputs
 
 
+def tstr_skip_reason():
+    """Why no synthetic-only classifier can be trained under synthetic.count, or None: it
+    needs synthetic patches of both classes."""
+    count = config["synthetic"]["count"]
+    if count["mode"] == "balance":
+        return (
+            "synthetic.count 'balance' makes no synthetic patches of the majority class "
+            "(it only tops up the minority), so a synthetic-only training set has one class"
+        )
+    if count["mode"] == "absolute" and count["value"] < 1:
+        return "synthetic.count 'absolute' below 1 makes no synthetic patches"
+    if count["mode"] == "ratio" and count["value"] <= 0:
+        return "synthetic.count 'ratio' 0 makes no synthetic patches"
+    return None
+
+
+TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason()}
+
+
+# Image quality: the baseline classifier whose embedding is the domain feature space, and the
+# sets measured against real train (generators, held-out train = floor, val = shift).
+QUALITY_CLASSIFIER = (
+    f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
+)
+QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
+
+
 def inception_weights():
     """The Inception file quality.inception_weights names (a folder holding it, the file, or
     null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.
@@ -241,19 +270,21 @@ def inception_weights():
     )
 
 
-def quality_inputs(wildcards):
-    """Real train and val, the baseline classifier, and the generator's synthetic manifest."""
+def quality_model_inputs():
+    """The baseline classifier, and Inception's weights when they are on disk (weights that
+    appear later change the input set, which reruns the rules)."""
     inputs = {
-        **packed("train"),
-        **packed("val"),
         "weights": f"{QUALITY_CLASSIFIER}/model.safetensors",
         "info": f"{QUALITY_CLASSIFIER}/info.json",
     }
-    # Weights that appear later change the input set, which reruns the rule.
     if os.path.isfile(inception_weights()):
         inputs["inception"] = inception_weights()
-    if wildcards.get("generator"):
-        inputs["synthetic"] = (
-            f"results/synthetic/{wildcards.generator}/manifest.parquet"
-        )
     return inputs
+
+
+def quality_candidate(wildcards):
+    """What one image_quality job measures: a packed real set or a synthetic manifest."""
+    packed_name = {"holdout": "holdout", "real_val": "val"}.get(wildcards.candidate)
+    if packed_name:
+        return packed(packed_name)
+    return {"synthetic": f"results/synthetic/{wildcards.candidate}/manifest.parquet"}

@@ -1,4 +1,6 @@
-# Data stages: demo set -> manifest + QC -> patient split -> packed arrays per split.
+# Data stages: demo set -> manifest + QC -> patient split -> packed arrays per split. The
+# train patients' patches are packed twice, disjointly: `train` (what every model learns from)
+# and `holdout` (a seeded share no model sees: the image-quality floor and near-copy calibration).
 
 
 localrules:
@@ -78,11 +80,23 @@ rule pack:
         "results/logs/pack/{split}.log",
     benchmark:
         "results/benchmarks/pack/{split}.tsv"
+    wildcard_constraints:
+        split="|".join(PACKED_SETS),
     conda:
         "../envs/data.yaml"
     threads: config["pack"]["workers"]
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        # only the train patients' two sets depend on the holdout (val/test never rerun for it)
+        holdout=lambda wildcards: (
+            {
+                "fraction": config["quality"]["holdout_fraction"],
+                "seed": config["quality"]["holdout_seed"],
+            }
+            if wildcards.split in ("train", "holdout")
+            else None
+        ),
     script:
         "../workflow_scripts/pack_split.py"

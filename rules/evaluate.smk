@@ -1,5 +1,6 @@
 # Evaluation: per-seed classification metrics, gathered into one tidy table per question:
-# the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv).
+# the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv: ROC AUC first,
+# next to the real-trained baseline; an arm whose synthetic set lacks a class is a skipped row).
 
 
 localrules:
@@ -38,10 +39,15 @@ rule collect_metrics:
 
 rule collect_tstr_metrics:
     input:
-        metrics=expand(
+        tstr=expand(
             "results/metrics/per_seed/{arm}/seed{seed}.tsv",
-            arm=TSTR_ARMS,
+            arm=[arm for arm in TSTR_ARMS if arm not in TSTR_SKIPPED],
             seed=TSTR_SEEDS,
+        ),
+        baseline=expand(
+            "results/metrics/per_seed/{arm}/seed{seed}.tsv",
+            arm=[arm for arm in ARMS if arm == "baseline"],
+            seed=SEEDS,
         ),
     output:
         table="results/metrics/tstr.tsv",
@@ -49,5 +55,7 @@ rule collect_tstr_metrics:
         "results/logs/collect_tstr_metrics.log",
     conda:
         "../envs/evaluate.yaml"
+    params:
+        skipped=TSTR_SKIPPED,
     script:
         "../workflow_scripts/collect_metrics.py"

@@ -1,7 +1,8 @@
-# Image quality of each generator's synthetic patches against real train, per class: FID, KID,
-# precision/recall in the baseline classifier's feature space (always) and Inception's (when its
-# weights are on disk; never downloaded), near copies of train patches, closest pairs. Real val
-# against train gives the reference rows (generator real_val) a good generator nears.
+# Image quality (results/metrics/image_quality.tsv): every candidate set against real train, per
+# class and feature space, all rows of one space and class at one matched n. Candidates: each
+# generator's synthetic patches, `holdout` (held-out train patches no model saw: the floor a
+# perfect generator matches) and `real_val` (val patients: the cross-patient shift). Real train's
+# features and the near-copy calibration are extracted once, by quality_reference.
 
 if generators() and "baseline" not in ARMS:
     raise ValueError(
@@ -9,72 +10,83 @@ if generators() and "baseline" not in ARMS:
         "add 'baseline' to arms (config) when a generator arm runs"
     )
 
+QUALITY_SETTINGS = {
+    **{
+        key: config["quality"][key]
+        for key in (
+            "inception_weights",
+            "max_patches",
+            "kid_subset_size",
+            "kid_subsets",
+            "pr_k",
+            "near_copy_percentile",
+            "closest_pairs",
+            "sample_seed",
+        )
+    },
+    "confidence_level": config["statistics"]["confidence_level"],
+}
+QUALITY_RESOURCES = {
+    "gpu": GPUS,
+    "mem_mb": lambda wildcards, attempt: 8000 * attempt,
+    "runtime": lambda wildcards, attempt: 60 * attempt,
+}
+
 
 localrules:
     gather_image_quality,
 
 
-QUALITY_CLASSIFIER = (
-    f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
-)
-QUALITY_SETTINGS = {
-    key: config["quality"][key]
-    for key in (
-        "inception_weights",
-        "max_patches",
-        "kid_subset_size",
-        "kid_subsets",
-        "pr_k",
-        "near_copy_percentile",
-        "closest_pairs",
-        "sample_seed",
-    )
-}
-
-
-rule image_quality:
+rule quality_reference:
     input:
-        unpack(quality_inputs),
+        **packed("train"),
+        **packed("holdout"),
+        **{
+            f"synthetic_{generator}": f"results/synthetic/{generator}/manifest.parquet"
+            for generator in generators()
+        },
+        **quality_model_inputs(),
+        val_table=packed("val")["val_table"],
     output:
-        table="results/metrics/quality/{generator}.tsv",
-        pairs="results/metrics/quality/{generator}_closest_pairs.npz",
+        reference="results/metrics/quality/reference.npz",
     log:
-        "results/logs/image_quality/{generator}.log",
+        "results/logs/image_quality/reference.log",
     benchmark:
-        "results/benchmarks/image_quality/{generator}.tsv"
+        "results/benchmarks/image_quality/reference.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **QUALITY_RESOURCES,
     params:
-        generator=lambda wildcards: wildcards.generator,
+        generators=generators(),
         settings=QUALITY_SETTINGS,
         device=config["device"],
     script:
         "../workflow_scripts/image_quality.py"
 
 
-rule image_quality_reference:
+rule image_quality:
     input:
-        unpack(quality_inputs),
+        unpack(quality_candidate),
+        **packed("train"),
+        **quality_model_inputs(),
+        reference=rules.quality_reference.output.reference,
     output:
-        table="results/metrics/quality/real_val.tsv",
+        table="results/metrics/quality/{candidate}.tsv",
+        pairs="results/metrics/quality/{candidate}_closest_pairs.npz",
     log:
-        "results/logs/image_quality/real_val.log",
+        "results/logs/image_quality/{candidate}.log",
     benchmark:
-        "results/benchmarks/image_quality/real_val.tsv"
+        "results/benchmarks/image_quality/{candidate}.tsv"
+    wildcard_constraints:
+        candidate="|".join(QUALITY_CANDIDATES),
     conda:
         "../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **QUALITY_RESOURCES,
     params:
-        generator="real_val",
         settings=QUALITY_SETTINGS,
         device=config["device"],
     script:
@@ -83,10 +95,7 @@ rule image_quality_reference:
 
 rule gather_image_quality:
     input:
-        tables=[
-            *expand("results/metrics/quality/{generator}.tsv", generator=generators()),
-            "results/metrics/quality/real_val.tsv",
-        ],
+        tables=expand(rules.image_quality.output.table, candidate=QUALITY_CANDIDATES),
     output:
         table="results/metrics/image_quality.tsv",
     log:

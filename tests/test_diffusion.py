@@ -26,7 +26,6 @@ from idc_synth.synthetic import CountPolicy, shard_seed
 REPO = Path(__file__).resolve().parents[1]
 
 TINY = DiffusionSettings(
-    image_size=16,
     vae_channels=(4, 8),
     vae_steps=3,
     vae_batch_size=4,
@@ -380,3 +379,14 @@ def test_two_processes_train_one_model_and_resume_after_a_kill(tmp_path):
         "vae": list(range(1, 17)),
         "unet": list(range(1, 17)),
     }
+
+
+def test_scratch_pads_to_a_size_both_networks_divide_and_crops_back_without_resampling():
+    from idc_synth.diffusion.pixels import crop_patch, to_model_padded, to_patches
+
+    assert TINY.model_size == 52 and DiffusionSettings().model_size == 56  # 2x2 and 4x2 divide
+    patches = np.random.default_rng(0).integers(0, 256, (3, 50, 50, 3), dtype=np.uint8)
+    padded = to_model_padded(patches, TINY.model_size)
+    assert padded.shape == (3, 3, 52, 52)
+    # exact round trip: every pixel of the patch comes back unchanged (a resize would not)
+    np.testing.assert_array_equal(to_patches(crop_patch(padded)), patches)

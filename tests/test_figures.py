@@ -69,25 +69,29 @@ def patches(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, 50, 50, 3), dtype=np.uint8)
 
 
-def quality_table() -> pd.DataFrame:
-    ok = {"n_synthetic": 20, "n_real": 30, "status": "ok", "note": ""}
-    return pd.DataFrame(
-        [
-            {"feature_space": "inception", "generator": "dcgan", "label": "all", **ok}
-            | {"fid": 80.0, "kid": 0.05, "kid_std": 0.01, "precision": 0.5, "recall": 0.3}
-            | {"near_copy_share": 0.0},
-            {"feature_space": "inception", "generator": "real_val", "label": "all", **ok}
-            | {"fid": 12.0, "kid": 0.004, "kid_std": 0.001, "precision": 0.8, "recall": 0.7}
-            | {"near_copy_share": 0.01},
-            {"feature_space": "inception", "generator": "diffusion", "label": "all"}
-            | {"n_synthetic": 0, "n_real": 30, "fid": np.nan, "kid": np.nan, "kid_std": np.nan}
-            | {"precision": np.nan, "recall": np.nan, "near_copy_share": np.nan}
-            | {"status": "skipped: no inception weights", "note": ""},
-            {"feature_space": "classifier", "generator": "dcgan", "label": "1", **ok}
-            | {"fid": 3.0, "kid": 0.02, "kid_std": 0.01, "precision": 0.6, "recall": 0.4}
-            | {"near_copy_share": 0.0},
-        ]
-    )
+def quality_table(with_inception: bool = True) -> pd.DataFrame:
+    """Rows as image_quality writes them: three sets and two classes per space."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for space in ("classifier", "inception", "pixels"):
+        for label in (0, 1):
+            for name in ("dcgan", "diffusion", "holdout", "real_val"):
+                row = {"feature_space": space, "generator": name, "label": label, "n": 40 + label}
+                if space == "inception" and not with_inception:
+                    row.update(n=0, status="skipped: no Inception weights at /tmp/x.pt")
+                    rows.append(row)
+                    continue
+                row["status"] = "ok"
+                if space != "pixels":
+                    fid = 5 + 20 * rng.random()
+                    row.update(fid=fid, fid_inf=fid - 2, kid=0.01, kid_std=0.002)
+                    row.update(precision=rng.random(), recall=rng.random())
+                if name != "holdout" and space != "inception":
+                    row.update(near_copy_share=0.05, near_copy_low=0.01, near_copy_high=0.12)
+                    row.update(near_copy_expected=0.02)
+                rows.append(row)
+    rows[1].update(status="skipped: 0 patches of class 0 (matched n 40)", fid=np.nan)
+    return pd.DataFrame(rows)
 
 
 def test_metrics_figure(tmp_path):
@@ -112,8 +116,10 @@ def test_samples_figure(tmp_path):
     assert_png(path)
 
 
-def test_quality_figure_shows_skipped_rows(tmp_path):
-    assert_png(figures.plot_quality(quality_table(), tmp_path / "q.png"))
+@pytest.mark.parametrize("with_inception", [True, False])
+def test_quality_figure_with_and_without_inception(tmp_path, with_inception):
+    path = figures.plot_quality(quality_table(with_inception), tmp_path / "q.png")
+    assert_png(path)
 
 
 def test_training_figure_with_and_without_generators(tmp_path):
@@ -183,7 +189,13 @@ def test_render_reads_named_inputs(tmp_path):
     )
     assert_png(samples)
     np.savez(
-        tmp_path / "pairs.npz", synthetic=patches(3, 8), train=patches(3, 9), distances=np.ones(3)
+        tmp_path / "pairs.npz",
+        classifier_synthetic=patches(3, 8),
+        classifier_train=patches(3, 9),
+        classifier_distances=np.ones(3),
+        pixels_synthetic=patches(2, 8),
+        pixels_train=patches(2, 9),
+        pixels_distances=np.ones(2),
     )
     pairs = figures.render(
         "closest_pairs", {"pairs_dcgan": [tmp_path / "pairs.npz"]}, tmp_path / "pairs.png", options

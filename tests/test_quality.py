@@ -23,8 +23,9 @@ from idc_synth.quality import (
     inception_weights_file,
     kid,
     load_inception,
-    memorisation,
+    pixel_features,
     precision_recall,
+    reference_features,
 )
 from idc_synth.synthetic import gather_shards, write_shard
 
@@ -107,14 +108,106 @@ def test_precision_recall_respects_the_memory_budget(monkeypatch):
     assert precision_recall(x, y, k=3) == pytest.approx(expected)
 
 
-def test_memorisation_flags_copies_not_fresh_samples():
-    train, val = gaussian(500), gaussian(200, seed=1)
-    copies, fresh = train[:20], gaussian(200, seed=2)
-    found = memorisation(np.concatenate([copies, fresh]), train, val, percentile=1.0)
-    assert found.near_copy[:20].all()
-    np.testing.assert_array_equal(found.train_index[:20], np.arange(20))
-    assert found.near_copy[20:].mean() < 0.05
-    assert found.threshold > 0
+def test_kid_equals_a_hand_computed_mmd_and_varies_over_subsets_below_n():
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    y = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0], [0.5, 0.5]])
+
+    def k(a, b):  # KID's cubic polynomial kernel, (a.b / d + 1)^3
+        return (a @ b / 2 + 1) ** 3
+
+    n = 4
+    xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    xy = sum(k(x[i], y[j]) for i in range(n) for j in range(n)) / (n * n)
+    value, std, size = kid(x, y, subset_size=4, n_subsets=3, seed=0)  # every subset = all of it
+    assert size == 4 and value == pytest.approx(xx + yy - 2 * xy) and std == pytest.approx(0)
+    # the rows use subsets of at most half the matched n, so kid_std is a real spread
+    assert quality.kid_subset(300, 1000) == 150 and quality.kid_subset(5000, 1000) == 1000
+    z = gaussian(300)
+    _, spread, _ = kid(z, gaussian(300, seed=1), quality.kid_subset(300, 1000), 20, seed=0)
+    assert spread > 1e-6
+
+
+def test_fid_infinity_removes_most_of_the_small_n_bias():
+    dim, n = 16, 300
+    x, y = gaussian(n, dim, seed=1), gaussian(n, dim, shift=0.5, seed=2)
+    truth = dim * 0.25  # equal covariances: FID is the squared mean shift
+    at_n = fid(x, y)
+    extrapolated = quality.fid_infinity(x, y, seed=0)
+    assert at_n - truth > 0.5  # FID at n = 300 is biased upward
+    assert abs(extrapolated - truth) < 0.5 * (at_n - truth)
+    assert math.isnan(quality.fid_infinity(x[:3], y[:3], seed=0))
+
+
+def test_copy_threshold_is_the_conformal_order_statistic():
+    distances = np.arange(1.0, 400.0)  # m = 399 held-out distances
+    threshold = quality.copy_threshold(distances[::-1], percentile=1.0)
+    assert (threshold.k, threshold.distance, threshold.expected) == (4, 4.0, 4 / 400)
+    few = quality.copy_threshold(np.array([3.0, 1.0, 2.0]), percentile=1.0)
+    assert few.k == 1 and few.distance == 1.0 and few.expected == 0.25  # honest, not 1 %
+    assert math.isnan(quality.copy_threshold(np.empty(0), 1.0).distance)
+    low, high = quality.wilson_interval(5, 100, 0.95)
+    assert low == pytest.approx(0.0215, abs=1e-3) and high == pytest.approx(0.1118, abs=1e-3)
+    assert quality.wilson_interval(0, 24, 0.95)[0] == 0.0
+    assert quality.wilson_interval(24, 24, 0.95)[1] == 1.0
+
+
+def patient_draws(n_patients: int, per_patient: int, seed: int, centres: np.ndarray | None = None):
+    """Points around patient centres: patches of one patient resemble each other."""
+    rng = np.random.default_rng(seed)
+    if centres is None:
+        centres = rng.normal(0, 3, (n_patients, 8))
+    which = rng.integers(0, len(centres), n_patients * per_patient)
+    return centres[which] + rng.normal(0, 1, (len(which), 8)), centres
+
+
+def test_near_copies_catch_planted_copies_and_flag_fresh_draws_at_the_stated_rate():
+    """Train and held-out train come from the same patients; a faithful generator draws fresh
+    points from them. Planted exact copies of train points are all flagged; fresh draws are
+    flagged at about the expected rate (5 % here), unlike a val-calibrated threshold, which
+    (val patients lie farther from train) flags far too many."""
+    train, centres = patient_draws(10, 100, seed=0)
+    holdout, _ = patient_draws(10, 40, seed=1, centres=centres)
+    fresh, _ = patient_draws(10, 300, seed=2, centres=centres)
+    copies = train[[3, 50, 700, 999]]
+    calibration = quality.nearest_neighbours(holdout, train)[0]
+    threshold = quality.copy_threshold(calibration, percentile=5.0)
+    found = quality.near_copies(np.concatenate([copies, fresh]), train, threshold)
+    assert found.flagged[:4].all()
+    np.testing.assert_array_equal(found.train_index[:4], [3, 50, 700, 999])
+    fresh_share = found.flagged[4:].mean()
+    assert threshold.expected == pytest.approx(0.05, abs=0.002)
+    assert abs(fresh_share - threshold.expected) < 0.025, fresh_share
+    low, high = found.interval(0.95)
+    assert low < found.share < high
+    # the old calibration on other patients' patches
+    val, _ = patient_draws(4, 100, seed=3)
+    val_threshold = quality.copy_threshold(quality.nearest_neighbours(val, train)[0], 5.0)
+    assert quality.near_copies(fresh, train, val_threshold).share > 2 * fresh_share
+
+
+def test_matched_size_is_the_smallest_usable_set_capped():
+    counts = {"train": 900, "holdout": 100, "real_val": 300, "dcgan": 450, "diffusion": 0}
+    assert quality.matched_size(counts, None) == 100  # an empty set is skipped, not n = 0
+    assert quality.matched_size(counts, 64) == 64
+    assert quality.matched_size({**counts, "train": 3}, None) == 0
+    sizes = quality.class_sizes(
+        {"train": {0: 900, 1: 50}, "dcgan": {0: 200, 1: 70}}, QualitySettings(max_patches=128)
+    )
+    assert sizes == {"classifier": {0: 200, 1: 50}, "inception": {0: 128, 1: 50}}
+    rows = np.arange(10, 60)
+    sub = quality.subsample(rows, 20, 0, "train", 1)
+    assert len(sub) == 20 and set(sub) <= set(rows) and (np.diff(sub) > 0).all()
+    np.testing.assert_array_equal(sub, quality.subsample(rows, 20, 0, "train", 1))
+    assert not np.array_equal(sub, quality.subsample(rows, 20, 0, "dcgan", 1))
+
+
+def test_pixel_features_are_block_means():
+    images = np.zeros((2, 50, 50, 3), np.uint8)
+    images[1, :5, :5] = 255
+    feats = pixel_features(images)
+    assert feats.shape == (2, 300) and feats[0].max() == 0
+    assert feats[1, :3].tolist() == [1.0, 1.0, 1.0] and feats[1, 3:].max() == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,18 +266,19 @@ def test_clean_resize_matches_clean_fid():
 
 
 def sets():
+    """Train, held-out train and val (two brightness classes), and a synthetic set whose
+    class 0 holds 3 exact copies of train patches."""
     rng = np.random.default_rng(0)
-    train = LabelledImages(
-        np.concatenate([patches(40, 80, 1), patches(30, 170, 2)]), np.repeat([0, 1], [40, 30])
-    )
-    val = LabelledImages(
-        np.concatenate([patches(20, 80, 3), patches(20, 170, 4)]), np.repeat([0, 1], 20)
-    )
-    # class 0: 3 exact copies of train patches + fresh; class 1: fresh only
-    synthetic = np.concatenate([train.images[[5, 9, 11]], patches(12, 80, 5), patches(15, 170, 6)])
-    labels = np.repeat([0, 1], [15, 15])
+
+    def labelled(n0, n1, seed):
+        images = np.concatenate([patches(n0, 80, seed), patches(n1, 170, seed + 100)])
+        return LabelledImages(images, np.repeat([0, 1], [n0, n1]))
+
+    train, holdout, val = labelled(60, 40, 1), labelled(30, 20, 2), labelled(40, 25, 3)
+    synthetic = np.concatenate([train.images[[5, 9, 11]], patches(22, 80, 5), patches(25, 170, 6)])
+    labels = np.repeat([0, 1], [25, 25])
     order = rng.permutation(len(labels))
-    return LabelledImages(synthetic[order], labels[order]), train, val, order
+    return LabelledImages(synthetic[order], labels[order]), train, holdout, val, order
 
 
 def mean_colour(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -192,37 +286,80 @@ def mean_colour(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return images[rows].reshape(len(rows), -1, 3).mean(axis=1).astype(np.float64)
 
 
-def test_assess_without_inception_skips_with_the_path():
-    synthetic, train, val, order = sets()
+def reference_for(synthetic, train, holdout, val, fns, settings):
+    counts = {
+        "train": quality.label_counts(train.labels),
+        "holdout": quality.label_counts(holdout.labels),
+        "real_val": quality.label_counts(val.labels),
+        "dcgan": quality.label_counts(synthetic.labels),
+    }
+    sizes = quality.class_sizes(counts, settings)
+    return reference_features(train, holdout, sizes, fns, settings)
+
+
+def test_every_row_of_a_space_and_class_shares_n_with_the_floor_and_the_shift():
+    synthetic, train, holdout, val, order = sets()
     settings = QualitySettings(kid_subset_size=10, kid_subsets=5, closest_pairs=4)
+    fns = {"classifier": mean_colour, "inception": None, "pixels": pixel_features}
+    reference = reference_for(synthetic, train, holdout, val, fns, settings)
     status = "skipped: no Inception weights at /nowhere/inception-2015-12-05.pt"
-    rows, pairs = assess("dcgan", synthetic, train, val, mean_colour, None, status, settings)
-    table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
-    assert len(table) == 4
+    tables, pairs = [], {}
+    for name, candidates in (("dcgan", synthetic), ("holdout", holdout), ("real_val", val)):
+        rows, pairs[name] = assess(name, candidates, train, reference, fns, status, settings)
+        tables.append(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
+    table = pd.concat(tables, ignore_index=True)
+    assert len(table) == 3 * 2 * 3  # sets x classes x spaces
+    cnn = table[table["feature_space"] == "classifier"]
+    assert (cnn["status"] == "ok").all()
+    # matched n: the smallest set per class (held-out train: 30 and 20 patches)
+    assert cnn.groupby("label")["n"].unique().map(list).to_dict() == {0: [25], 1: [20]}
+    assert np.isfinite(cnn[["fid", "kid", "kid_std", "precision", "recall"]].to_numpy(float)).all()
+    assert (cnn["kid_subset"] < cnn["n"]).all() and (cnn["kid_std"] > 0).all()
     inception = table[table["feature_space"] == "inception"]
     assert (inception["status"] == status).all() and inception["fid"].isna().all()
-    cnn = table[table["feature_space"] == "classifier"].set_index("label")
-    assert (cnn["status"] == "ok").all()
-    assert cnn.loc[0, "n_synthetic"] == 15 and cnn.loc[0, "n_real"] == 40
-    assert cnn.loc[0, "near_copy_share"] >= 3 / 15
-    assert cnn["note"].str.contains("small n").all()
-    # the 3 copies are the closest pairs, at distance 0, and the images match
-    copies = np.flatnonzero(np.isin(order, [0, 1, 2]))
-    assert sorted(pairs["synthetic_index"][:3]) == sorted(copies)
-    np.testing.assert_allclose(pairs["distances"][:3], 0, atol=1e-2)  # float32 cdist
-    np.testing.assert_array_equal(pairs["synthetic"][:3], pairs["train"][:3])
-    assert pairs["synthetic"].shape == (4, 50, 50, 3)
+    # near copies, in both copy spaces: the planted copies are found
+    for space in ("classifier", "pixels"):
+        dcgan = table.query("feature_space == @space and generator == 'dcgan'").set_index("label")
+        assert dcgan.loc[0, "near_copy_share"] >= 3 / 25
+        assert dcgan.loc[0, "n_copy_checked"] == 25
+        assert dcgan.loc[0, "near_copy_low"] <= dcgan.loc[0, "near_copy_share"]
+        assert 0 < dcgan.loc[0, "near_copy_expected"] <= 1 / 31 + 1e-9  # k = 1 of m = 30
+        floor = table.query("feature_space == @space and generator == 'holdout'")
+        assert floor["near_copy_share"].isna().all()  # the calibration set itself
+        copies = np.flatnonzero(np.isin(order, [0, 1, 2]))
+        assert sorted(pairs["dcgan"][f"{space}_synthetic_index"][:3]) == sorted(copies)
+        np.testing.assert_allclose(pairs["dcgan"][f"{space}_distances"][:3], 0, atol=1e-2)
+        np.testing.assert_array_equal(
+            pairs["dcgan"][f"{space}_synthetic"][:3], pairs["dcgan"][f"{space}_train"][:3]
+        )
+    assert pairs["dcgan"]["classifier_synthetic"].shape == (4, 50, 50, 3)
 
 
-def test_assess_with_a_stand_in_inception_extractor():
-    synthetic, train, val, _ = sets()
+def test_a_class_without_synthetic_patches_is_a_skipped_row_not_a_crash():
+    synthetic, train, holdout, val, _ = sets()
+    only_ones = LabelledImages(synthetic.images[synthetic.labels == 1], np.ones(25, int))
+    settings = QualitySettings(kid_subset_size=10, kid_subsets=5)
+    fns = {"classifier": mean_colour, "inception": None, "pixels": pixel_features}
+    reference = reference_for(only_ones, train, holdout, val, fns, settings)
+    rows, _ = assess("dcgan", only_ones, train, reference, fns, "skipped: none", settings)
+    table = pd.DataFrame(rows).query("feature_space == 'classifier'").set_index("label")
+    assert table.loc[0, "status"].startswith("skipped: 0 patches of class 0")
+    assert table.loc[1, "status"] == "ok" and table.loc[0, "n"] == 0
+
+
+def test_with_a_stand_in_inception_extractor_rows_are_capped_and_matched():
+    synthetic, train, holdout, val, _ = sets()
     extractor = StandInInception()
-    inception_fn = lambda images, rows: inception_features(extractor, images, rows, batch_size=8)  # noqa: E731
+    fns = {
+        "classifier": mean_colour,
+        "inception": lambda images, rows: inception_features(extractor, images, rows, batch_size=8),
+        "pixels": pixel_features,
+    }
     settings = QualitySettings(max_patches=12, kid_subset_size=10, kid_subsets=5)
-    rows, _ = assess("dcgan", synthetic, train, val, mean_colour, inception_fn, "", settings)
+    reference = reference_for(synthetic, train, holdout, val, fns, settings)
+    rows, _ = assess("dcgan", synthetic, train, reference, fns, "", settings)
     inception = pd.DataFrame(rows).query("feature_space == 'inception'")
-    assert (inception["status"] == "ok").all()
-    assert (inception["n_real"] == 12).all() and (inception["n_synthetic"] == 12).all()
+    assert (inception["status"] == "ok").all() and (inception["n"] == 12).all()
     assert np.isfinite(inception[["fid", "kid", "precision", "recall"]].to_numpy(float)).all()
 
 
@@ -239,12 +376,12 @@ def write_packed(folder, name: str, data: LabelledImages):
     return folder / f"{name}.npy", folder / f"{name}.parquet"
 
 
-def test_entry_script_writes_tables_pairs_and_gathers(tmp_path):
-    synthetic, train, val, _ = sets()
-    train_paths, val_paths = (
-        write_packed(tmp_path, "train", train),
-        write_packed(tmp_path, "val", val),
-    )
+def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
+    synthetic, train, holdout, val, _ = sets()
+    packed = {
+        name: write_packed(tmp_path, name, data)
+        for name, data in (("train", train), ("holdout", holdout), ("val", val))
+    }
     shard_tables = []
     for label in (0, 1):
         images = synthetic.images[synthetic.labels == label]
@@ -267,48 +404,52 @@ def test_entry_script_writes_tables_pairs_and_gathers(tmp_path):
     save_classifier(
         TrainedClassifier(model, pd.DataFrame(), {"arch": "small_cnn", "seed": 0}), weights, info
     )
-
     settings = QualitySettings(
         inception_weights=str(tmp_path / "no_weights"), kid_subset_size=10, kid_subsets=5
     )
     common = dict(
-        train_images=train_paths[0],
-        train_table=train_paths[1],
-        val_images=val_paths[0],
-        val_table=val_paths[1],
-        classifier_weights=weights,
-        classifier_info=info,
-        settings=settings,
-        device="cpu",
-        threads=1,
+        classifier_weights=weights, classifier_info=info, settings=settings, device="cpu", threads=1
     )
     out = tmp_path / "quality"
-    image_quality.main(
-        generator="dcgan",
-        synthetic_manifest=manifest,
-        table=out / "dcgan.tsv",
-        pairs=out / "dcgan_closest_pairs.npz",
-        log=out / "dcgan.log",
+    image_quality.reference(
+        train=packed["train"],
+        holdout=packed["holdout"],
+        val_table=packed["val"][1],
+        synthetic_manifests={"dcgan": manifest},
+        output=out / "reference.npz",
+        log=out / "reference.log",
         **common,
     )
-    image_quality.main(
-        generator="real_val",
-        synthetic_manifest=None,
-        table=out / "real_val.tsv",
-        pairs=None,
-        log=out / "real_val.log",
-        **common,
-    )
+    for name, candidates, synthetic_manifest in (
+        ("dcgan", None, manifest),
+        ("holdout", packed["holdout"], None),
+        ("real_val", packed["val"], None),
+    ):
+        image_quality.main(
+            generator=name,
+            reference_path=out / "reference.npz",
+            train=packed["train"],
+            candidates=candidates,
+            synthetic_manifest=synthetic_manifest,
+            table=out / f"{name}.tsv",
+            pairs=out / f"{name}_closest_pairs.npz",
+            log=out / f"{name}.log",
+            **common,
+        )
     image_quality.gather(
-        tables=[out / "dcgan.tsv", out / "real_val.tsv"], output=out / "all.tsv", log=None
+        tables=[out / f"{name}.tsv" for name in ("dcgan", "holdout", "real_val")],
+        output=out / "all.tsv",
+        log=None,
     )
     table = pd.read_csv(out / "all.tsv", sep="\t")
-    assert list(table.columns) == list(ROW_COLUMNS) and len(table) == 8
-    assert set(table["generator"]) == {"dcgan", "real_val"}
+    assert list(table.columns) == list(ROW_COLUMNS) and len(table) == 18
+    assert set(table["generator"]) == {"dcgan", "holdout", "real_val"}
     skipped = table[table["feature_space"] == "inception"]["status"]
     assert (
         skipped == f"skipped: no Inception weights at {tmp_path / 'no_weights' / INCEPTION_FILE}"
     ).all()
-    assert (table[table["feature_space"] == "classifier"]["status"] == "ok").all()
+    cnn = table[table["feature_space"] == "classifier"]
+    assert (cnn["status"] == "ok").all() and cnn.groupby("label")["n"].nunique().eq(1).all()
     with np.load(out / "dcgan_closest_pairs.npz", allow_pickle=False) as pairs:
-        assert pairs["synthetic"].shape[1:] == (50, 50, 3) and pairs["distances"][0] < 1e-2
+        assert pairs["pixels_synthetic"].shape[1:] == (50, 50, 3)
+        assert pairs["pixels_distances"][0] < 1e-2

@@ -48,7 +48,6 @@ def tiny_config() -> dict:
         preview_every=5,
     )
     config["diffusion"].update(
-        image_size=16,
         vae_channels=[4, 8],
         vae_steps=3,
         unet_channels=[8, 16],
@@ -63,6 +62,7 @@ def tiny_config() -> dict:
     config["arms"] = ["baseline", "dcgan", "diffusion"]
     config["statistics"]["bootstrap_samples"] = 100
     config["statistics"]["simulation"]["studies"] = 50
+    config["quality"]["holdout_fraction"] = 0.2  # enough held-out patches of both classes
     return config
 
 
@@ -117,9 +117,13 @@ def test_splits_are_patient_level_and_cover_the_manifest(finished_run):
     assert not split["patient"].duplicated().any()
     tables = {
         name: pd.read_parquet(finished_run / f"results/data/packed/{name}.parquet")
-        for name in ("train", "val", "test")
+        for name in ("train", "holdout", "val", "test")
     }
     assert sum(len(table) for table in tables.values()) == len(manifest)
+    # the held-out train patches (image-quality floor) are train patients' and disjoint from train
+    holdout = tables.pop("holdout")
+    assert len(holdout) and set(holdout["patient"]) <= set(tables["train"]["patient"])
+    assert not set(holdout["path"]) & set(tables["train"]["path"])
     for name, table in tables.items():
         assert set(table["patient"]) == set(split.loc[split["split"] == name, "patient"])
 
@@ -203,7 +207,14 @@ def test_summary_figures_and_html_report(finished_run):
     for figure in (finished_run / "results/figures").iterdir():
         assert figure.stat().st_size > 1000, figure
     quality = pd.read_csv(finished_run / "results/metrics/image_quality.tsv", sep="\t")
-    assert set(quality["generator"]) == {"dcgan", "diffusion", "real_val"}
+    assert set(quality["generator"]) == {"dcgan", "diffusion", "holdout", "real_val"}
+    ok = quality[quality["status"] == "ok"]
+    assert (ok.groupby(["feature_space", "label"])["n"].nunique() == 1).all()  # matched n
+    tstr = pd.read_csv(finished_run / "results/metrics/tstr.tsv", sep="\t")
+    assert tstr.columns[3] == "roc_auc" and set(tstr["training_data"]) == {
+        "synthetic only",
+        "real train",
+    }
     inception = quality.loc[quality["feature_space"] == "inception", "status"]
     if not CLEANFID_CACHE.exists():  # no weights here: skipped and said so, never downloaded
         assert inception.str.startswith(f"skipped: no Inception weights at {CLEANFID_CACHE}").all()
@@ -292,6 +303,21 @@ def test_generators_never_read_val_or_test(finished_run):
         rule for rule, paths in inputs.items() if any("packed/test." in p for p in paths)
     }
     assert readers_of_test == {"predict"}
+    readers_of_holdout = {
+        rule for rule, paths in inputs.items() if any("packed/holdout." in p for p in paths)
+    }
+    assert readers_of_holdout == {"quality_reference", "image_quality"}
+
+
+def test_balance_count_skips_tstr_with_its_reason_instead_of_crashing(tmp_path):
+    config = tiny_config()
+    config["synthetic"]["count"] = {"mode": "balance", "value": 0}
+    workdir = copy_workflow(tmp_path, config)
+    dry = snakemake(workdir, "-n", "--forceall")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    output = dry.stdout + dry.stderr
+    assert "_only" not in output  # no synthetic-only classifier is trained (it would crash)
+    assert "rule collect_tstr_metrics" in output  # tstr.tsv still comes, with skipped rows
 
 
 def test_diffusion_training_gets_one_process_per_gpu_of_its_job(finished_run, tmp_path):

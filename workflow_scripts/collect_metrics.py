@@ -1,27 +1,104 @@
-"""Rule collect_metrics: one tidy table, a row per arm and seed, from the per-seed tables."""
+"""Rules collect_metrics and collect_tstr_metrics: one tidy table from the per-seed tables.
 
+classification.tsv: a row per arm and seed. tstr.tsv (train on synthetic, test on real): a row
+per synthetic-only arm and seed, headed by ROC AUC (threshold-free, so the val-chosen threshold
+does not enter it), next to the real-trained baseline's rows on the same test patches; an arm
+that cannot be trained is one 'skipped: <reason>' row.
+"""
+
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.metrics import METRIC_COLUMNS
+from idc_synth.metrics import METRIC_COLUMNS, METRIC_KEYS
 from idc_synth.runtime import rule_logging
+
+TSTR_HEADLINE = "roc_auc"
+TSTR_COLUMNS = (
+    "arm",
+    "seed",
+    "training_data",
+    TSTR_HEADLINE,
+    *(key for key in METRIC_KEYS if key != TSTR_HEADLINE),
+    "status",
+    "note",
+)
+TSTR_NOTE = (
+    "trained on synthetic patches only; epoch and decision threshold chosen on real val "
+    "patches; tested on real test patches; headline: roc_auc"
+)
+BASELINE_NOTE = "reference: trained on real train patches, same val and test patches"
+
+
+def read_metrics(paths: list[Path]) -> pd.DataFrame:
+    if not paths:
+        return pd.DataFrame(columns=list(METRIC_COLUMNS))
+    table = pd.concat([pd.read_csv(path, sep="\t") for path in paths])
+    table = table[list(METRIC_COLUMNS)].sort_values(["arm", "seed"], ignore_index=True)
+    if table.duplicated(["arm", "seed"]).any():
+        raise ValueError(f"duplicate arm/seed rows in {paths}")
+    return table
+
+
+def tstr_table(
+    tstr_paths: list[Path], baseline_paths: list[Path], skipped: Mapping[str, str]
+) -> pd.DataFrame:
+    """TSTR rows, then the baseline's, then one row per skipped arm with its reason."""
+    tstr = read_metrics(tstr_paths).assign(
+        training_data="synthetic only", status="ok", note=TSTR_NOTE
+    )
+    baseline = read_metrics(baseline_paths).assign(
+        training_data="real train", status="ok", note=BASELINE_NOTE
+    )
+    skipped_rows = pd.DataFrame(
+        {
+            "arm": list(skipped),
+            "training_data": "synthetic only",
+            "status": [f"skipped: {reason}" for reason in skipped.values()],
+            "note": TSTR_NOTE,
+        }
+    )
+    parts = [part for part in (tstr, baseline, skipped_rows) if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=list(TSTR_COLUMNS))
+    return pd.concat(parts, ignore_index=True).reindex(columns=list(TSTR_COLUMNS))
 
 
 def main(*, metric_paths: list[Path], table_path: Path, log: Path | None) -> None:
     with rule_logging(log) as logger:
-        table = pd.concat([pd.read_csv(path, sep="\t") for path in metric_paths])
-        table = table[list(METRIC_COLUMNS)].sort_values(["arm", "seed"], ignore_index=True)
-        if table.duplicated(["arm", "seed"]).any():
-            raise ValueError(f"duplicate arm/seed rows in {metric_paths}")
+        table = read_metrics(metric_paths)
+        table.to_csv(table_path, sep="\t", index=False)
+        logger.info("wrote %s (%d rows):\n%s", table_path, len(table), table.to_string())
+
+
+def main_tstr(
+    *,
+    tstr_paths: list[Path],
+    baseline_paths: list[Path],
+    skipped: Mapping[str, str],
+    table_path: Path,
+    log: Path | None,
+) -> None:
+    with rule_logging(log) as logger:
+        table = tstr_table(tstr_paths, baseline_paths, skipped)
         table.to_csv(table_path, sep="\t", index=False)
         logger.info("wrote %s (%d rows):\n%s", table_path, len(table), table.to_string())
 
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    main(
-        metric_paths=[Path(path) for path in sm.input.metrics],
-        table_path=Path(sm.output.table),
-        log=Path(sm.log[0]),
-    )
+    if sm.rule == "collect_tstr_metrics":
+        main_tstr(
+            tstr_paths=[Path(path) for path in sm.input.tstr],
+            baseline_paths=[Path(path) for path in sm.input.baseline],
+            skipped=dict(sm.params.skipped),
+            table_path=Path(sm.output.table),
+            log=Path(sm.log[0]),
+        )
+    else:
+        main(
+            metric_paths=[Path(path) for path in sm.input.metrics],
+            table_path=Path(sm.output.table),
+            log=Path(sm.log[0]),
+        )

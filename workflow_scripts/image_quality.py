@@ -1,13 +1,15 @@
-"""Rules image_quality, image_quality_reference and gather_image_quality.
+"""Rules quality_reference, image_quality and gather_image_quality.
 
-A generator's synthetic patches (or, for generator ``real_val``, the real val patches as the
-reference a good generator nears) against real train, per class: FID, KID, precision/recall in
-the baseline classifier's feature space and, when its weights are on disk, in Inception's;
-near copies of train patches; the closest synthetic-train pairs for a figure. The gather rule
-stacks every generator's table into one.
+``quality_reference`` extracts real train's features once (every patch for near copies, the
+matched-n subsample for FID & co.), fixes the matched n per feature space and class from every
+set's class counts, and calibrates the near-copy thresholds on the held-out train patches.
+``image_quality`` measures one set against it: a generator's synthetic patches, ``holdout``
+(held-out train: the floor) or ``real_val`` (the cross-patient shift). The gather rule stacks
+every set's table into one.
 """
 
 import functools
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,33 +19,73 @@ import pandas as pd
 from idc_synth.classifier import load_classifier
 from idc_synth.pack import load_packed
 from idc_synth.quality import (
+    HOLDOUT,
+    REAL_VAL,
     ROW_COLUMNS,
+    TRAIN,
+    FeatureFn,
     LabelledImages,
     QualitySettings,
     assess,
+    class_sizes,
     classifier_features,
     inception_features,
     inception_weights_file,
+    label_counts,
     load_inception,
+    pixel_features,
+    reference_features,
+    synthetic_label_counts,
 )
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import load_synthetic
 
-REFERENCE = "real_val"
 
-
-def main(
-    *,
-    generator: str,
-    train_images: Path,
-    train_table: Path,
-    val_images: Path,
-    val_table: Path,
-    synthetic_manifest: Path | None,
+def feature_functions(
     classifier_weights: Path,
     classifier_info: Path,
-    table: Path,
-    pairs: Path | None,
+    settings: QualitySettings,
+    device: str,
+    logger,
+) -> tuple[dict[str, FeatureFn | None], str]:
+    """Each feature space's extractor (Inception None when its weights are absent) and the
+    status an absent Inception's rows carry."""
+    torch_device = resolve_device(device)
+    model, info = load_classifier(classifier_weights, classifier_info, torch_device)
+    logger.info("classifier %s (%s, seed %s)", classifier_weights, info["arch"], info["seed"])
+    weights = inception_weights_file(settings.inception_weights)
+    extractor = load_inception(weights, torch_device)
+    status = f"skipped: no Inception weights at {weights}"
+    if extractor is None:
+        logger.warning("%s: Inception rows are skipped (nothing is downloaded)", status)
+    else:
+        logger.info("Inception weights %s", weights)
+    fns = {
+        "classifier": functools.partial(classifier_features, model, device=torch_device),
+        "inception": (
+            None
+            if extractor is None
+            else functools.partial(inception_features, extractor, device=torch_device)
+        ),
+        "pixels": pixel_features,
+    }
+    return fns, status
+
+
+def _packed(images: Path, table: Path) -> LabelledImages:
+    pixels, rows = load_packed(Path(images), Path(table))
+    return LabelledImages(pixels, rows["label"].to_numpy())
+
+
+def reference(
+    *,
+    train: tuple[Path, Path],
+    holdout: tuple[Path, Path],
+    val_table: Path,
+    synthetic_manifests: Mapping[str, Path],
+    classifier_weights: Path,
+    classifier_info: Path,
+    output: Path,
     settings: QualitySettings,
     device: str,
     threads: int,
@@ -51,86 +93,117 @@ def main(
 ) -> None:
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
-        torch_device = resolve_device(device)
-        logger.info("%s on %s with %s", generator, torch_device, asdict(settings))
-        train = LabelledImages(*_packed(train_images, train_table))
-        val = LabelledImages(*_packed(val_images, val_table))
-        if synthetic_manifest is None:
-            candidates = val
+        train_set, holdout_set = _packed(*train), _packed(*holdout)
+        counts = {
+            TRAIN: label_counts(train_set.labels),
+            HOLDOUT: label_counts(holdout_set.labels),
+            REAL_VAL: label_counts(pd.read_parquet(val_table, columns=["label"])["label"]),
+            **{name: synthetic_label_counts(path) for name, path in synthetic_manifests.items()},
+        }
+        sizes = class_sizes(counts, settings)
+        logger.info("patches per set and class %s -> matched n %s", counts, sizes)
+        fns, _ = feature_functions(classifier_weights, classifier_info, settings, device, logger)
+        arrays = reference_features(train_set, holdout_set, sizes, fns, settings)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(output, **arrays)
+        logger.info("wrote %s (%s)", output, ", ".join(sorted(arrays)))
+
+
+def main(
+    *,
+    generator: str,
+    reference_path: Path,
+    train: tuple[Path, Path],
+    candidates: tuple[Path, Path] | None,
+    synthetic_manifest: Path | None,
+    classifier_weights: Path,
+    classifier_info: Path,
+    table: Path,
+    pairs: Path,
+    settings: QualitySettings,
+    device: str,
+    threads: int,
+    log: Path | None,
+) -> None:
+    """One set against real train: ``candidates`` (a packed split) or a synthetic manifest."""
+    with rule_logging(log) as logger:
+        limit_torch_threads(threads)
+        logger.info("%s with %s", generator, asdict(settings))
+        train_set = _packed(*train)
+        if synthetic_manifest is not None:
+            candidate_set = LabelledImages(*load_synthetic(Path(synthetic_manifest)))
         else:
-            candidates = LabelledImages(*load_synthetic(Path(synthetic_manifest)))
-        logger.info(
-            "read %d train, %d val, %d candidate patches",
-            *map(len, (train.labels, val.labels, candidates.labels)),
+            candidate_set = _packed(*candidates)
+        logger.info("read %d candidate patches", len(candidate_set.labels))
+        fns, status = feature_functions(
+            classifier_weights, classifier_info, settings, device, logger
         )
-
-        model, info = load_classifier(classifier_weights, classifier_info, torch_device)
-        logger.info("classifier %s (%s, seed %s)", classifier_weights, info["arch"], info["seed"])
-        classifier_fn = functools.partial(classifier_features, model, device=torch_device)
-
-        weights = inception_weights_file(settings.inception_weights)
-        extractor = load_inception(weights, torch_device)
-        status = f"skipped: no Inception weights at {weights}"
-        if extractor is None:
-            logger.warning("%s: Inception rows are skipped (nothing is downloaded)", status)
-            inception_fn = None
-        else:
-            logger.info("Inception weights %s", weights)
-            inception_fn = functools.partial(inception_features, extractor, device=torch_device)
-
-        rows, closest = assess(
-            generator, candidates, train, val, classifier_fn, inception_fn, status, settings
-        )
+        with np.load(reference_path, allow_pickle=False) as stored:
+            ref = dict(stored)
+        rows, closest = assess(generator, candidate_set, train_set, ref, fns, status, settings)
         table.parent.mkdir(parents=True, exist_ok=True)
         frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
         frame.to_csv(table, sep="\t", index=False)
         logger.info("wrote %s:\n%s", table, frame.drop(columns="note").to_string())
-        if pairs is not None:
-            np.savez_compressed(pairs, **closest)
-            logger.info("wrote %s (%d pairs)", pairs, len(closest["distances"]))
-
-
-def _packed(images: Path, table: Path) -> tuple[np.ndarray, np.ndarray]:
-    pixels, rows = load_packed(Path(images), Path(table))
-    return pixels, rows["label"].to_numpy()
+        np.savez_compressed(pairs, **closest)
+        logger.info("wrote %s", pairs)
 
 
 def gather(*, tables: list[Path], output: Path, log: Path | None) -> None:
-    """Every generator's rows and the real_val reference rows in one table."""
+    """Every set's rows in one table: per feature space, the generators, then the held-out
+    floor and the val shift."""
     with rule_logging(log) as logger:
         frame = pd.concat(
             [pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""]) for path in tables],
             ignore_index=True,
         )[list(ROW_COLUMNS)]
-        # inputs come generators first, real_val last: keep that order within a feature space
-        frame = frame.sort_values("feature_space", kind="stable", ignore_index=True)
+        frame = frame.sort_values(["feature_space", "label"], kind="stable", ignore_index=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(output, sep="\t", index=False)
         logger.info("wrote %s (%d rows) from %d tables", output, len(frame), len(tables))
 
 
+def _pair(inputs, name: str) -> tuple[Path, Path]:
+    return Path(inputs[f"{name}_images"]), Path(inputs[f"{name}_table"])
+
+
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    if getattr(sm.input, "tables", None):
+    if sm.rule == "gather_image_quality":
         gather(
             tables=[Path(p) for p in sm.input.tables],
             output=Path(sm.output.table),
             log=Path(sm.log[0]),
         )
-    else:
-        main(
-            generator=sm.params.generator,
-            train_images=Path(sm.input.train_images),
-            train_table=Path(sm.input.train_table),
-            val_images=Path(sm.input.val_images),
+    elif sm.rule == "quality_reference":
+        reference(
+            train=_pair(sm.input, "train"),
+            holdout=_pair(sm.input, "holdout"),
             val_table=Path(sm.input.val_table),
-            synthetic_manifest=(
-                Path(sm.input.synthetic) if getattr(sm.input, "synthetic", None) else None
-            ),
+            synthetic_manifests={
+                name: Path(sm.input[f"synthetic_{name}"]) for name in sm.params.generators
+            },
+            classifier_weights=Path(sm.input.weights),
+            classifier_info=Path(sm.input.info),
+            output=Path(sm.output.reference),
+            settings=QualitySettings(**sm.params.settings),
+            device=sm.params.device,
+            threads=sm.threads,
+            log=Path(sm.log[0]),
+        )
+    else:
+        name = sm.wildcards.candidate
+        packed_name = {HOLDOUT: "holdout", REAL_VAL: "val"}.get(name)
+        main(
+            generator=name,
+            reference_path=Path(sm.input.reference),
+            train=_pair(sm.input, "train"),
+            candidates=_pair(sm.input, packed_name) if packed_name else None,
+            synthetic_manifest=None if packed_name else Path(sm.input.synthetic),
             classifier_weights=Path(sm.input.weights),
             classifier_info=Path(sm.input.info),
             table=Path(sm.output.table),
-            pairs=Path(sm.output.pairs) if getattr(sm.output, "pairs", None) else None,
+            pairs=Path(sm.output.pairs),
             settings=QualitySettings(**sm.params.settings),
             device=sm.params.device,
             threads=sm.threads,

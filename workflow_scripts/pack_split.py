@@ -1,10 +1,11 @@
-"""Rule pack: decode one split's patches into a uint8 .npy and its row table."""
+"""Rule pack: decode one split's patches (or the held-out train patches) into a uint8 .npy and
+its row table."""
 
 from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.pack import pack_split
+from idc_synth.pack import Holdout, pack_split
 from idc_synth.runtime import rule_logging
 
 
@@ -17,13 +18,18 @@ def main(
     images_path: Path,
     table_path: Path,
     workers: int,
+    holdout: Holdout | None,
     log: Path | None,
 ) -> None:
     with rule_logging(log) as logger:
         manifest = pd.read_parquet(manifest_path)
         split = pd.read_parquet(split_path)
-        logger.info("packing split %s from %s with %d workers", split_name, root, workers)
-        pack_split(root, manifest, split, split_name, images_path, table_path, workers)
+        logger.info(
+            "packing %s from %s with %d workers (holdout %s)", split_name, root, workers, holdout
+        )
+        pack_split(
+            root, manifest, split, split_name, images_path, table_path, workers, holdout=holdout
+        )
         logger.info("wrote %s and %s", images_path, table_path)
 
 
@@ -37,5 +43,6 @@ if __name__ == "__main__":
         images_path=Path(sm.output.images),
         table_path=Path(sm.output.table),
         workers=sm.threads,
+        holdout=Holdout(**sm.params.holdout) if sm.params.holdout else None,
         log=Path(sm.log[0]),
     )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.dcgan import generate, load_generator
+from idc_synth.dcgan import STANDING_BATCHES, generate, load_generator, standing_statistics
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import CountPolicy, plan_shard
 
@@ -46,6 +46,17 @@ def main(
             raise ValueError(
                 f"{weights} is the class-{trained_on} generator, asked for class {label}"
             )
+        # Batch norm as the discriminator saw it: standing statistics of the final generator,
+        # from the training seed and batch size, so every shard uses the same ones.
+        settings = generator_config["settings"]
+        standing_statistics(
+            generator,
+            settings["seed"],
+            settings["batch_size"],
+            torch_device,
+            class_weights=[plan.train_counts[c] for c in sorted(plan.train_counts)],
+        )
+        logger.info("batch norm: standing statistics of %d noise batches", STANDING_BATCHES)
         patches = generate(generator, plan.size, plan.seed, torch_device, label=label)
         plan.write(patches, images, table)
         logger.info("wrote %s and %s", images, table)

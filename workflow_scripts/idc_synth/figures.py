@@ -11,6 +11,7 @@ Named inputs follow one convention: `<kind>_<key>`, e.g. `manifest_dcgan`, `pair
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,59 +240,170 @@ def plot_samples(
 
 
 QUALITY_PANELS = (
-    ("fid", "FID (lower is better)", None),
-    ("kid", "KID (lower is better)", "kid_std"),
+    ("fid", "FID (lower is better; \u25c6 FID\u221e)", None),
+    ("kid", "KID (lower is better; \u00b1 std)", "kid_std"),
     ("precision", "precision (fidelity)", None),
     ("recall", "recall (diversity)", None),
 )
+QUALITY_REFERENCES = {"holdout": "held-out train (floor)", "real_val": "val patients (shift)"}
+
+
+def _set_look(name: str, style: Style) -> dict:
+    """Both real reference sets in the 'real' colour; the floor hatched."""
+    colour = style.color("real" if name in QUALITY_REFERENCES else name)
+    return {"facecolor": colour, "hatch": "//" if name == "holdout" else None}
+
+
+def _quality_sets(table: pd.DataFrame) -> list[str]:
+    """Generators first, then the floor and the shift."""
+    names = list(dict.fromkeys(table["generator"].astype(str)))
+    return [n for n in names if n not in QUALITY_REFERENCES] + [
+        n for n in QUALITY_REFERENCES if n in names
+    ]
+
+
+def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: Style, **extra):
+    """One group per class, one bar per set; a missing or skipped value is an empty slot
+    marked 'n/a' at the axis foot, a measured zero is marked '0'."""
+    labels = sorted(rows["label"].astype(str).unique())
+    width = 0.8 / max(1, len(sets))
+    for offset, name in enumerate(sets):
+        for group, label in enumerate(labels):
+            match = rows[
+                (rows["generator"].astype(str) == name) & (rows["label"].astype(str) == label)
+            ]
+            x = group - 0.4 + width * (offset + 0.5)
+            value = pd.to_numeric(match[metric], errors="coerce").iloc[0] if len(match) else np.nan
+            ok = len(match) and str(match["status"].iloc[0]).startswith("ok") and np.isfinite(value)
+            if not ok:
+                ax.text(x, 0, "n/a", ha="center", va="bottom", size=6, color="0.5")
+                continue
+            error = None
+            if extra.get("error") in match:
+                error = pd.to_numeric(match[extra["error"]], errors="coerce").iloc[0]
+            if extra.get("interval"):
+                low, high = (
+                    pd.to_numeric(match[c], errors="coerce").iloc[0] for c in extra["interval"]
+                )
+                error = [[max(0.0, value - low)], [max(0.0, high - value)]]  # float fuzz
+            ax.bar(
+                x,
+                value,
+                width,
+                **_set_look(name, style),
+                edgecolor="white",
+                yerr=error,
+                capsize=2,
+            )
+            if value == 0:  # a measured zero, not a missing bar
+                ax.text(
+                    x,
+                    0,
+                    "0",
+                    ha="center",
+                    va="bottom",
+                    size=7,
+                    color=_set_look(name, style)["facecolor"],
+                )
+            if extra.get("marker") in match:
+                marker = pd.to_numeric(match[extra["marker"]], errors="coerce").iloc[0]
+                if np.isfinite(marker):
+                    ax.plot(x, max(marker, 0), "D", color="black", markersize=3)
+            if extra.get("expected") in match:
+                expected = pd.to_numeric(match[extra["expected"]], errors="coerce").iloc[0]
+                ax.hlines(expected, x - width / 2, x + width / 2, color="black", linestyles=":")
+    ns = [
+        rows.loc[
+            (rows["label"].astype(str) == label) & (rows["status"] == "ok"),
+            extra.get("n_column", "n"),
+        ]
+        for label in labels
+    ]
+    ticks = [
+        f"class {label}" + (f"\nn={int(n.max())}" if len(n) and extra.get("show_n", True) else "")
+        for label, n in zip(labels, ns, strict=True)
+    ]
+    ax.set_xticks(range(len(labels)), ticks, size=max(6, style.font_size - 1))
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.grid(axis="y", alpha=0.3)
 
 
 def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
-    """FID, KID, precision and recall per generator and class, one row per feature space.
-
-    Skipped rows ('skipped: ...' status) are drawn as hatched empty bars labelled 'skipped';
-    real_val (real validation patches against train) is the reference a good generator nears.
-    """
-    spaces = list(dict.fromkeys(image_quality["feature_space"])) or ["(none)"]
-    figure, axes = _figure(
-        style, len(spaces), len(QUALITY_PANELS), 3.0 * len(QUALITY_PANELS), 2.8 * len(spaces)
+    """FID, KID, precision and recall per class, one row per feature space that has values,
+    all bars of a class at the same n; then the near-copy shares (classifier and pixel space)
+    with their CIs and the expected false-flag rate (dotted). Each generator stands next to
+    held-out train (hatched: what a perfect generator matches) and val (the patient shift).
+    A feature space whose rows were all skipped (Inception without weights) is named in the
+    caption line, not drawn as empty panels."""
+    table = image_quality.copy()
+    table["status"] = table["status"].astype(str)
+    sets = _quality_sets(table) if len(table) else []
+    ok = table["status"].str.startswith("ok")
+    spaces = [
+        space
+        for space in dict.fromkeys(table["feature_space"])
+        if space != "pixels" and (ok & (table["feature_space"] == space)).any()
+    ]
+    skipped = sorted(
+        {
+            f"{space}: {table.loc[table['feature_space'] == space, 'status'].iloc[0]}"
+            for space in dict.fromkeys(table["feature_space"])
+            if space != "pixels" and space not in spaces
+        }
     )
+    columns = len(QUALITY_PANELS)
+    figure, axes = _figure(style, len(spaces) + 1, columns, 3.0 * columns, 2.9 * (len(spaces) + 1))
     for row_index, space in enumerate(spaces):
-        rows = image_quality[image_quality["feature_space"] == space].reset_index(drop=True)
-        names = [f"{g}\n{lab}" for g, lab in zip(rows["generator"], rows["label"], strict=True)]
-        skipped = ~rows["status"].astype(str).str.startswith("ok")
-        for column, (metric, title, error_column) in enumerate(QUALITY_PANELS):
+        rows = table[table["feature_space"] == space]
+        for column, (metric, title, error) in enumerate(QUALITY_PANELS):
             ax = axes[row_index, column]
-            if rows.empty:
-                _message(ax, "no image-quality rows")
-                continue
-            values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
-            errors = (
-                pd.to_numeric(rows[error_column], errors="coerce").to_numpy(dtype=float)
-                if error_column and error_column in rows
-                else None
-            )
-            x = np.arange(len(rows))
-            colors = [style.color(str(g)) for g in rows["generator"]]
-            shown = np.where(skipped | np.isnan(values), 0.0, values)
-            ax.bar(
-                x,
-                shown,
-                color=colors,
-                yerr=None if errors is None else np.nan_to_num(np.where(skipped, 0, errors)),
-                capsize=2,
-            )
-            top = np.nanmax(shown) if np.any(shown > 0) else 1.0
-            for position in x[(skipped | np.isnan(values)).to_numpy()]:
-                ax.bar(position, top * 0.3, color="none", edgecolor="0.6", hatch="//")
-                ax.text(
-                    position, top * 0.32, "skipped", ha="center", va="bottom", rotation=90, size=7
-                )
-            ax.set_xticks(x, names, size=max(6, style.font_size - 2))
+            marker = "fid_inf" if metric == "fid" else None
+            _quality_bars(ax, rows, sets, metric, style, error=error, marker=marker)
             ax.set_title(f"{title}\n[{space} features]")
-            ax.grid(axis="y", alpha=0.3)
             if metric in ("precision", "recall"):
                 ax.set_ylim(0, 1.05)
+    copy_axes = axes[len(spaces)]
+    for ax, space in zip(copy_axes[:2], ("classifier", "pixels"), strict=True):
+        rows = table[(table["feature_space"] == space) & (table["generator"] != "holdout")]
+        if rows.empty or rows["near_copy_share"].isna().all():
+            _message(ax, f"no near-copy check in {space} space")
+            continue
+        copy_sets = [name for name in sets if name != "holdout"]
+        _quality_bars(
+            ax,
+            rows,
+            copy_sets,
+            "near_copy_share",
+            style,
+            interval=("near_copy_low", "near_copy_high"),
+            expected="near_copy_expected",
+            show_n=False,
+        )
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"near copies of train patches\n[{space} space; dotted: expected if fresh]")
+    legend_ax = copy_axes[2]
+    legend_ax.axis("off")
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, edgecolor="white", **_set_look(name, style)) for name in sets
+    ]
+    legend_ax.legend(
+        handles, [QUALITY_REFERENCES.get(name, name) for name in sets], loc="center", frameon=False
+    )
+    note_ax = copy_axes[3]
+    note_ax.axis("off")
+    notes = ["all bars of a class: same n", "\u25c6 FID\u221e: FID extrapolated to n \u2192 \u221e"]
+    if skipped:
+        notes += ["not drawn:"] + [textwrap.fill(line, 38) for line in skipped]
+    note_ax.text(
+        0,
+        0.5,
+        "\n".join(notes),
+        va="center",
+        size=max(6, style.font_size - 2),
+        transform=note_ax.transAxes,
+    )
+    if not spaces and table.empty:
+        _message(axes[0, 0], "no image-quality rows")
     return _save(figure, path, style)
 
 
@@ -371,8 +483,9 @@ def plot_closest_pairs(
     style: Style = Style(),
     n_pairs: int = 8,
 ) -> Path:
-    """Per generator, its synthetic patches closest to a train patch (top) above that train
-    patch (bottom), with their distance: the memorisation check a reviewer asks for."""
+    """Per set and copy space (keys like ``dcgan [pixels]``), its patches closest to a train
+    patch (top) above that train patch (bottom), with their distance: the worst offenders of
+    the memorisation check."""
     names = list(pairs) or ["(none)"]
     figure, axes = _figure(style, len(names), 1, 1.1 * n_pairs + 1, 2.6 * len(names))
     for ax, name in zip(axes[:, 0], names, strict=True):
@@ -476,10 +589,15 @@ def _render_training(inputs, path, style, options):
 
 
 def _render_closest_pairs(inputs, path, style, options):
+    """One row per generator and copy space: the npz holds ``{space}_{key}`` arrays."""
     pairs = {}
     for generator, npz in _keyed(inputs, "pairs").items():
         with np.load(npz, allow_pickle=False) as data:
-            pairs[generator] = {key: data[key] for key in ("synthetic", "train", "distances")}
+            spaces = [key.removesuffix("_distances") for key in data if key.endswith("_distances")]
+            for space in spaces:
+                pairs[f"{generator} [{space}]"] = {
+                    key: data[f"{space}_{key}"] for key in ("synthetic", "train", "distances")
+                }
     return plot_closest_pairs(pairs, path, style, n_pairs=int(options.get("closest_pairs", 8)))
 
 

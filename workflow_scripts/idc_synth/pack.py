@@ -1,5 +1,9 @@
 """Decode a split's patches once into a uint8 (N, 50, 50, 3) .npy plus a row table.
 
+The train patients' patches are packed as two disjoint sets: ``train`` and ``holdout``, a
+seeded share of each train patient's patches per class that no generator or classifier sees
+(the image-quality floor). Val and test are packed whole.
+
 Decoding runs in worker processes over small chunks written straight into a memory-mapped
 .npy, so memory stays bounded by a few chunks whatever the split's size (the full IDC train
 split is ~1.5 GB of pixels).
@@ -10,9 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,36 @@ log = logging.getLogger(__name__)
 
 PAD_VALUE = 255  # slide background is white; edge patches are cut off at the slide border
 TABLE_COLUMNS = ["row", "path", "patient", "x", "y", "label"]
+HOLDOUT = "holdout"  # the packed set of held-out train patches
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A share ``fraction`` of each train patient's patches of each class, drawn from ``seed``."""
+
+    fraction: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fraction < 1.0:
+            raise ValueError(f"holdout fraction must be in [0, 1), got {self.fraction}")
+
+
+def holdout_mask(rows: pd.DataFrame, holdout: Holdout) -> np.ndarray:
+    """Bool per row (train patients' patches, in pack order): held out or not.
+
+    Per (patient, class) round(fraction x count) patches, from a stream seeded by
+    (seed, patient name), so a patient's choice does not depend on the other patients."""
+    mask = np.zeros(len(rows), dtype=bool)
+    if holdout.fraction == 0:
+        return mask
+    positions = pd.Series(np.arange(len(rows)), index=rows.index)
+    for (patient, _label), group in rows.groupby(["patient", "label"], sort=True):
+        rng = np.random.default_rng([holdout.seed, zlib.crc32(str(patient).encode()), int(_label)])
+        count = round(holdout.fraction * len(group))
+        chosen = rng.choice(positions[group.index].to_numpy(), size=count, replace=False)
+        mask[chosen] = True
+    return mask
 
 
 def decode_patch(path: Path) -> np.ndarray:
@@ -69,10 +105,19 @@ def pack_split(
     table_path: Path,
     workers: int = 1,
     chunk_size: int = 512,
+    holdout: Holdout | None = None,
 ) -> float:
-    """Pack one split; returns the decode throughput in images per second."""
-    patients = split.loc[split["split"] == split_name, "patient"]
+    """Pack one split, or ``holdout`` (the held-out share of the train patients' patches; train
+    then excludes them); returns the decode throughput in images per second."""
+    source = "train" if split_name == HOLDOUT else split_name
+    patients = split.loc[split["split"] == source, "patient"]
     rows = manifest[manifest["patient"].isin(patients)].sort_values(["patient", "y", "x", "label"])
+    if source == "train":
+        held = holdout_mask(rows, holdout or Holdout(0.0, 0))
+        rows = rows[held] if split_name == HOLDOUT else rows[~held]
+        log.info(
+            "%s: %d patches (%d held out of the train patients')", split_name, len(rows), held.sum()
+        )
     table = rows.reset_index(drop=True).rename_axis("row").reset_index()[TABLE_COLUMNS]
     paths = [root / path for path in table["path"]]
     chunks = [paths[start : start + chunk_size] for start in range(0, len(paths), chunk_size)]

@@ -1,16 +1,29 @@
 """How good and how new are synthetic patches: FID, KID, precision/recall and near copies.
 
-Two feature spaces measure the same sets:
-- ``inception``: clean-fid's Inception-V3 (its ``clean`` PIL-bicubic resize to 299 px), the
-  standard of the literature; only when its weights are already on disk, never downloaded.
-- ``classifier``: the penultimate embedding of the baseline IDC classifier ("FID in the CNN
-  model"), always available and tuned to what matters for this task.
+Every set is compared with the generators' training set, real train, per class:
+- each generator's synthetic patches;
+- ``holdout``: train patches of the same patients held out at pack time (never seen by a
+  generator or a classifier): what a perfect generator of the train distribution would match,
+  the floor of every metric;
+- ``real_val``: the val patients' patches: the cross-patient shift, a ceiling a useful generator
+  should beat.
 
-Precision and recall follow Kynkaanniemi et al. 2019 (k-NN balls around each set). The
-memorisation check compares each synthetic patch's nearest real-train distance with the same
-distance of real val patches (which cannot be copies): a synthetic patch at or below the q-th
-percentile of the val distances is a "near copy"; a generator that makes fresh samples flags
-about q% of them.
+Within a feature space and class every row is computed at one ``n`` (the smallest set, capped by
+``max_patches``; seeded subsamples, the same train subsample in every row), because FID's bias
+depends strongly on n. ``fid_inf`` is FID extrapolated to infinitely many patches (Chong &
+Forsyth 2020: FID on several subset sizes, a straight line in 1/N, its intercept).
+
+Feature spaces:
+- ``classifier``: the penultimate embedding of the baseline IDC classifier, always available;
+- ``inception``: clean-fid's Inception-V3 (its ``clean`` resize to 299 px), only when its
+  weights are on disk, never downloaded;
+- ``pixels``: L2 on 10x10 block means of the RGB patch in [0, 1], for near copies only.
+
+Precision and recall follow Kynkaanniemi et al. 2019 (k-NN balls around each set). Near copies
+(classifier and pixel space, all patches) are calibrated on the held-out train patches: the
+threshold is their k-th smallest distance to train with k = floor(q/100 (m + 1)), so a fresh
+sample exchangeable with them is flagged with probability k/(m + 1) (``near_copy_expected``,
+about q %), whatever the patient structure.
 """
 
 from __future__ import annotations
@@ -19,12 +32,15 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
+from scipy.stats import norm
 from torch import nn
 
 from idc_synth.models import to_model_input
@@ -34,20 +50,35 @@ log = logging.getLogger(__name__)
 INCEPTION_FILE = "inception-2015-12-05.pt"
 CLEANFID_CACHE = Path("/tmp") / INCEPTION_FILE  # the only place clean-fid 0.1.35 looks
 INCEPTION_SIZE = 299
-FID_SMALL_N = 2048  # below this many patches per set FID is noticeably biased upward
+SPACES = ("classifier", "inception", "pixels")
+DISTRIBUTION_SPACES = ("classifier", "inception")  # FID & co.; pixels only for near copies
+COPY_SPACES = ("classifier", "pixels")  # near copies among all patches
+TRAIN = "train"
+HOLDOUT = "holdout"
+REAL_VAL = "real_val"
+REFERENCES = (HOLDOUT, REAL_VAL)  # the real sets measured like a generator
+MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not a tiny n
+PIXEL_BLOCK = 5  # 50 px -> 10 x 10 block means
+FID_INF_POINTS = 5  # subset sizes from n/2 to n for the 1/N fit
+FID_INF_DRAWS = 2  # FID draws averaged per subset size
 DISTANCE_BUDGET_BYTES = 1 << 28  # largest block of pairwise distances held at once (256 MiB)
 ROW_COLUMNS = (
     "feature_space",
     "generator",
     "label",
-    "n_synthetic",
-    "n_real",
+    "n",
     "fid",
+    "fid_inf",
     "kid",
     "kid_std",
+    "kid_subset",
     "precision",
     "recall",
+    "n_copy_checked",
     "near_copy_share",
+    "near_copy_low",
+    "near_copy_high",
+    "near_copy_expected",
     "status",
     "note",
 )
@@ -65,6 +96,7 @@ class QualitySettings:
     near_copy_percentile: float = 1.0
     closest_pairs: int = 16
     sample_seed: int = 0
+    confidence_level: float = 0.95
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,15 +186,67 @@ def classifier_features(
     )
 
 
-def subsample(n: int, cap: int | None, seed: int, label: int) -> np.ndarray:
-    """Sorted row indices: all ``n`` rows, or ``cap`` of them drawn from (seed, label)."""
-    if cap is None or n <= cap:
-        return np.arange(n)
-    return np.sort(np.random.default_rng([seed, label]).choice(n, size=cap, replace=False))
+def pixel_features(images: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """(N, 300) float32: RGB in [0, 1] averaged over 5x5 blocks, a pixel-level copy space that
+    ignores single-pixel noise."""
+    blocks = [
+        batch.reshape(len(batch), 10, PIXEL_BLOCK, 10, PIXEL_BLOCK, 3).mean(axis=(2, 4)) / 255.0
+        for batch in _batches(images, rows, 4096)
+    ]
+    if not blocks:
+        return np.empty((0, 300), np.float32)
+    return np.concatenate(blocks).reshape(-1, 300).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
-# FID and KID (clean-fid's implementations)
+# Matched n: one size and one seeded subsample per set, space and class
+
+
+def matched_size(counts: Mapping[str, int], cap: int | None) -> int:
+    """The n every row of a feature space and class uses: the smallest set with enough patches
+    (train, held-out train, val and every generator), capped at ``cap``; 0 when none has."""
+    if counts.get(TRAIN, 0) < MIN_PATCHES:
+        return 0
+    n = min(count for count in counts.values() if count >= MIN_PATCHES)
+    return n if cap is None else min(n, cap)
+
+
+def subsample(rows: np.ndarray, n: int, seed: int, name: str, label: int) -> np.ndarray:
+    """``n`` of ``rows`` (sorted), drawn from (seed, set name, class): the same train subsample
+    in every job, and a different but fixed one per candidate set."""
+    rows = np.asarray(rows)
+    if n >= len(rows):
+        return rows
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), label])
+    return np.sort(rng.choice(rows, size=n, replace=False))
+
+
+def label_counts(labels: np.ndarray) -> dict[int, int]:
+    labels = np.asarray(labels)
+    return {label: int((labels == label).sum()) for label in (0, 1)}
+
+
+def synthetic_label_counts(manifest_path: Path) -> dict[int, int]:
+    """Patches per class of a generator, from its manifest alone (no pixels read)."""
+    return label_counts(pd.read_parquet(manifest_path, columns=["label"])["label"].to_numpy())
+
+
+def class_sizes(
+    counts: Mapping[str, Mapping[int, int]], settings: QualitySettings
+) -> dict[str, dict[int, int]]:
+    """{space: {label: n}} from each set's per-class counts; Inception is capped at
+    ``max_patches`` (slow on a CPU), the classifier space uses every patch it can match."""
+    sizes = {}
+    for space, cap in (("classifier", None), ("inception", settings.max_patches)):
+        sizes[space] = {
+            label: matched_size({name: c[label] for name, c in counts.items()}, cap)
+            for label in (0, 1)
+        }
+    return sizes
+
+
+# ---------------------------------------------------------------------------------------------
+# FID, FID_inf and KID
 
 
 def fid(feats1: np.ndarray, feats2: np.ndarray) -> float:
@@ -180,6 +264,32 @@ def fid(feats1: np.ndarray, feats2: np.ndarray) -> float:
         return math.nan
 
 
+def fid_infinity(feats1: np.ndarray, feats2: np.ndarray, seed: int) -> float:
+    """FID extrapolated to n -> infinity (Chong & Forsyth 2020): FID of seeded subsets of
+    ``FID_INF_POINTS`` sizes from n/2 to n (``FID_INF_DRAWS`` draws each), a least-squares line
+    in 1/N, its intercept. NaN when the sets are too small for three sizes."""
+    n = min(len(feats1), len(feats2))
+    sizes = np.unique(np.linspace(n // 2, n, FID_INF_POINTS).astype(int))
+    if len(sizes) < 3 or sizes[0] < 2:
+        return math.nan
+    rng = np.random.default_rng(seed)
+    values = []
+    for size in sizes:
+        draws = [
+            fid(
+                feats1[rng.choice(len(feats1), size, replace=False)],
+                feats2[rng.choice(len(feats2), size, replace=False)],
+            )
+            for _ in range(FID_INF_DRAWS)
+        ]
+        values.append(np.mean(draws))
+    values = np.asarray(values)
+    if not np.isfinite(values).all():
+        return math.nan
+    slope, intercept = np.polyfit(1.0 / sizes, values, 1)
+    return float(intercept)
+
+
 @contextlib.contextmanager
 def _numpy_global_seed(seed: int) -> Iterator[None]:
     """clean-fid's KID draws from numpy's global RNG: seed it here, restore it after."""
@@ -191,13 +301,16 @@ def _numpy_global_seed(seed: int) -> Iterator[None]:
         np.random.set_state(state)  # noqa: NPY002
 
 
+def kid_subset(n: int, subset_size: int) -> int:
+    """Subsets of at most half the set, so they differ and kid_std measures something."""
+    return min(subset_size, n // 2)
+
+
 def kid(
     feats1: np.ndarray, feats2: np.ndarray, subset_size: int, n_subsets: int, seed: int
 ) -> tuple[float, float, int]:
-    """KID (unbiased cubic-kernel MMD^2) mean and std over random subsets, and the subset size.
-
-    Each subset is one call of clean-fid's ``kernel_distance``, so the mean equals its value.
-    """
+    """KID (unbiased cubic-kernel MMD^2, clean-fid's ``kernel_distance``) mean and std over
+    random subsets of ``subset_size`` patches per set, and that size."""
     from cleanfid.fid import kernel_distance
 
     size = min(len(feats1), len(feats2), subset_size)
@@ -266,26 +379,62 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float,
     return precision, recall
 
 
+def wilson_interval(successes: int, trials: int, level: float) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion."""
+    if trials == 0:
+        return math.nan, math.nan
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = (
+        z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    )
+    # at 0 or n successes the bound is exactly 0 or 1 (not float fuzz around it)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
+@dataclass(frozen=True)
+class CopyThreshold:
+    """A near-copy distance and the share of fresh samples it flags (conformal: for a sample
+    exchangeable with the m calibration patches, P(distance <= the k-th smallest) = k/(m+1))."""
+
+    distance: float
+    expected: float
+    k: int
+    m: int
+
+
+def copy_threshold(calibration_distances: np.ndarray, percentile: float) -> CopyThreshold:
+    """The k-th smallest held-out-train distance to train, k = max(1, floor(q/100 (m+1)))."""
+    distances = np.sort(np.asarray(calibration_distances, dtype=float))
+    m = len(distances)
+    if m == 0:
+        return CopyThreshold(math.nan, math.nan, 0, 0)
+    k = min(m, max(1, math.floor(percentile / 100 * (m + 1))))
+    return CopyThreshold(float(distances[k - 1]), k / (m + 1), k, m)
+
+
 @dataclass
-class Memorisation:
+class NearCopies:
     distances: np.ndarray  # each candidate's nearest-train distance
-    train_index: np.ndarray  # which train patch that is
-    threshold: float  # the percentile of the val nearest-train distances
-    near_copy: np.ndarray  # bool: distance at or below the threshold
+    train_index: np.ndarray  # which train patch that is (index into the train features)
+    threshold: CopyThreshold
+    flagged: np.ndarray  # bool: distance at or below the threshold
 
     @property
     def share(self) -> float:
-        return float(self.near_copy.mean()) if len(self.near_copy) else math.nan
+        return float(self.flagged.mean()) if len(self.flagged) else math.nan
+
+    def interval(self, level: float) -> tuple[float, float]:
+        return wilson_interval(int(self.flagged.sum()), len(self.flagged), level)
 
 
-def memorisation(
-    candidates: np.ndarray, train: np.ndarray, val: np.ndarray, percentile: float
-) -> Memorisation:
-    """Flag candidates closer to a train patch than all but ``percentile`` % of val patches."""
+def near_copies(candidates: np.ndarray, train: np.ndarray, threshold: CopyThreshold) -> NearCopies:
+    """Flag candidates at most ``threshold.distance`` from their nearest train patch."""
     distances, index = nearest_neighbours(candidates, train)
-    val_distances, _ = nearest_neighbours(val, train)
-    threshold = float(np.percentile(val_distances, percentile)) if len(val) else math.nan
-    return Memorisation(distances, index, threshold, distances <= threshold)
+    return NearCopies(distances, index, threshold, distances <= threshold.distance)
 
 
 def closest_pairs(
@@ -301,8 +450,8 @@ def closest_pairs(
     cand_rows = np.asarray(candidate_rows, dtype=np.int64)[order]
     train_rows = np.asarray(train_rows, dtype=np.int64)[order]
     return {
-        "synthetic": np.asarray(candidates[cand_rows]),
-        "train": np.asarray(train[train_rows]),
+        "synthetic": np.asarray(candidates[cand_rows]).reshape(-1, 50, 50, 3),
+        "train": np.asarray(train[train_rows]).reshape(-1, 50, 50, 3),
         "distances": np.asarray(distances, dtype=float)[order],
         "synthetic_index": cand_rows,
         "train_row": train_rows,
@@ -310,73 +459,7 @@ def closest_pairs(
 
 
 # ---------------------------------------------------------------------------------------------
-# One table row
-
-
-def _note(n_fake: int, n_real: int, kid_size: int, settings: QualitySettings) -> str:
-    notes = []
-    if min(n_fake, n_real) < FID_SMALL_N:
-        notes.append(
-            f"small n ({min(n_fake, n_real)} < {FID_SMALL_N}): FID is biased upward, "
-            "compare with the real_val row and prefer KID"
-        )
-    if 0 < kid_size < settings.kid_subset_size:
-        notes.append(f"KID subsets of {kid_size} (< {settings.kid_subset_size})")
-    return "; ".join(notes)
-
-
-def quality_row(
-    feature_space: str,
-    generator: str,
-    label: int,
-    fake: np.ndarray,
-    real: np.ndarray,
-    settings: QualitySettings,
-    near_copy_share: float = math.nan,
-    extra_note: str = "",
-) -> dict:
-    """FID, KID and precision/recall of ``fake`` against ``real`` features, as a table row."""
-    n_fake, n_real = len(fake), len(real)
-    row = dict.fromkeys(ROW_COLUMNS, math.nan)
-    row.update(
-        feature_space=feature_space,
-        generator=generator,
-        label=int(label),
-        n_synthetic=n_fake,
-        n_real=n_real,
-        near_copy_share=near_copy_share,
-    )
-    if min(n_fake, n_real) < 2:
-        status = f"skipped: too few patches ({n_fake} vs {n_real})"
-        return {**row, "status": status, "note": extra_note}
-    seed = settings.sample_seed * 2 + int(label)
-    row["kid"], row["kid_std"], kid_size = kid(
-        fake, real, settings.kid_subset_size, settings.kid_subsets, seed
-    )
-    row["fid"] = fid(fake, real)
-    row["precision"], row["recall"] = precision_recall(real, fake, settings.pr_k)
-    note = "; ".join(filter(None, [_note(n_fake, n_real, kid_size, settings), extra_note]))
-    return {**row, "status": "ok", "note": note}
-
-
-def skipped_row(
-    feature_space: str, generator: str, label: int, status: str, note: str = ""
-) -> dict:
-    row = dict.fromkeys(ROW_COLUMNS, math.nan)
-    row.update(
-        feature_space=feature_space,
-        generator=generator,
-        label=int(label),
-        n_synthetic=0,
-        n_real=0,
-        status=status,
-        note=note,
-    )
-    return row
-
-
-# ---------------------------------------------------------------------------------------------
-# A whole candidate set (synthetic patches, or real val as the reference) against real train
+# The real-train reference every job shares (one cached rule output)
 
 
 @dataclass
@@ -388,79 +471,181 @@ class LabelledImages:
         return np.flatnonzero(np.asarray(self.labels) == label)
 
 
+def reference_features(
+    train: LabelledImages,
+    holdout: LabelledImages,
+    sizes: Mapping[str, Mapping[int, int]],
+    feature_fns: Mapping[str, FeatureFn | None],
+    settings: QualitySettings,
+) -> dict[str, np.ndarray]:
+    """Per class: train features of every patch (copy spaces) and of the matched-n train
+    subsample (distribution spaces), and the held-out patches' nearest-train distances that
+    calibrate the near-copy thresholds. Flat ``{key: array}`` for an .npz."""
+    out: dict[str, np.ndarray] = {}
+    for label in (0, 1):
+        train_rows = train.rows(label)
+        out[f"train_rows_{label}"] = train_rows
+        for space in COPY_SPACES:
+            feats = feature_fns[space](train.images, train_rows)
+            out[f"{space}_train_{label}"] = feats
+            held = feature_fns[space](holdout.images, holdout.rows(label))
+            out[f"{space}_calibration_{label}"] = nearest_neighbours(held, feats)[0]
+        for space in DISTRIBUTION_SPACES:
+            n = sizes[space][label]
+            sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
+            out[f"{space}_n_{label}"] = np.asarray(n)
+            out[f"{space}_subset_{label}"] = np.searchsorted(train_rows, sub)
+            fn = feature_fns.get(space)
+            if fn is not None and n:
+                if space in COPY_SPACES:  # already extracted for every train patch
+                    out[f"{space}_reference_{label}"] = out[f"{space}_train_{label}"][
+                        out[f"{space}_subset_{label}"]
+                    ]
+                else:
+                    out[f"{space}_reference_{label}"] = fn(train.images, sub)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One candidate set (a generator's patches, held-out train or val) against the reference
+
+
+def empty_row(space: str, generator: str, label: int, status: str, note: str = "") -> dict:
+    row = dict.fromkeys(ROW_COLUMNS, math.nan)
+    row.update(feature_space=space, generator=generator, label=int(label), status=status)
+    return {**row, "n": 0, "note": note}
+
+
+def distribution_row(
+    space: str,
+    generator: str,
+    label: int,
+    fake: np.ndarray,
+    real: np.ndarray,
+    settings: QualitySettings,
+) -> dict:
+    """FID, FID_inf, KID and precision/recall of ``fake`` against ``real`` (both n patches)."""
+    n = len(fake)
+    row = empty_row(space, generator, label, "ok")
+    seed = settings.sample_seed * 2 + int(label)
+    row["kid"], row["kid_std"], row["kid_subset"] = kid(
+        fake, real, kid_subset(n, settings.kid_subset_size), settings.kid_subsets, seed
+    )
+    row["fid"] = fid(fake, real)
+    row["fid_inf"] = fid_infinity(fake, real, seed)
+    row["precision"], row["recall"] = precision_recall(real, fake, settings.pr_k)
+    note = "fid_inf: FID extrapolated to n = infinity (Chong & Forsyth 2020)"
+    return {**row, "n": n, "note": note}
+
+
+def _copy_columns(found: NearCopies, level: float) -> dict:
+    low, high = found.interval(level)
+    return {
+        "n_copy_checked": len(found.flagged),
+        "near_copy_share": found.share,
+        "near_copy_low": low,
+        "near_copy_high": high,
+        "near_copy_expected": found.threshold.expected,
+    }
+
+
 def assess(
     generator: str,
     candidates: LabelledImages,
     train: LabelledImages,
-    val: LabelledImages,
-    classifier_fn: FeatureFn,
-    inception_fn: FeatureFn | None,
+    reference: Mapping[str, np.ndarray],
+    feature_fns: Mapping[str, FeatureFn | None],
     inception_status: str,
     settings: QualitySettings,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Per class, one row per feature space, and the closest candidate-train pairs overall.
-
-    The classifier space uses every patch (and finds near copies among all of train); the
-    Inception space (slow on a CPU) a seeded subsample of at most ``settings.max_patches`` per
-    set and class, or a ``skipped`` row with ``inception_status`` when ``inception_fn`` is None.
-    """
-    rows, pair_parts = [], []
+    """Per class, one row per feature space, and per copy space its closest candidate-train
+    pairs (``{space}_{key}`` arrays)."""
+    rows: list[dict] = []
+    pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
     for label in (0, 1):
-        cand_rows, train_rows, val_rows = (s.rows(label) for s in (candidates, train, val))
-        log.info(
-            "%s class %d: %d candidates, %d train, %d val",
-            generator,
-            label,
-            len(cand_rows),
-            len(train_rows),
-            len(val_rows),
-        )
-        cand_f, train_f, val_f = (
-            classifier_fn(s.images, r)
-            for s, r in ((candidates, cand_rows), (train, train_rows), (val, val_rows))
-        )
-        share, note = math.nan, ""
-        if len(cand_rows) and len(train_rows) and len(val_rows):
-            found = memorisation(cand_f, train_f, val_f, settings.near_copy_percentile)
-            share = found.share
+        cand_rows = candidates.rows(label)
+        train_rows = reference[f"train_rows_{label}"]
+        log.info("%s class %d: %d candidates", generator, label, len(cand_rows))
+        # every candidate's copy-space features, once: near copies check all of them, the
+        # distribution rows use the matched-n subsample
+        copy_feats = {
+            space: feature_fns[space](candidates.images, cand_rows)
+            for space in COPY_SPACES
+            if len(cand_rows)
+        }
+        for space in DISTRIBUTION_SPACES:
+            n = int(reference[f"{space}_n_{label}"])
+            fn = feature_fns.get(space)
+            if fn is None:
+                rows.append(empty_row(space, generator, label, inception_status))
+            elif len(cand_rows) < max(n, MIN_PATCHES) or n == 0:
+                status = f"skipped: {len(cand_rows)} patches of class {label} (matched n {n})"
+                rows.append(empty_row(space, generator, label, status))
+            else:
+                sub = subsample(cand_rows, n, settings.sample_seed, generator, label)
+                fake = (
+                    copy_feats[space][np.searchsorted(cand_rows, sub)]
+                    if space in copy_feats
+                    else fn(candidates.images, sub)
+                )
+                real = reference[f"{space}_reference_{label}"]
+                rows.append(distribution_row(space, generator, label, fake, real, settings))
+            log.info("%s", rows[-1])
+        for space in COPY_SPACES:
+            threshold = copy_threshold(
+                reference[f"{space}_calibration_{label}"], settings.near_copy_percentile
+            )
             note = (
-                f"near copy: train-NN distance <= {found.threshold:.4g} (val percentile "
-                f"{settings.near_copy_percentile:g}; fresh samples flag about that share)"
+                f"near copy: train-NN distance <= {threshold.distance:.4g}, the {threshold.k}-th "
+                f"smallest of {threshold.m} held-out train patches (a fresh sample is flagged "
+                f"with probability {threshold.expected:.3g})"
             )
-            pair_parts.append((found.distances, cand_rows, train_rows[found.train_index]))
-            log.info(
-                "class %d: %.2f%% near copies (threshold %.4g = val percentile %g)",
-                label,
-                100 * share,
-                found.threshold,
-                settings.near_copy_percentile,
-            )
-        rows.append(
-            quality_row("classifier", generator, label, cand_f, train_f, settings, share, note)
-        )
-
-        if inception_fn is None:
-            rows.append(skipped_row("inception", generator, label, inception_status))
-            continue
-        cand_sub = cand_rows[
-            subsample(len(cand_rows), settings.max_patches, settings.sample_seed, label)
-        ]
-        train_sub = train_rows[
-            subsample(len(train_rows), settings.max_patches, settings.sample_seed, label)
-        ]
-        cand_i = inception_fn(candidates.images, cand_sub)
-        train_i = inception_fn(train.images, train_sub)
-        rows.append(quality_row("inception", generator, label, cand_i, train_i, settings))
-        for row in rows[-2:]:
-            log.info("%s", row)
-
-    if pair_parts:
+            if space == "pixels":
+                note = f"L2 on 10x10 block means in [0, 1]; {note}"
+            if generator == HOLDOUT:
+                copy_row = {"status": "ok", "note": "the near-copy calibration set itself"}
+            elif not len(cand_rows) or not threshold.m:
+                copy_row = {"status": "skipped: no patches to check", "note": note}
+            else:
+                found = near_copies(
+                    copy_feats[space], reference[f"{space}_train_{label}"], threshold
+                )
+                pair_parts[space].append(
+                    (found.distances, cand_rows, train_rows[found.train_index])
+                )
+                copy_row = {**_copy_columns(found, settings.confidence_level), "note": note}
+                log.info(
+                    "class %d, %s space: %.2f%% near copies (expected %.2f%%)",
+                    label,
+                    space,
+                    100 * found.share,
+                    100 * threshold.expected,
+                )
+            if space == "pixels":
+                rows.append({**empty_row(space, generator, label, "ok"), **copy_row})
+            else:  # the classifier row carries both its distribution and its copy numbers
+                target = next(
+                    r for r in rows if r["feature_space"] == space and r["label"] == label
+                )
+                status, first_note = target["status"], target["note"]
+                target.update(copy_row)
+                target.update(
+                    status=status, note="; ".join(filter(None, [first_note, target["note"]]))
+                )
+    pairs = {}
+    for space, parts in pair_parts.items():
         distances, cand_rows, train_rows = (
-            np.concatenate(p) for p in zip(*pair_parts, strict=True)
+            (np.concatenate(p) for p in zip(*parts, strict=True))
+            if parts
+            else (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
         )
-    else:
-        distances, cand_rows, train_rows = np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
-    pairs = closest_pairs(
-        candidates.images, train.images, distances, cand_rows, train_rows, settings.closest_pairs
-    )
+        found = closest_pairs(
+            candidates.images,
+            train.images,
+            distances,
+            cand_rows,
+            train_rows,
+            settings.closest_pairs,
+        )
+        pairs.update({f"{space}_{key}": value for key, value in found.items()})
     return rows, pairs

@@ -17,7 +17,7 @@ import torch
 from accelerate import Accelerator
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DModel
 
-from idc_synth.diffusion.pixels import to_patches
+from idc_synth.diffusion.pixels import crop_patch, to_patches
 from idc_synth.diffusion.pretrained import load_base
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import ARM_FILE, NULL_CLASS
@@ -87,7 +87,7 @@ class ScratchSampler:
                     )
                 latents = self.scheduler.step(noise, timestep, latents).prev_sample
             pixels = self.vae.decode(latents / self.vae.config.scaling_factor).sample
-        return to_patches(pixels)
+        return to_patches(crop_patch(pixels))  # trained on reflect-padded patches
 
 
 class PretrainedSampler:
@@ -125,7 +125,8 @@ class PretrainedSampler:
                     generator=generator,
                     output_type="pt",
                 ).images
-            batches.append(to_patches(pixels * 2 - 1))  # the pipeline returns [0, 1]
+            # the pipeline returns [0, 1] at 512 px: an antialiased resize back to 50 px
+            batches.append(to_patches(pixels * 2 - 1))
         return np.concatenate(batches) if batches else empty_patches()
 
 

@@ -1,5 +1,8 @@
 """Latent diffusion from scratch: an AutoencoderKL, then a class-conditional UNet on its latents.
 
+Patches are reflect-padded to ``settings.model_size`` (56 px in the demo) and samples cropped
+back to 50 px: no resize, so no resampling signature in the synthetic patches.
+
 The train split is encoded to latents once after the VAE phase, so the UNet phase never runs
 the VAE (most of the per-step cost at these sizes). The saved model folder holds ``vae/``,
 ``unet/`` (EMA weights) and ``scheduler/`` in diffusers format (safetensors), plus
@@ -18,7 +21,7 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DModel
 from diffusers.training_utils import EMAModel
 
-from idc_synth.diffusion.pixels import dihedral, to_model
+from idc_synth.diffusion.pixels import dihedral, to_model_padded
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import (
     NULL_CLASS,
@@ -50,7 +53,7 @@ def build_vae(settings: DiffusionSettings) -> AutoencoderKL:
         layers_per_block=1,
         latent_channels=settings.latent_channels,
         norm_num_groups=norm_groups(settings.vae_channels),
-        sample_size=settings.image_size,
+        sample_size=settings.model_size,
     )
 
 
@@ -58,7 +61,7 @@ def build_unet(settings: DiffusionSettings) -> UNet2DModel:
     levels = len(settings.unet_channels)
     attention = [level >= levels - settings.unet_attention_levels for level in range(levels)]
     return UNet2DModel(
-        sample_size=settings.image_size // settings.vae_downsampling,
+        sample_size=settings.model_size // settings.vae_downsampling,
         in_channels=settings.latent_channels,
         out_channels=settings.latent_channels,
         block_out_channels=settings.unet_channels,
@@ -112,7 +115,8 @@ def train_scratch(
 
     def vae_batch_loss(generator: torch.Generator) -> torch.Tensor:
         batch = draw_batch(len(images), settings.vae_batch_size, generator)
-        pixels = dihedral(to_model(images[np.sort(batch)], settings.image_size, device), generator)
+        patches = images[np.sort(batch)]
+        pixels = dihedral(to_model_padded(patches, settings.model_size, device), generator)
         return vae_loss(pixels, generator)
 
     optimizer, schedule = trainer.optimizer(vae.parameters(), settings.vae_lr, settings.vae_steps)
@@ -129,7 +133,7 @@ def train_scratch(
             load_weights=vae.load_state_dict,
         )
     )
-    latents = encode(vae, images, settings.image_size, device)
+    latents = encode(vae, images, settings.model_size, device)
 
     unet = seeded_init(settings.seed, "unet", lambda: build_unet(settings))
     log.info("UNet: %d parameters", sum(p.numel() for p in unet.parameters()))
@@ -177,7 +181,9 @@ def encode(vae: AutoencoderKL, images: np.ndarray, size: int, device: torch.devi
     config (``scaling_factor``, as in SD) so sampling can undo it."""
     vae.eval()
     means = [
-        vae.encode(to_model(images[start : start + ENCODE_BATCH], size, device)).latent_dist.mean
+        vae.encode(
+            to_model_padded(images[start : start + ENCODE_BATCH], size, device)
+        ).latent_dist.mean
         for start in range(0, len(images), ENCODE_BATCH)
     ]
     latents = torch.cat(means)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+from idc_synth.layout import PATCH_SIZE
 
 MODES = ("scratch", "pretrained")
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -29,8 +32,8 @@ class DiffusionSettings:
     guidance_scale: float = 2.0
     sample_batch_size: int = 256
     preview_per_class: int = 16
-    # scratch: AutoencoderKL on image_size px patches, then a class-conditional latent UNet
-    image_size: int = 48  # 50 px patches are resized to this; 2^(len(vae_channels)-1) divides it
+    # scratch: AutoencoderKL on reflect-padded patches (model_size), then a class-conditional
+    # latent UNet
     latent_channels: int = 4
     vae_channels: tuple[int, ...] = (8, 16, 32)
     vae_steps: int = 200
@@ -65,11 +68,6 @@ class DiffusionSettings:
         object.__setattr__(self, "vae_channels", tuple(self.vae_channels))
         object.__setattr__(self, "unet_channels", tuple(self.unet_channels))
         object.__setattr__(self, "prompts", {int(k): v for k, v in self.prompts.items()})
-        if self.image_size % self.vae_downsampling:
-            raise ValueError(
-                f"image_size {self.image_size} must be divisible by the VAE's downsampling "
-                f"factor {self.vae_downsampling} (2 per extra entry in vae_channels)"
-            )
         if self.unet_attention_levels > len(self.unet_channels):
             raise ValueError("unet_attention_levels exceeds the number of UNet levels")
         if self.mode == "pretrained" and not self.pretrained_path:
@@ -78,3 +76,12 @@ class DiffusionSettings:
     @property
     def vae_downsampling(self) -> int:
         return 2 ** (len(self.vae_channels) - 1)
+
+    @property
+    def model_size(self) -> int:
+        """Scratch mode's pixel size: the smallest at or above 50 that the VAE's and the latent
+        UNet's downsampling both divide (demo: 4 x 2 -> 56); patches are reflect-padded to it
+        and samples cropped back, so nothing is resampled. It is part of the model: another
+        size (other vae_channels or unet_channels) is another model."""
+        factor = self.vae_downsampling * 2 ** (len(self.unet_channels) - 1)
+        return math.ceil(PATCH_SIZE / factor) * factor
