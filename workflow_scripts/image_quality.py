@@ -38,7 +38,7 @@ from idc_synth.quality import (
     synthetic_label_counts,
 )
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
-from idc_synth.synthetic import load_synthetic
+from idc_synth.synthetic import REFERENCE_DRAW, load_synthetic
 
 
 def feature_functions(
@@ -98,7 +98,10 @@ def reference(
             TRAIN: label_counts(train_set.labels),
             HOLDOUT: label_counts(holdout_set.labels),
             REAL_VAL: label_counts(pd.read_parquet(val_table, columns=["label"])["label"]),
-            **{name: synthetic_label_counts(path) for name, path in synthetic_manifests.items()},
+            **{
+                name: synthetic_label_counts(path, REFERENCE_DRAW)
+                for name, path in synthetic_manifests.items()
+            },
         }
         sizes = class_sizes(counts, settings)
         logger.info("patches per set and class %s -> matched n %s", counts, sizes)
@@ -131,7 +134,9 @@ def main(
         logger.info("%s with %s", generator, asdict(settings))
         train_set = _packed(*train)
         if synthetic_manifest is not None:
-            candidate_set = LabelledImages(*load_synthetic(Path(synthetic_manifest)))
+            candidate_set = LabelledImages(
+                *load_synthetic(Path(synthetic_manifest), REFERENCE_DRAW)
+            )
         else:
             candidate_set = _packed(*candidates)
         logger.info("read %d candidate patches", len(candidate_set.labels))

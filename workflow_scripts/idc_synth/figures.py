@@ -558,12 +558,12 @@ def _render_curves(inputs, path, style, options):
 
 def _render_samples(inputs, path, style, options):
     from idc_synth.pack import load_packed
-    from idc_synth.synthetic import load_synthetic
+    from idc_synth.synthetic import REFERENCE_DRAW, load_synthetic
 
     images, table = load_packed(_one(inputs, "train_images"), _one(inputs, "train_table"))
     sources = {"real": (images, table["label"].to_numpy())}
     for generator, manifest in _keyed(inputs, "manifest").items():
-        sources[generator] = load_synthetic(manifest)
+        sources[generator] = load_synthetic(manifest, REFERENCE_DRAW)
     return plot_samples(
         sources,
         path,

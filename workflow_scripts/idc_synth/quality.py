@@ -226,9 +226,10 @@ def label_counts(labels: np.ndarray) -> dict[int, int]:
     return {label: int((labels == label).sum()) for label in (0, 1)}
 
 
-def synthetic_label_counts(manifest_path: Path) -> dict[int, int]:
-    """Patches per class of a generator, from its manifest alone (no pixels read)."""
-    return label_counts(pd.read_parquet(manifest_path, columns=["label"])["label"].to_numpy())
+def synthetic_label_counts(manifest_path: Path, draw: int) -> dict[int, int]:
+    """Patches per class of one draw of a generator, from its manifest alone (no pixels read)."""
+    table = pd.read_parquet(manifest_path, columns=["draw", "label"])
+    return label_counts(table.loc[table["draw"] == draw, "label"].to_numpy())
 
 
 def class_sizes(

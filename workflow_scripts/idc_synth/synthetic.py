@@ -201,6 +201,11 @@ def export_pngs(manifest_path: Path, folder: Path) -> int:
     return len(manifest)
 
 
+# The draw that stands for a generator where one synthetic set is judged (image quality,
+# sample figures): the set classifier seed 0 trains on, at the size a classifier sees.
+REFERENCE_DRAW = 0
+
+
 def load_synthetic(manifest_path: Path, draw: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A generator's patches and labels in manifest order: one draw's, or (None) every draw's."""
     manifest = pd.read_parquet(manifest_path)
