@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from diffusers import DDPMScheduler, StableDiffusionPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
-from peft import LoraConfig
-from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from diffusers import DDPMScheduler
 
 from idc_synth.diffusion.pixels import dihedral, to_model
 from idc_synth.diffusion.settings import DiffusionSettings
@@ -33,6 +31,9 @@ from idc_synth.diffusion.training import (
     write_arm,
 )
 from idc_synth.layout import CLASSES
+
+if TYPE_CHECKING:  # the pipeline pulls in transformers (~4 s): only LoRA jobs import it
+    from diffusers import StableDiffusionPipeline
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ def check_pipeline_folder(path: Path) -> None:
 def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:
     """The pipeline at a local path; a hub id only when downloads are allowed (the one place
     this arm may touch the network)."""
+    from diffusers import StableDiffusionPipeline
+
     local = Path(source).expanduser()
     if local.exists() or not allow_download:
         check_pipeline_folder(local)
@@ -112,6 +115,11 @@ def train_lora(
     trainer: Trainer,
     model_dir: Path,
 ) -> None:
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
     accelerator = trainer.accelerator
     device = accelerator.device
     pipeline = load_base(settings.pretrained_path, settings.allow_download)
