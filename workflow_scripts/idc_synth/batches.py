@@ -161,7 +161,7 @@ class BatchSource:
 
     ``period(p)`` visits every row exactly once (the last batch may be short), in an order and
     with augmentations fixed by (seed, p). Gathering and augmentation run ``prefetch_depth``
-    batches ahead on a thread; ``wait_seconds`` accumulates the time the consumer spent blocked
+    batches ahead on a thread (0: on the caller's thread, no overlap); ``wait_seconds`` accumulates the time the consumer spent blocked
     on it (the data-wait share of a step is that over the step time).
     """
 
@@ -207,7 +207,9 @@ class BatchSource:
 
     def period(self, period: int) -> Iterator[Batch]:
         """The batches of one pass over the data, prefetched."""
-        batches = prefetch(self._batches(period), self.prefetch_depth)
+        batches = self._batches(period)
+        if self.prefetch_depth:
+            batches = prefetch(batches, self.prefetch_depth)
         try:
             while True:
                 started = time.perf_counter()
