@@ -118,8 +118,8 @@ def classifier_trainer(arch: str, device, amp_dtype=None, channels_last: bool = 
 
     torch.manual_seed(0)
     model = build_classifier(arch).to(device)
-    if not channels_last:
-        model = model.to(memory_format=torch.contiguous_format)
+    if device.type == "cuda" and channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     scaler = torch.amp.GradScaler(enabled=amp_dtype == torch.float16)
@@ -164,9 +164,10 @@ def dcgan_workload(settings_kw: dict, device, amp_dtype=None):
     return train_step, sample
 
 
-def diffusion_workload(settings_kw: dict, device_name: str, folder: Path):
+def diffusion_workload(settings_kw: dict, device_name: str, folder: Path, amp_dtype=None):
     """(unet_step, vae_step, sample(n)) of the scratch latent diffusion at these settings;
-    sampling runs the project's ScratchSampler on freshly initialised weights."""
+    sampling runs the project's ScratchSampler on freshly initialised weights. Mixed precision
+    comes from ``amp_dtype`` via torch.autocast: accelerate allows one precision per process."""
     import torch
 
     from idc_synth.diffusion import scratch
@@ -196,8 +197,11 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path):
     )
     classes = torch.randint(0, 2, (settings.unet_batch_size,), device=device)
 
+    def autocast():
+        return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+
     def optimise(loss_fn, optimizer, *args, **kwargs) -> None:
-        with accelerator.autocast():
+        with autocast():
             loss = loss_fn(*args, **kwargs)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -207,7 +211,8 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path):
     sampler = ScratchSampler(folder, settings, accelerator)
 
     def sample(n: int) -> None:
-        sampler.sample(label=1, count=n, seed=0)
+        with autocast():
+            sampler.sample(label=1, count=n, seed=0)
         sync(device)
 
     return (
