@@ -87,11 +87,15 @@ def test_deterministic_per_seed_and_period():
 
 
 def test_same_batches_as_over_the_concatenated_array():
-    """Splitting the data into parts changes nothing: same rows, same augmentation draws."""
+    """Splitting the data into parts, or prefetching, changes nothing: same rows, same
+    augmentation draws."""
     images, labels = _concatenated(_parts())
     split = _run(BatchSource(_parts(), batch_size=6, seed=11), 1)
     whole = _run(BatchSource([Part(images, labels)], batch_size=6, seed=11), 1)
-    for (i1, p1, l1), (i2, p2, l2) in zip(split, whole, strict=True):
+    unthreaded = _run(BatchSource(_parts(), batch_size=6, seed=11, prefetch_depth=0), 1)
+    for (i1, p1, l1), (i2, p2, l2), (i3, p3, _) in zip(split, whole, unthreaded, strict=True):
+        np.testing.assert_array_equal(i1, i3)
+        np.testing.assert_array_equal(p1, p3)
         np.testing.assert_array_equal(i1, i2)
         np.testing.assert_array_equal(p1, p2)
         np.testing.assert_array_equal(l1, l2)
