@@ -145,8 +145,9 @@ def _anon_rss_mib() -> float:
 
 
 def test_a_big_memory_map_is_not_copied_into_ram(tmp_path):
-    """A period over a 96 MiB memory map grows private memory by a few batches, not the file."""
-    n = 96 * 1024 * 1024 // (50 * 50 * 3)
+    """A period over a 128 MiB memory map grows private memory by a few batches' temporaries
+    (~15 MiB at batch 64, whatever the map's size), not by the file."""
+    n = 128 * 1024 * 1024 // (50 * 50 * 3)
     images = np.lib.format.open_memmap(
         tmp_path / "train.npy", mode="w+", dtype=np.uint8, shape=(n, 50, 50, 3)
     )
@@ -154,14 +155,14 @@ def test_a_big_memory_map_is_not_copied_into_ram(tmp_path):
     images.flush()
     del images
     mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
-    source = BatchSource([Part(mapped, np.arange(n) % 2)], batch_size=256, seed=0)
+    source = BatchSource([Part(mapped, np.arange(n) % 2)], batch_size=64, seed=0)
     gc.collect()
     before = _anon_rss_mib()
     peak = before
     for step, _ in enumerate(source.period(0)):
         if step % 8 == 0:
             peak = max(peak, _anon_rss_mib())
-    assert peak - before < 40, f"private memory grew {peak - before:.0f} MiB over a 96 MiB map"
+    assert peak - before < 40, f"private memory grew {peak - before:.0f} MiB over a 128 MiB map"
 
 
 def test_synthetic_parts_read_each_shard_as_a_memory_map(tmp_path):
