@@ -161,8 +161,9 @@ class BatchSource:
 
     ``period(p)`` visits every row exactly once (the last batch may be short), in an order and
     with augmentations fixed by (seed, p). Gathering and augmentation run ``prefetch_depth``
-    batches ahead on a thread (0: on the caller's thread, no overlap); ``wait_seconds`` accumulates the time the consumer spent blocked
-    on it (the data-wait share of a step is that over the step time).
+    batches ahead on a thread (0: on the caller's thread, no overlap); ``wait_seconds``
+    accumulates the time the consumer spent waiting for batches (the data-wait share of a step
+    is that over the step time).
     """
 
     def __init__(
