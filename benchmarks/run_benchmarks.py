@@ -54,7 +54,16 @@ from make_full_scale_tree import write_tree
 
 from idc_synth.pack import decode_patch
 
-SECTIONS = ("ingest", "classifier", "generators", "quality", "startup", "workflow", "demo")
+SECTIONS = (
+    "ingest",
+    "classifier",
+    "memory",
+    "generators",
+    "quality",
+    "startup",
+    "workflow",
+    "demo",
+)
 # Entry scripts by rule family; each one's start-up is timed as the job would pay it.
 ENTRY_SCRIPTS = {
     "data": ("build_manifest", "split_patients", "pack_split"),
@@ -232,6 +241,69 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
             "naive loop's data-wait share", share["naive"],
             f"no prefetch: {share['sync']:.1f} %"),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+
+# A training job's memory: the train memory map plus synthetic shards (an augmented arm), fed
+# to the classifier for some steps, either through BatchSource or after np.concatenate (the
+# current train_classifier.py). Run in a fresh process so its peak RSS is its own.
+MEMORY_PROBE = """
+import sys, numpy as np, torch
+from pathlib import Path
+from benchlib import classifier_trainer
+from idc_synth.batches import BatchSource, Part
+torch.set_num_threads({threads})
+folder, lean, steps = Path({folder!r}), {lean}, {steps}
+parts = [np.load(folder / name, mmap_mode="r") for name in ("train.npy", "synthetic.npy")]
+labels = [np.arange(len(p)) % 2 for p in parts]
+if lean:
+    source = BatchSource([Part(p, y) for p, y in zip(parts, labels)], {batch}, seed=0)
+    batches = ((b.patches, b.labels) for b in source.period(0))
+else:
+    images, targets = np.concatenate(parts), np.concatenate(labels)
+    order = np.random.default_rng(0).permutation(len(images))
+    batches = ((torch.from_numpy(images[np.sort(i)]), torch.from_numpy(targets[np.sort(i)]).float())
+               for i in np.array_split(order, len(order) // {batch}))
+_, step = classifier_trainer("{arch}", torch.device("cpu"))
+for _, (patches, y) in zip(range(steps), batches):
+    step(patches, y)
+status = Path("/proc/self/status").read_text().splitlines()
+print([int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM")][0])
+"""
+
+
+def bench_memory(args, scratch: Path) -> list[Row]:
+    """Peak RSS of a classifier job on an augmented arm's arrays, at the full set's shape with
+    --full-scale (70 % of 277,524 patches in train, synthetic at half of that)."""
+    train = 194_267 if args.full_scale else 20_000
+    for name, count in (("train.npy", train), ("synthetic.npy", train // 2)):
+        array = np.lib.format.open_memmap(
+            scratch / name, mode="w+", dtype=np.uint8, shape=(count, 50, 50, 3)
+        )
+        array[:: max(1, count // 997)] = 200  # a sparse file elsewhere: reads cost no disk
+        del array
+
+    def peak_mib(lean: bool) -> float:
+        code = MEMORY_PROBE.format(
+            threads=args.threads, folder=str(scratch), lean=lean, steps=args.memory_steps,
+            batch=args.batch_size, arch=args.arch,
+        )  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO / "benchmarks", capture_output=True, text=True
+        )
+        if run.returncode:
+            raise RuntimeError(run.stderr[-600:])
+        return float(run.stdout.split()[-1])
+
+    medians = interleaved(
+        {"lean": lambda: peak_mib(True), "concat": lambda: peak_mib(False)}, args.repeats
+    )
+    gib = (train + train // 2) * 7500 / 2**30
+    return [Row("memory", "classifier job peak RSS, BatchSource", medians["lean"], "MiB",
+                "same job after np.concatenate", medians["concat"],
+                f"{train} train + {train // 2} synthetic patches ({gib:.1f} GiB), "
+                f"{args.memory_steps} steps")]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,6 +566,7 @@ def main() -> None:
     parser.add_argument("--arch", default="small_cnn")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--classifier-steps", type=int, default=12)
+    parser.add_argument("--memory-steps", type=int, default=20)
     parser.add_argument("--quality-patches", type=int, default=1000)
     parser.add_argument("--inception-patches", type=int, default=32)
     parser.add_argument("--out", type=Path, default=REPO / "results/benchmarks/benchmarks.tsv")
@@ -520,6 +593,8 @@ def main() -> None:
                     rows += bench_ingest(args, tree, scratch)
                 elif section == "classifier":
                     rows += bench_classifier(args, tree, scratch)
+                elif section == "memory":
+                    rows += bench_memory(args, scratch)
                 elif section == "generators":
                     rows += bench_generators(args, scratch)
                 elif section == "quality":
