@@ -10,11 +10,12 @@ so a busy machine shifts both sides alike. A section that fails puts its error i
 
 Sections: ingest (manifest and pack decode rates vs a raw all-cores PIL decode); classifier
 (the lean BatchSource loop vs a naive PNG Dataset + DataLoader loop: same model, batch,
-threads, augmentation; and their data-wait shares); generators (DCGAN and scratch diffusion
-step times and sampling rates, against the classifier's step and prediction rate as a machine
-yardstick; README full-scale settings with --full-scale); quality (FID + KID seconds per 1,000
-patches per feature space vs the feature extraction alone); startup (time until each entry
-script could log its first line vs a bare interpreter); workflow (no-op dry run and a
+threads, augmentation; and their data-wait shares); memory (a classifier job's peak RSS on an
+augmented arm's arrays, BatchSource vs np.concatenate); generators (DCGAN and scratch
+diffusion step times and sampling rates, against the classifier's step and prediction rate as
+a machine yardstick; README full-scale settings with --full-scale); quality (FID + KID seconds
+per 1,000 patches per feature space vs the feature extraction alone); startup (time until each
+entry script could log its first line vs a bare interpreter); workflow (no-op dry run and a
 figure-only rebuild of a finished tiny study); demo (the default demo end to end, --with-demo).
 """
 
