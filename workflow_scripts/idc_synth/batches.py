@@ -139,7 +139,6 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
         raise ValueError(f"prefetch depth must be >= 1, got {depth}")
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
-    done = object()
 
     def put(entry: tuple) -> bool:
         while not stop.is_set():
@@ -155,7 +154,7 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
             for item in items:
                 if not put(("item", item)):
                     return
-            put(("done", done))
+            put(("done", None))
         except BaseException as error:  # handed to the consumer, which re-raises it
             put(("error", error))
 
