@@ -23,7 +23,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 from idc_synth.grids import tile  # noqa: E402
 from idc_synth.statistics import TEST_METRICS  # noqa: E402
@@ -174,6 +173,8 @@ def plot_confusion(classification: pd.DataFrame, path: Path, style: Style = Styl
 
 def plot_curves(predictions: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
     """ROC and precision-recall curves on the test split, one thin line per arm and seed."""
+    from sklearn.metrics import precision_recall_curve, roc_curve  # ~1 s: this figure only
+
     figure, axes = _figure(style, 1, 2, 8.0, 3.6)
     roc_ax, pr_ax = axes[0]
     arms = _arm_order(predictions["arm"])

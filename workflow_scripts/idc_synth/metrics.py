@@ -3,17 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
 
 SCORE_KEYS = (
     "accuracy",
@@ -33,6 +22,18 @@ def classification_metrics(
 ) -> dict[str, float | int]:
     """Threshold metrics at ``threshold`` plus ranking metrics (ROC AUC, PR AUC = average
     precision); the ranking ones are NaN when ``labels`` hold a single class (undefined there)."""
+    # sklearn costs ~1 s to import: jobs that only need the column names skip it.
+    from sklearn.metrics import (
+        accuracy_score,
+        average_precision_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
     labels = np.asarray(labels).astype(np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if labels.shape != probabilities.shape or labels.ndim != 1:
@@ -65,6 +66,8 @@ def classification_metrics(
 def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     """The decision threshold (predict IDC when probability >= it) with the highest balanced
     accuracy on these labels; among equally good ones, the one closest to 0.5."""
+    from sklearn.metrics import roc_curve
+
     labels = np.asarray(labels).astype(np.int64)
     if np.unique(labels).size != 2:
         raise ValueError("tuning a threshold needs both classes among the labels")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 ARCHITECTURES = ("small_cnn", "resnet18")
 
@@ -65,6 +64,8 @@ def _small_cnn() -> PatchClassifier:
 def _resnet18() -> PatchClassifier:
     """ResNet-18 from scratch; its ImageNet stem (7x7 stride 2 + max-pool) would shrink a 50 px
     patch to 13 px before the first residual block, so it gets a 3x3 stride-1 stem instead."""
+    from torchvision.models import resnet18  # ~2 s of imports (torch._dynamo): only if used
+
     net = resnet18(weights=None)
     net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     encoder = nn.Sequential(

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from diffusers import DDPMScheduler, StableDiffusionPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
-from peft import LoraConfig
-from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from diffusers import DDPMScheduler
 
 from idc_synth.diffusion.folder import PretrainedModelError, check_pipeline_folder
 from idc_synth.diffusion.pixels import dihedral, to_model
@@ -34,6 +32,9 @@ from idc_synth.diffusion.training import (
 )
 from idc_synth.layout import CLASSES
 
+if TYPE_CHECKING:  # the pipeline pulls in transformers (~4 s): only LoRA jobs import it
+    from diffusers import StableDiffusionPipeline
+
 log = logging.getLogger(__name__)
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
@@ -42,6 +43,8 @@ LORA_FILE = "pytorch_lora_weights.safetensors"
 def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:
     """The pipeline at a local path; a hub id only when downloads are allowed (the one place
     this arm may touch the network)."""
+    from diffusers import StableDiffusionPipeline
+
     local = Path(source).expanduser()
     if local.exists() or not allow_download:
         check_pipeline_folder(local)
@@ -84,6 +87,11 @@ def train_lora(
     trainer: Trainer,
     model_dir: Path,
 ) -> None:
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
     accelerator = trainer.accelerator
     device = accelerator.device
     pipeline = load_base(settings.pretrained_path, settings.allow_download)

@@ -1,0 +1,98 @@
+"""The benchmark scripts run, keep going past a failing section, and build the true data shape.
+
+Timings are not asserted here (they belong to benchmarks/); only that the machinery works.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from benchlib import COLUMNS, Row, interleaved  # noqa: E402
+from make_full_scale_tree import FULL_SCALE, plan, write_tree  # noqa: E402
+
+from idc_synth.layout import parse_patch_path  # noqa: E402
+
+
+def _table(path: Path) -> list[dict]:
+    with path.open() as stream:
+        return list(csv.DictReader(stream, delimiter="\t"))
+
+
+def test_full_scale_plan_has_the_datasets_totals():
+    patients = plan(**{"patches": 277_524, "patients": 279, "idc": 78_786}, seed=0)
+    counts = np.array([n for _, n, _ in patients])
+    positives = np.array([k for _, _, k in patients])
+    assert len(patients) == 279 == FULL_SCALE["patients"]
+    assert counts.sum() == FULL_SCALE["patches"] and positives.sum() == FULL_SCALE["idc"]
+    assert (positives <= counts).all() and counts.min() >= 1
+    assert positives.std() > 0  # IDC share varies between patients
+
+
+def test_small_tree_follows_the_idc_layout_with_edge_patches(tmp_path):
+    from PIL import Image
+
+    assert write_tree(tmp_path, 600, 5, 170, seed=1) == 600
+    files = sorted(tmp_path.rglob("*.png"))
+    names = [parse_patch_path(path.relative_to(tmp_path)) for path in files]
+    assert len(files) == 600 and len({name.patient for name in names}) == 5
+    assert sum(name.label for name in names) == 170
+    sizes = [Image.open(path).size for path in files]
+    assert any(size != (50, 50) for size in sizes)  # edge patches
+    assert all(w <= 50 and h <= 50 for w, h in sizes)
+
+
+def test_interleaved_alternates_order_and_takes_medians():
+    calls = []
+    values = {"a": iter([5.0, 1.0, 3.0]), "b": iter([2.0, 2.0, 9.0])}
+
+    def measure(name):
+        def run():
+            calls.append(name)
+            return next(values[name])
+
+        return run
+
+    medians = interleaved({"a": measure("a"), "b": measure("b")}, repeats=3)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert medians == {"a": 3.0, "b": 2.0}
+    assert Row("s", "w", 3.0, "s", "anchor", 2.0).ratio == 1.5
+
+
+def test_a_failing_section_becomes_a_row_and_the_table_still_prints(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "bench.tsv"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/run_benchmarks.py"), "--only", "ingest",
+         "--root", str(empty), "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = _table(out)
+    assert list(rows[0]) == list(COLUMNS)
+    assert rows[0]["section"] == "ingest" and rows[0]["note"].startswith("FAILED")
+    assert "FAILED" in run.stdout
+
+
+def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path):
+    out = tmp_path / "gpu.tsv"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/gpu_benchmark.py"), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = _table(out)
+    failures = [row["note"] for row in rows if row["note"].startswith("FAILED")]
+    assert not failures
+    assert {row["section"] for row in rows} == {"classifier", "generators"}
+    assert all(float(row["value"]) > 0 and float(row["anchor_value"]) > 0 for row in rows)
