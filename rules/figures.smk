@@ -66,7 +66,7 @@ FIGURE_TABLE = {
     "closest_pairs": {
         "inputs": {
             f"pairs_{generator}": expand(
-                rules.image_quality.output.pairs, generator=generator
+                rules.image_quality.output.pairs, candidate=generator
             )[0]
             for generator in generators()
         },
