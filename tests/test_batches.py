@@ -177,7 +177,7 @@ def test_synthetic_parts_read_each_shard_as_a_memory_map(tmp_path):
         }
     )
     manifest.to_parquet(tmp_path / "manifest.parquet")
-    parts = synthetic_parts(tmp_path / "manifest.parquet")
+    parts = synthetic_parts([tmp_path / "manifest.parquet"])
     assert [type(p.images) for p in parts] == [np.memmap, np.memmap]
     data = IndexedImages(parts)
     np.testing.assert_array_equal(data.gather(np.arange(5))[:3], _images(5, 0)[[4, 0, 2]])

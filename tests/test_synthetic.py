@@ -4,6 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
+from idc_synth.batches import IndexedImages, synthetic_parts
 from idc_synth.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from idc_synth.grids import save_grid, tile
 from idc_synth.synthetic import (
@@ -11,7 +12,6 @@ from idc_synth.synthetic import (
     class_targets,
     export_pngs,
     gather_shards,
-    load_shards,
     load_synthetic,
     plan_shard,
     shard_seed,
@@ -130,9 +130,9 @@ def test_draws_are_distinct_and_one_manifest_lists_them(tmp_path):
         assert labels.tolist() == [0, 0, 1, 1, 1]
         assert np.array_equal(patches, np.concatenate([images[draw, 0], images[draw, 1]]))
         # a classifier reads its draw's shard tables directly: the same patches
-        from_shards = load_shards([t for t in tables if f"draw{draw}" in str(t)])
-        assert np.array_equal(from_shards[0], patches)
-        assert np.array_equal(from_shards[1], labels)
+        from_shards = IndexedImages(synthetic_parts([t for t in tables if f"draw{draw}" in str(t)]))
+        assert np.array_equal(from_shards.gather(np.arange(len(from_shards))), patches)
+        assert np.array_equal(from_shards.labels, labels)
     assert len(load_synthetic(tmp_path / "g" / "manifest.parquet")[1]) == 10
     with pytest.raises(ValueError, match="has no draw 2; it has \\[0, 1\\]"):
         load_synthetic(tmp_path / "g" / "manifest.parquet", draw=2)
@@ -145,9 +145,11 @@ def test_a_class_with_no_synthetic_patches_writes_and_loads(tmp_path):
     assert len(pd.read_parquet(tables[0])) == 0
     manifest = gather_shards(tables, tmp_path / "g" / "manifest.parquet")
     assert manifest.groupby("draw")["label"].apply(list).tolist() == [[1, 1], [1, 1]]
-    patches, labels = load_shards(tables[:2])
-    assert labels.tolist() == [1, 1] and np.array_equal(patches, images[0, 1])
-    assert load_shards(tables[:1])[0].shape == (0, 50, 50, 3)
+    parts = synthetic_parts(tables[:2])
+    assert [len(part) for part in parts] == [2]  # the empty shard has no rows to map
+    shards = IndexedImages(parts)
+    assert shards.labels.tolist() == [1, 1]
+    assert np.array_equal(shards.gather(np.arange(2)), images[0, 1])
     assert export_pngs(tmp_path / "g" / "manifest.parquet", tmp_path / "png") == 4
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.batches import IndexedImages, Part, synthetic_parts
 from idc_synth.classifier import (
     TrainSettings,
     save_classifier,
@@ -12,7 +13,7 @@ from idc_synth.classifier import (
 )
 from idc_synth.pack import load_packed
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
-from idc_synth.synthetic import NO_DRAW, load_shards
+from idc_synth.synthetic import NO_DRAW
 
 
 def main(
@@ -45,8 +46,8 @@ def main(
         parts = []
         if train_images is not None:
             real_x, real_rows = load_packed(train_images, train_table)
-            parts.append((real_x, real_rows["label"].to_numpy()))
-            logger.info("read %d real train patches from %s", len(real_x), train_images)
+            parts.append(Part(real_x, real_rows["label"].to_numpy()))
+            logger.info("mapped %d real train patches from %s", len(real_x), train_images)
             n_real = len(real_rows)
         else:
             n_real = len(pd.read_parquet(train_table, columns=["label"]))
@@ -55,28 +56,29 @@ def main(
         if synthetic_draw == NO_DRAW and synthetic:
             raise ValueError(f"synthetic shards {synthetic} given without a draw")
         if synthetic:
-            synthetic_x, synthetic_y = load_shards(synthetic)
-            parts.append((synthetic_x, synthetic_y))
+            shards = synthetic_parts(synthetic)
+            parts.extend(shards)
+            synthetic_y = np.concatenate([part.labels for part in shards])
             synthetic_counts = {
                 int(k): int(v)
                 for k, v in zip(*np.unique(synthetic_y, return_counts=True), strict=True)
             }
             logger.info(
-                "read %d synthetic patches %s of draw %d from %d shards",
-                len(synthetic_x),
+                "mapped %d synthetic patches %s of draw %d from %d shards",
+                len(synthetic_y),
                 synthetic_counts,
                 synthetic_draw,
                 len(synthetic),
             )
         if not parts:
             raise ValueError("a classifier needs real train patches, synthetic patches, or both")
-        train_x = np.concatenate([images for images, _ in parts])
-        train_y = np.concatenate([labels for _, labels in parts])
+        # Batches read their rows from the memory maps: the training set is never copied.
+        train_x = IndexedImages(parts)
         val_x, val_rows = load_packed(val_images, val_table)
         logger.info("read %d real val patches from %s", len(val_x), val_images)
         trained = train_classifier(
             train_x,
-            train_y,
+            train_x.labels,
             val_x,
             val_rows["label"].to_numpy(),
             settings,

@@ -45,17 +45,20 @@ class Part:
         return len(self.labels)
 
 
-def synthetic_parts(manifest_path: Path) -> list[Part]:
-    """A generator's synthetic patches as one memory-mapped Part per shard (nothing copied)."""
-    manifest = pd.read_parquet(manifest_path)
-    return [
-        Part(
-            np.load(Path(manifest_path).parent / name, mmap_mode="r"),
-            rows["label"].to_numpy(np.int64),
-            rows["index"].to_numpy(np.int64),
-        )
-        for name, rows in manifest.groupby("images", sort=False)
-    ]
+def synthetic_parts(table_paths: Sequence[Path]) -> list[Part]:
+    """Synthetic patches as one memory-mapped Part per shard file (nothing copied), from shard
+    tables or a generator's manifest (their `images` paths are relative to the table)."""
+    parts = []
+    for path in table_paths:
+        for name, rows in pd.read_parquet(path).groupby("images", sort=False):
+            parts.append(
+                Part(
+                    np.load(Path(path).parent / name, mmap_mode="r"),
+                    rows["label"].to_numpy(np.int64),
+                    rows["index"].to_numpy(np.int64),
+                )
+            )
+    return parts
 
 
 def release_mapped_pages(images: np.ndarray) -> bool:
@@ -91,6 +94,13 @@ class IndexedImages:
 
     def __len__(self) -> int:
         return int(self.starts[-1])
+
+    def part_arrays(self) -> list[np.ndarray]:
+        """Each part's rows in use, as arrays (a memory map itself where all rows are used)."""
+        return [part.images if part.rows is None else part.images[part.rows] for part in self.parts]
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        return self.gather(index)
 
     def gather(self, index: np.ndarray) -> np.ndarray:
         """uint8 (B, H, W, C) for global rows ``index`` (in that order)."""

@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from idc_synth.augment import augment_batch
+from idc_synth.batches import IndexedImages, prefetch
 from idc_synth.checkpoint import (
     capture_rng,
     data_digest,
@@ -45,6 +46,7 @@ TUNED_THRESHOLD = "val"
 # own training set (an arm with more patches gets more steps).
 STEP_BUDGET = "steps"
 BUDGETS = (STEP_BUDGET, "epochs")
+PREFETCH_BATCHES = 2  # batches gathered and augmented ahead of the model, on a thread
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = (
     "epoch",  # the evaluation period: an epoch, or with the step budget an epoch-equivalent
@@ -266,40 +268,49 @@ def _resume(run: _Run, state_path: Path | None) -> None:
     )
 
 
+def _period_batches(
+    run: _Run, images: np.ndarray | IndexedImages, labels: np.ndarray, last: int, device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Augmented batches of steps run.step+1 .. last, in step order: the augmentation stream is
+    consumed exactly as without prefetching, so a prefetched run is bit-identical."""
+    for index in _batch_rows(len(labels), run.settings, run.plan, run.step, last):
+        patches = augment_batch(_gather_patches(images, index, device), run.augment_rng)
+        yield patches, torch.from_numpy(labels[index]).float().to(device)
+
+
 def _train_period(
     run: _Run,
-    images: np.ndarray,
+    images: np.ndarray | IndexedImages,
     labels: np.ndarray,
     loss_fn: nn.Module,
     device: torch.device,
 ) -> float:
-    """One evaluation period of optimizer steps; returns the mean training loss per patch."""
+    """One evaluation period of optimizer steps; returns the mean training loss per patch.
+    Gathering and augmentation run on a thread, PREFETCH_BATCHES ahead of the model."""
     run.model.train()
     last = min(run.step + run.plan.period_steps, run.plan.budget_steps)
     total_loss, seen = 0.0, 0
     progress = tqdm(
-        _batch_rows(len(images), run.settings, run.plan, run.step, last),
+        prefetch(_period_batches(run, images, labels, last, device), PREFETCH_BATCHES),
         total=last - run.step,
         desc=f"period {run.period + 1}",
         unit="batch",
         file=sys.stderr,
         mininterval=PROGRESS_MININTERVAL_S,
     )
-    for index in progress:
-        patches = augment_batch(_gather_patches(images, index, device), run.augment_rng)
-        targets = torch.from_numpy(labels[index]).float().to(device)
+    for patches, targets in progress:
         loss = loss_fn(run.model(to_model_input(patches)), targets)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
-        total_loss += loss.item() * len(index)
-        seen += len(index)
+        total_loss += loss.item() * len(targets)
+        seen += len(targets)
     run.step = last
     return total_loss / seen
 
 
 def train_classifier(
-    train_images: np.ndarray,
+    train_images: np.ndarray | IndexedImages,
     train_labels: np.ndarray,
     val_images: np.ndarray,
     val_labels: np.ndarray,
@@ -335,7 +346,10 @@ def train_classifier(
     if reference_size < 1:
         raise ValueError(f"the step budget needs a reference size >= 1, got {reference_size}")
     plan = StepPlan.of(len(train_labels), reference_size, settings)
-    digest = data_digest(train_images, train_labels, val_images, val_labels)
+    train_arrays = (
+        train_images.part_arrays() if isinstance(train_images, IndexedImages) else [train_images]
+    )
+    digest = data_digest(*train_arrays, train_labels, val_images, val_labels)
     run = _Run(settings, plan, digest, device)
     _resume(run, state_path)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))

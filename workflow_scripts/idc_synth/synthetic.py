@@ -218,14 +218,6 @@ def load_synthetic(manifest_path: Path, draw: int | None = None) -> tuple[np.nda
     return load_patches(manifest, Path(manifest_path).parent)
 
 
-def load_shards(table_paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """The patches and labels of these shards, in the order given (e.g. one draw's shards)."""
-    parts = [load_patches(pd.read_parquet(path), Path(path).parent) for path in table_paths]
-    if not parts:
-        return _no_patches()
-    return np.concatenate([i for i, _ in parts]), np.concatenate([label for _, label in parts])
-
-
 def _no_patches() -> tuple[np.ndarray, np.ndarray]:
     return np.empty((0, PATCH_SIZE, PATCH_SIZE, 3), np.uint8), np.empty(0, np.int64)
 
