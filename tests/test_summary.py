@@ -15,6 +15,9 @@ from idc_synth.summary import (
     interval,
     markdown_table,
     percent,
+    quality_spaces,
+    quality_table,
+    tstr_table,
 )
 
 
@@ -205,3 +208,34 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
 def test_markdown_table_escapes_pipes_and_formats_numbers():
     table = markdown_table(pd.DataFrame({"a": ["x|y"], "b": [0.123456], "c": [np.nan]}))
     assert table.splitlines()[2] == "| x\\|y | 0.123 | – |"
+
+
+def test_quality_section_names_the_spaces_and_tstr_lists_the_baseline_once():
+    quality = pd.DataFrame(
+        [
+            {"feature_space": "classifier", "generator": "dcgan", "label": 0, "n": 128.0}
+            | {"fid": 6.9, "kid_subset": 64.0, "status": "ok", "note": "matched n"},
+            {"feature_space": "inception", "generator": "dcgan", "label": 0, "n": np.nan}
+            | {"fid": np.nan, "kid_subset": np.nan, "status": "skipped: no Inception weights"},
+        ]
+    )
+    table = quality_table(quality)
+    assert table["feature_space"].tolist() == ["classifier"]
+    assert "status" not in table and "note" not in table
+    assert markdown_table(table).splitlines()[2].startswith("| classifier | dcgan | 0 | 128 |")
+    assert quality_spaces(quality) == (
+        "Feature spaces measured: classifier. Not measured: inception (skipped: no Inception "
+        "weights)."
+    )
+    tstr = pd.DataFrame(
+        {
+            "arm": ["dcgan_only", "baseline", "baseline"],
+            "seed": [0, 0, 1],
+            "roc_auc": [0.71, 0.97, 0.98],
+            "balanced_accuracy": [0.6, 0.9, 0.91],
+            "note": ["", "reference", "reference"],
+        }
+    )
+    rows = tstr_table(tstr, summary_ci())
+    assert rows["arm"].tolist() == ["dcgan_only", "baseline"]
+    assert rows["trained on"].tolist() == ["synthetic only", "real (reference)"]

@@ -111,11 +111,45 @@ def _undefined_note(summary_ci: pd.DataFrame) -> str:
     return "CI undefined: zero width or no resample defines the metric."
 
 
+QUALITY_COUNT_COLUMNS = ("n", "kid_subset", "n_copy_checked")
+
+
 def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The measured rows, every column the quality rule wrote but its free text (the skipped
+    feature spaces are named by quality_spaces instead)."""
     if image_quality is None or image_quality.empty:
         return None
-    # Every column the quality rule wrote, but its long free-text note.
-    return image_quality.drop(columns="note", errors="ignore")
+    measured = image_quality[~_skipped(image_quality)].drop(
+        columns=["note", "status"], errors="ignore"
+    )
+    counts = [column for column in QUALITY_COUNT_COLUMNS if column in measured]
+    return measured.astype({column: "Int64" for column in counts}).reset_index(drop=True)
+
+
+def quality_spaces(image_quality: pd.DataFrame | None) -> str:
+    """Which feature spaces the quality rows were measured in, and why any was skipped."""
+    if image_quality is None or image_quality.empty or "feature_space" not in image_quality:
+        return ""
+    skipped = _skipped(image_quality)
+    used = list(dict.fromkeys(image_quality.loc[~skipped, "feature_space"]))
+    reasons = {
+        space: status
+        for space, status in zip(
+            image_quality.loc[skipped, "feature_space"],
+            image_quality.loc[skipped, "status"],
+            strict=True,
+        )
+    }
+    line = f"Feature spaces measured: {', '.join(used) or 'none'}."
+    if reasons:
+        line += " Not measured: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()) + "."
+    return line
+
+
+def _skipped(image_quality: pd.DataFrame) -> pd.Series:
+    if "status" not in image_quality:
+        return pd.Series(False, index=image_quality.index)
+    return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
 def benchmark_costs(benchmark_dir: Path) -> pd.DataFrame:
@@ -368,6 +402,8 @@ def tstr_table(tstr: pd.DataFrame | None, summary_ci: pd.DataFrame) -> pd.DataFr
     notes = tstr["note"].fillna("").astype(str) if "note" in tstr else pd.Series("", tstr.index)
     rows = []
     for arm, group in tstr.assign(note=notes).groupby("arm", sort=False):
+        if arm == "baseline":
+            continue  # the real-trained reference row comes from summary_ci, over every seed
         ran = group[~group["note"].str.startswith("skipped")]
         rows.append(
             {
@@ -467,6 +503,8 @@ def build_summary(
         markdown_table(descriptive_table(tests)),
         "",
         "## Image quality",
+        "",
+        quality_spaces(image_quality),
         "",
         markdown_table(quality) if quality is not None else "_Image quality was not computed._",
         "",
