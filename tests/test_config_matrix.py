@@ -65,12 +65,17 @@ def test_config_builds_its_dag(tmp_path, name):
     MATRIX[name](config)
     rules = dry_run_rules(copy_workflow(tmp_path, config))
     generators = [arm for arm in config["arms"] if arm != "baseline"]
-    assert rules["train_classifier"] == len(config["arms"]) * 2 + len(generators)
+    # balance gives the majority class no synthetic patches: no synthetic-only classifier
+    tstr = 0 if config["synthetic"]["count"]["mode"] == "balance" else len(generators)
+    assert rules["train_classifier"] == len(config["arms"]) * 2 + tstr
     assert ("plot_quality" in rules) == bool(generators)
     if name == "conditional_dcgan":
         assert rules["train_dcgan"] == 1
     if name.startswith("count_"):
-        assert rules["sample_dcgan"] == rules["sample_diffusion"] == 4
+        # one synthetic draw per classifier seed (synthetic.replicates: per_seed), both classes
+        draws = max(len(config["classifier"]["seeds"]), len(config["classifier"]["tstr_seeds"]))
+        shards = config["synthetic"]["shards_per_class"]
+        assert rules["sample_dcgan"] == rules["sample_diffusion"] == 2 * shards * draws
 
 
 def test_baseline_only_study_runs_to_the_end(tmp_path):
