@@ -140,6 +140,38 @@ def classifier_trainer(arch: str, device, amp_dtype=None, channels_last: bool = 
     return model, step
 
 
+def workflow_trainer(arch: str, images, labels, batch_size: int, device):
+    """measure(steps) -> (img/s, data-wait share of the elapsed time) for one more period of
+    ``steps`` optimizer steps of the classifier job's own training loop
+    (idc_synth.classifier._train_period: step-ordered batches read from ``images``, an array or
+    IndexedImages, gathered and augmented on its prefetch thread, the data wait it counts).
+    Periods continue one run, so only the first pays the model's warm-up; each pays its
+    prefetch thread's start, as every period of a real job does."""
+    import numpy as np
+    import torch
+
+    from idc_synth import classifier
+
+    labels = np.asarray(labels, np.int64)
+    settings = classifier.TrainSettings(
+        arch, max_epochs=1, batch_size=batch_size, learning_rate=1e-3, weight_decay=1e-4,
+        patience=1, seed=0,
+    )  # fmt: skip
+    steps_per_pass = math.ceil(len(labels) / batch_size)
+    run = classifier._Run(settings, classifier.StepPlan(steps_per_pass, 1, 2**62), "", device)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def measure(steps: int) -> tuple[float, float]:
+        run.plan = classifier.StepPlan(steps_per_pass, steps, 2**62)
+        started = time.perf_counter()
+        _, waited = classifier._train_period(run, images, labels, loss_fn, device)
+        sync(device)
+        elapsed = time.perf_counter() - started
+        return batch_size * steps / elapsed, waited / elapsed
+
+    return measure
+
+
 def dcgan_workload(settings_kw: dict, device, amp_dtype=None):
     """(train_step, sample(n)) of the project's DCGAN at these settings."""
     import torch
