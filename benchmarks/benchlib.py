@@ -221,7 +221,7 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path, amp_dt
     vae_opt = torch.optim.AdamW(vae.parameters(), lr=settings.vae_lr)
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=settings.unet_lr)
     generator = torch.Generator().manual_seed(0)
-    size = settings.image_size
+    size = settings.model_size
     pixels = torch.rand(settings.vae_batch_size, 3, size, size, device=device) * 2 - 1
     latent_size = size // settings.vae_downsampling
     latents = torch.randn(
@@ -283,9 +283,8 @@ DCGAN_FULL = DCGAN_DEMO | {
     "discriminator_channels": 64,
     "batch_size": 128,
 }
-DIFFUSION_DEMO = {"image_size": 48, "vae_channels": [8, 16, 32], "unet_channels": [32, 64]}
+DIFFUSION_DEMO = {"vae_channels": [8, 16, 32], "unet_channels": [32, 64]}
 DIFFUSION_FULL = {
-    "image_size": 48,
     "vae_channels": [64, 128, 256],
     "vae_batch_size": 128,
     "unet_channels": [128, 256, 512],

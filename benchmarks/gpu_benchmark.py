@@ -42,7 +42,6 @@ from benchlib import (
 from idc_synth.batches import IndexedImages, Part
 
 SMOKE_DIFFUSION = {
-    "image_size": 16,
     "vae_channels": [4, 8],
     "vae_batch_size": 4,
     "unet_channels": [8, 16],
