@@ -140,6 +140,38 @@ def classifier_trainer(arch: str, device, amp_dtype=None, channels_last: bool = 
     return model, step
 
 
+def workflow_trainer(arch: str, images, labels, batch_size: int, device):
+    """measure(steps) -> (img/s, data-wait share of the elapsed time) for one more period of
+    ``steps`` optimizer steps of the classifier job's own training loop
+    (idc_synth.classifier._train_period: step-ordered batches read from ``images``, an array or
+    IndexedImages, gathered and augmented on its prefetch thread, the data wait it counts).
+    Periods continue one run, so only the first pays the model's warm-up; each pays its
+    prefetch thread's start, as every period of a real job does."""
+    import numpy as np
+    import torch
+
+    from idc_synth import classifier
+
+    labels = np.asarray(labels, np.int64)
+    settings = classifier.TrainSettings(
+        arch, max_epochs=1, batch_size=batch_size, learning_rate=1e-3, weight_decay=1e-4,
+        patience=1, seed=0,
+    )  # fmt: skip
+    steps_per_pass = math.ceil(len(labels) / batch_size)
+    run = classifier._Run(settings, classifier.StepPlan(steps_per_pass, 1, 2**62), "", device)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def measure(steps: int) -> tuple[float, float]:
+        run.plan = classifier.StepPlan(steps_per_pass, steps, 2**62)
+        started = time.perf_counter()
+        _, waited = classifier._train_period(run, images, labels, loss_fn, device)
+        sync(device)
+        elapsed = time.perf_counter() - started
+        return batch_size * steps / elapsed, waited / elapsed
+
+    return measure
+
+
 def dcgan_workload(settings_kw: dict, device, amp_dtype=None):
     """(train_step, sample(n)) of the project's DCGAN at these settings."""
     import torch
@@ -189,7 +221,7 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path, amp_dt
     vae_opt = torch.optim.AdamW(vae.parameters(), lr=settings.vae_lr)
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=settings.unet_lr)
     generator = torch.Generator().manual_seed(0)
-    size = settings.image_size
+    size = settings.model_size
     pixels = torch.rand(settings.vae_batch_size, 3, size, size, device=device) * 2 - 1
     latent_size = size // settings.vae_downsampling
     latents = torch.randn(
@@ -251,9 +283,8 @@ DCGAN_FULL = DCGAN_DEMO | {
     "discriminator_channels": 64,
     "batch_size": 128,
 }
-DIFFUSION_DEMO = {"image_size": 48, "vae_channels": [8, 16, 32], "unet_channels": [32, 64]}
+DIFFUSION_DEMO = {"vae_channels": [8, 16, 32], "unet_channels": [32, 64]}
 DIFFUSION_FULL = {
-    "image_size": 48,
     "vae_channels": [64, 128, 256],
     "vae_batch_size": 128,
     "unet_channels": [128, 256, 512],

@@ -1,14 +1,15 @@
 """GPU benchmark: the training and sampling paths at full-scale settings, with and without
-mixed precision, channels_last and pinned memory; the same table as run_benchmarks.py.
+mixed precision and channels_last; the same table as run_benchmarks.py.
 
     python benchmarks/gpu_benchmark.py                 # on a CUDA machine, a few minutes
     python benchmarks/gpu_benchmark.py --smoke         # tiny sizes on the CPU (tests run this)
 
 Rows (each against an anchor measured interleaved in the same run): classifier training
-images/s fed by the lean BatchSource, vs plain fp32 NCHW (channels_last, AMP, pinned memory);
-its data-wait share; DCGAN and scratch-diffusion step times and sampling rates with mixed
-precision vs fp32, at the README's full-scale settings. The title records the GPU, CUDA,
-cuDNN and its settings, so the numbers can be reproduced.
+images/s of the classifier job's own loop (idc_synth.classifier._train_period, fp32) with its
+data-wait share, and of the model step alone with channels_last and AMP, each against the fp32
+NCHW model step alone on a batch already on the device; DCGAN and scratch-diffusion step times
+and sampling rates with mixed precision vs fp32, at the README's full-scale settings. The title
+records the GPU, CUDA, cuDNN and its settings, so the numbers can be reproduced.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from benchlib import (
     print_table,
     seconds,
     sync,
+    workflow_trainer,
     write_tsv,
 )
 
-from idc_synth.batches import BatchSource, Part
+from idc_synth.batches import IndexedImages, Part
 
 SMOKE_DIFFUSION = {
-    "image_size": 16,
     "vae_channels": [4, 8],
     "vae_batch_size": 4,
     "unet_channels": [8, 16],
@@ -55,57 +56,61 @@ def classifier_rows(args, device: torch.device, amp: torch.dtype) -> list[Row]:
         0, 256, (args.batch_size * (args.steps + 2), 50, 50, 3), dtype=np.uint8
     )
     labels = np.arange(len(patches)) % 2
-    waits: dict[str, list[float]] = {}
+    waits: list[float] = []
+    # The classifier job's own loop (fp32, NCHW, batches moved and augmented on its prefetch
+    # thread), as train_classifier.py feeds it.
+    workflow_period = workflow_trainer(
+        args.arch, IndexedImages([Part(patches, labels)]), labels, args.batch_size, device
+    )
+    workflow_period(2)  # warm-up: cuDNN autotuning, allocator
 
-    def config(amp_dtype, channels_last: bool, pin: bool, name: str):
+    def workflow() -> float:
+        rate, wait = workflow_period(args.steps)
+        waits.append(wait)
+        return rate
+
+    def model_step(amp_dtype, channels_last: bool):
+        """The model step alone on one batch already on the device: no data path at all."""
         _, step = classifier_trainer(args.arch, device, amp_dtype, channels_last)
-        pin = pin and device.type == "cuda"
-        source = BatchSource([Part(patches, labels)], args.batch_size, seed=0, pin_memory=pin)
+        batch = torch.from_numpy(patches[: args.batch_size]).to(device)
+        targets = torch.from_numpy(labels[: args.batch_size]).float().to(device)
 
         def measure() -> float:
-            batches = source.period(0)
-            for _ in range(2):  # warm-up: cuDNN autotuning, allocator
-                batch = next(batches)
-                step(batch.patches, batch.labels)
+            for _ in range(2):  # warm-up
+                step(batch, targets)
             sync(device)
-            waited, started = source.wait_seconds, time.perf_counter()
+            started = time.perf_counter()
             for _ in range(args.steps):
-                batch = next(batches)
-                step(batch.patches, batch.labels)
+                step(batch, targets)
             sync(device)
-            elapsed = time.perf_counter() - started
-            batches.close()
-            waits.setdefault(name, []).append((source.wait_seconds - waited) / elapsed)
-            return args.batch_size * args.steps / elapsed
+            return args.batch_size * args.steps / (time.perf_counter() - started)
 
         return measure
 
+    anchor = "model step alone, fp32 NCHW"
     configs = {
-        "fp32 NCHW": config(None, False, False, "fp32 NCHW"),
-        "fp32 channels_last": config(None, True, False, "fp32 channels_last"),
-        f"{amp_name(amp)} channels_last": config(amp, True, False, "amp"),
-        f"{amp_name(amp)} channels_last, pinned": config(amp, True, True, "amp pinned"),
+        "workflow training loop": workflow,
+        anchor: model_step(None, False),
+        "model step alone, fp32 channels_last": model_step(None, True),
+        f"model step alone, {amp_name(amp)} channels_last": model_step(amp, True),
     }
     medians = interleaved(configs, args.repeats)
-    anchor = "fp32 NCHW"
     note = f"{args.arch}, batch {args.batch_size}, {args.steps} steps"
-    rows = [
-        Row("classifier", f"train img/s, {name}", value, "img/s", anchor, medians[anchor], note)
+    share = 100 * float(np.median(waits))
+    workflow_note = f"{note}; data wait {share:.1f} % of step"
+    return [
+        Row(
+            "classifier",
+            f"train img/s, {name}",
+            value,
+            "img/s",
+            anchor,
+            medians[anchor],
+            workflow_note if name == "workflow training loop" else note,
+        )
         for name, value in medians.items()
         if name != anchor
     ]
-    share = {name: 100 * float(np.median(values)) for name, values in waits.items()}
-    rows.append(
-        Row(
-            "classifier",
-            "data-wait share, AMP + pinned",
-            share["amp pinned"],
-            "% of step",
-            "same, pageable memory",
-            share["amp"],
-        )  # fmt: skip
-    )
-    return rows
 
 
 def amp_name(dtype: torch.dtype) -> str:

@@ -9,14 +9,16 @@ Anchors and measurements alternate round by round and each cell is a median over
 so a busy machine shifts both sides alike. A section that fails puts its error in a row.
 
 Sections: ingest (manifest and pack decode rates vs a raw all-cores PIL decode); classifier
-(the lean BatchSource loop vs a naive PNG Dataset + DataLoader loop: same model, batch,
-threads, augmentation; and their data-wait shares); memory (a classifier job's peak RSS on an
-augmented arm's arrays, BatchSource vs np.concatenate); generators (DCGAN and scratch
-diffusion step times and sampling rates, against the classifier's step and prediction rate as
-a machine yardstick; README full-scale settings with --full-scale); quality (FID + KID seconds
-per 1,000 patches per feature space vs the feature extraction alone); startup (time until each
-entry script could log its first line vs a bare interpreter); workflow (no-op dry run and a
-figure-only rebuild of a finished tiny study); demo (the default demo end to end, --with-demo).
+(the classifier job's own training loop, idc_synth.classifier._train_period over an
+IndexedImages of the packed memory map, vs a naive PNG Dataset + DataLoader loop: same model,
+batch, threads, augmentation; and their data-wait shares); memory (a classifier job's peak RSS
+running that loop on an augmented arm's arrays, IndexedImages vs np.concatenate); generators
+(DCGAN and scratch diffusion step times and sampling rates, against the classifier's step and
+prediction rate as a machine yardstick; README full-scale settings with --full-scale); quality
+(FID + KID seconds per 1,000 patches per feature space vs the feature extraction alone);
+startup (time until each entry script could log its first line vs a bare interpreter); workflow
+(no-op dry run and a figure-only rebuild of a finished tiny study); demo (the default demo end
+to end, --with-demo).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from benchlib import (
     print_table,
     seconds,
     section_guard,
+    workflow_trainer,
     write_tsv,
 )
 from make_full_scale_tree import write_tree
@@ -155,7 +158,7 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
     from torch.utils.data import DataLoader, Dataset
 
     from idc_synth.augment import augment_batch
-    from idc_synth.batches import BatchSource, Part
+    from idc_synth.batches import IndexedImages, Part
     from idc_synth.pack import decode_patch  # pads edge patches to 50x50, as packing does
 
     torch.set_num_threads(args.threads)
@@ -189,8 +192,13 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
         elapsed = time.perf_counter() - started
         return batch * steps / elapsed, (wait_of() - waited_before) / elapsed
 
-    waits: dict[str, list[float]] = {"naive": [], "lean": [], "sync": []}
+    waits: dict[str, list[float]] = {"naive": [], "workflow": []}
     _, step = classifier_trainer(args.arch, torch.device("cpu"))
+    # As train_classifier.py feeds it: the real train split's memory map inside IndexedImages.
+    workflow_period = workflow_trainer(
+        args.arch, IndexedImages([Part(images, labels)]), labels, batch, torch.device("cpu")
+    )
+    workflow_period(warmup)
 
     def naive() -> float:
         augment_rng = torch.Generator().manual_seed(0)
@@ -215,13 +223,9 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
         waits["naive"].append(wait)
         return rate
 
-    def lean(depth: int, name: str) -> float:
-        source = BatchSource([Part(images, labels)], batch, seed=0, prefetch_depth=depth)
-        period = source.period(0)
-        batches = ((b.patches, b.labels) for b in period)
-        rate, wait = timed(batches, step, lambda: source.wait_seconds)
-        period.close()
-        waits[name].append(wait)
+    def workflow() -> float:
+        rate, wait = workflow_period(steps)
+        waits["workflow"].append(wait)
         return rate
 
     def ceiling() -> float:
@@ -236,8 +240,7 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
     medians = interleaved(
         {
             "naive": naive,
-            "lean": lambda: lean(2, "lean"),
-            "sync": lambda: lean(0, "sync"),
+            "workflow": workflow,
             "ceiling": ceiling,
         },
         args.repeats,
@@ -246,43 +249,35 @@ def bench_classifier(args, tree: Path, scratch: Path) -> list[Row]:
     anchor = f"naive PNG Dataset + DataLoader({args.loader_workers} workers)"
     note = f"{args.arch}, batch {batch}, {args.threads} threads, {steps} steps"
     return [
-        Row("classifier", "BatchSource (prefetch thread) img/s", medians["lean"], "img/s",
-            anchor, medians["naive"], note),
-        Row("classifier", "BatchSource, no prefetch img/s", medians["sync"], "img/s",
-            anchor, medians["naive"], note),
+        Row("classifier", "workflow training loop img/s", medians["workflow"], "img/s",
+            anchor, medians["naive"], f"{note}; classifier._train_period"),
         Row("classifier", "model step alone (the ceiling) img/s", medians["ceiling"], "img/s",
             anchor, medians["naive"], note),
-        Row("classifier", "BatchSource data-wait share", share["lean"], "% of step",
-            "naive loop's data-wait share", share["naive"],
-            f"no prefetch: {share['sync']:.1f} %"),
+        Row("classifier", "workflow loop data-wait share", share["workflow"], "% of step",
+            "naive loop's data-wait share", share["naive"], "counted by _train_period"),
     ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 
 # A training job's memory: the train memory map plus synthetic shards (an augmented arm), fed
-# to the classifier for some steps, either through BatchSource or after np.concatenate (the
-# current train_classifier.py). Run in a fresh process so its peak RSS is its own.
+# to the classifier's own training loop for some steps, either as IndexedImages (as
+# train_classifier.py does) or after np.concatenate (what it did before). Run in a fresh
+# process so its peak RSS is its own.
 MEMORY_PROBE = """
-import sys, numpy as np, torch
+import numpy as np, torch
 from pathlib import Path
-from benchlib import classifier_trainer
-from idc_synth.batches import BatchSource, Part
+from benchlib import workflow_trainer
+from idc_synth.batches import IndexedImages, Part
 torch.set_num_threads({threads})
 folder, lean, steps = Path({folder!r}), {lean}, {steps}
 parts = [np.load(folder / name, mmap_mode="r") for name in ("train.npy", "synthetic.npy")]
 labels = [np.arange(len(p)) % 2 for p in parts]
 if lean:
-    source = BatchSource([Part(p, y) for p, y in zip(parts, labels)], {batch}, seed=0)
-    batches = ((b.patches, b.labels) for b in source.period(0))
+    images = IndexedImages([Part(p, y) for p, y in zip(parts, labels)])
 else:
-    images, targets = np.concatenate(parts), np.concatenate(labels)
-    order = np.random.default_rng(0).permutation(len(images))
-    batches = ((torch.from_numpy(images[np.sort(i)]), torch.from_numpy(targets[np.sort(i)]).float())
-               for i in np.array_split(order, len(order) // {batch}))
-_, step = classifier_trainer("{arch}", torch.device("cpu"))
-for _, (patches, y) in zip(range(steps), batches):
-    step(patches, y)
+    images = np.concatenate(parts)
+workflow_trainer("{arch}", images, np.concatenate(labels), {batch}, torch.device("cpu"))(steps)
 status = Path("/proc/self/status").read_text().splitlines()
 print([int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM")][0])
 """
@@ -315,7 +310,7 @@ def bench_memory(args, scratch: Path) -> list[Row]:
         {"lean": lambda: peak_mib(True), "concat": lambda: peak_mib(False)}, args.repeats
     )
     gib = (train + train // 2) * 7500 / 2**30
-    return [Row("memory", "classifier job peak RSS, BatchSource", medians["lean"], "MiB",
+    return [Row("memory", "classifier job peak RSS, IndexedImages", medians["lean"], "MiB",
                 "same job after np.concatenate", medians["concat"],
                 f"{train} train + {train // 2} synthetic patches ({gib:.1f} GiB), "
                 f"{args.memory_steps} steps")]  # fmt: skip

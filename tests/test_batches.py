@@ -1,23 +1,22 @@
-"""The lean classifier data path: batches by index across memory maps, prefetched on a thread."""
+"""The lean classifier data path: rows by index across memory maps, prefetched on a thread."""
 
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from idc_synth.augment import augment_batch
 from idc_synth.batches import (
-    BatchSource,
     IndexedImages,
     Part,
-    period_generators,
     prefetch,
+    release_mapped_pages,
     synthetic_parts,
 )
 
@@ -42,10 +41,6 @@ def _concatenated(parts: list[Part]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate([p.labels for p in parts])
 
 
-def _run(source: BatchSource, period: int) -> list:
-    return [(b.index, b.patches.numpy(), b.labels.numpy()) for b in source.period(period)]
-
-
 def test_gather_equals_indexing_the_concatenation():
     parts = _parts()
     images, labels = _concatenated(parts)
@@ -58,52 +53,37 @@ def test_gather_equals_indexing_the_concatenation():
         data.gather(np.array([29]))
 
 
-def test_a_period_visits_every_row_once_with_its_own_label():
-    source = BatchSource(_parts(), batch_size=4, seed=5, augment=False)
-    images, labels = _concatenated(_parts())
-    batches = _run(source, 0)
-    assert len(batches) == len(source) == 8  # 29 rows: seven of 4 and a last one of 1
-    seen = np.concatenate([index for index, _, _ in batches])
-    assert sorted(seen.tolist()) == list(range(29))
-    for index, patches, batch_labels in batches:
-        np.testing.assert_array_equal(patches, images[index])
-        np.testing.assert_array_equal(batch_labels, labels[index])
+def test_parts_must_be_uint8_patches_with_one_label_each_and_agree_on_shape():
+    with pytest.raises(ValueError, match="uint8"):
+        Part(np.zeros((2, 8, 8, 3), np.float32), np.zeros(2))
+    with pytest.raises(ValueError, match="labels"):
+        Part(_images(4, 0), np.zeros(3), np.array([0, 1]))
+    with pytest.raises(ValueError, match="shape"):
+        IndexedImages([Part(_images(2, 0), np.zeros(2)), Part(_images(2, 0)[:, :4], np.zeros(2))])
+    with pytest.raises(ValueError, match="empty"):
+        IndexedImages([Part(_images(0, 0), np.zeros(0))])
+    np.testing.assert_array_equal(
+        IndexedImages(_parts()).part_arrays()[1], _images(15, 1)[[14, 3, 7, 0, 9, 11]]
+    )
 
 
-def test_deterministic_per_seed_and_period():
-    def run(seed: int, period: int) -> list:
-        return _run(BatchSource(_parts(), batch_size=5, seed=seed), period)
+def test_prefetch_keeps_order_and_stays_at_most_depth_ahead():
+    produced = []
 
-    first = run(7, 2)
-    for (i1, p1, l1), (i2, p2, l2) in zip(first, run(7, 2), strict=True):
-        np.testing.assert_array_equal(i1, i2)
-        np.testing.assert_array_equal(p1, p2)
-        np.testing.assert_array_equal(l1, l2)
-    other_period = np.concatenate([index for index, _, _ in run(7, 3)])
-    other_seed = np.concatenate([index for index, _, _ in run(8, 2)])
-    order = np.concatenate([index for index, _, _ in first])
-    assert not np.array_equal(order, other_period)
-    assert not np.array_equal(order, other_seed)
+    def items():
+        for i in range(20):
+            produced.append(i)
+            yield i
 
-
-def test_same_batches_as_over_the_concatenated_array():
-    """Splitting the data into parts, or prefetching, changes nothing: same rows, same
-    augmentation draws."""
-    images, labels = _concatenated(_parts())
-    split = _run(BatchSource(_parts(), batch_size=6, seed=11), 1)
-    whole = _run(BatchSource([Part(images, labels)], batch_size=6, seed=11), 1)
-    unthreaded = _run(BatchSource(_parts(), batch_size=6, seed=11, prefetch_depth=0), 1)
-    for (i1, p1, l1), (i2, p2, l2), (i3, p3, _) in zip(split, whole, unthreaded, strict=True):
-        np.testing.assert_array_equal(i1, i3)
-        np.testing.assert_array_equal(p1, p3)
-        np.testing.assert_array_equal(i1, i2)
-        np.testing.assert_array_equal(p1, p2)
-        np.testing.assert_array_equal(l1, l2)
-    # ... and the augmentation is the project's, drawn from the period's generator.
-    _, augment_rng = period_generators(11, 1)
-    index = split[0][0]
-    expected = augment_batch(torch.from_numpy(images[index]), augment_rng).numpy()
-    np.testing.assert_array_equal(split[0][1], expected)
+    consumed = []
+    for item in prefetch(items(), depth=2):
+        time.sleep(0.002)  # let the producer run ahead as far as it may
+        # taken + the queue's depth + the one the producer holds while blocked
+        assert len(produced) <= len(consumed) + 1 + 2 + 1
+        consumed.append(item)
+    assert consumed == list(range(20))
+    with pytest.raises(ValueError, match="depth"):
+        next(prefetch(items(), depth=0))
 
 
 def test_producer_exceptions_reach_the_consumer_and_the_thread_ends():
@@ -120,21 +100,19 @@ def test_producer_exceptions_reach_the_consumer_and_the_thread_ends():
         def __getitem__(self, key):
             raise RuntimeError("unreadable shard")
 
-    broken = _images(10, 4).view(Broken)
-    source = BatchSource([Part(broken, np.zeros(10, np.int64))], batch_size=3, seed=0)
+    data = IndexedImages([Part(_images(10, 4).view(Broken), np.zeros(10, np.int64))])
     with pytest.raises(RuntimeError, match="unreadable shard"):
-        _run(source, 0)
+        list(prefetch(data.gather(np.arange(k, k + 3)) for k in range(0, 9, 3)))
+    assert threading.active_count() == before
 
 
-def test_leaving_a_period_early_stops_the_thread():
+def test_leaving_the_loop_early_stops_the_thread():
     before = threading.active_count()
-    source = BatchSource(_parts(), batch_size=2, seed=0, prefetch_depth=1)
-    for step, _ in enumerate(source.period(0)):
+    for step, _ in enumerate(prefetch(itertools.count(), depth=1)):
         if step == 1:
             break
     gc.collect()
     assert threading.active_count() == before
-    assert source.wait_seconds > 0
 
 
 def _rss_mib() -> float:
@@ -146,7 +124,7 @@ def _rss_mib() -> float:
 
 
 def test_a_big_memory_map_is_not_copied_into_ram(tmp_path):
-    """A period over a 256 MiB memory map grows the RSS by a few batches' temporaries (~15 MiB
+    """A pass over a 256 MiB memory map grows the RSS by a few batches' temporaries (~15 MiB
     at batch 64), not by the file: neither copied nor left mapped."""
     n = 256 * 1024 * 1024 // (50 * 50 * 3)
     images = np.lib.format.open_memmap(
@@ -156,14 +134,17 @@ def test_a_big_memory_map_is_not_copied_into_ram(tmp_path):
     images.flush()
     del images
     mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
-    source = BatchSource([Part(mapped, np.arange(n) % 2)], batch_size=64, seed=0)
+    data = IndexedImages([Part(mapped, np.arange(n) % 2)])
+    order = np.random.default_rng(0).permutation(n)
     gc.collect()
     before = _rss_mib()
     peak = before
-    for step, _ in enumerate(source.period(0)):
+    for step, start in enumerate(range(0, n, 64)):
+        data.gather(np.sort(order[start : start + 64]))
         if step % 8 == 0:
             peak = max(peak, _rss_mib())
     assert peak - before < 40, f"RSS grew {peak - before:.0f} MiB over a 256 MiB map"
+    assert release_mapped_pages(mapped) and not release_mapped_pages(_images(2, 0))
 
 
 def test_synthetic_parts_read_each_shard_as_a_memory_map(tmp_path):

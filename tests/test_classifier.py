@@ -1,6 +1,7 @@
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from safetensors.torch import load_file
 
 import idc_synth.classifier as classifier_module
 from idc_synth.augment import augment_batch
+from idc_synth.batches import IndexedImages, Part
 from idc_synth.checkpoint import load_checkpoint
 from idc_synth.classifier import (
     HISTORY_COLUMNS,
@@ -106,6 +108,27 @@ def test_same_seed_same_weights_other_seed_other_weights(task, trained):
     first, again, other = (state_of(m) for m in runs)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_indexed_parts_train_exactly_as_their_concatenation_and_log_the_data_wait(task, caplog):
+    """The job's IndexedImages (real memory map + shards by row) is only a view: same batches,
+    same weights as the concatenated array; each period logs how long the model waited."""
+    (train_x, train_y), (val_x, val_y) = task
+    settings = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1})
+    whole = train_classifier(train_x, train_y, val_x, val_y, settings, "cpu")
+    shard_rows = np.arange(50, 96)[::-1]
+    parts = IndexedImages(
+        [Part(train_x[:50], train_y[:50]), Part(train_x, train_y[shard_rows], shard_rows)]
+    )
+    labels = np.concatenate([train_y[:50], train_y[shard_rows]])
+    reordered = np.concatenate([train_x[:50], train_x[shard_rows]])
+    with caplog.at_level("INFO"):
+        split = train_classifier(parts, labels, val_x, val_y, settings, "cpu")
+    again = train_classifier(reordered, labels, val_x, val_y, settings, "cpu")
+    first, second = state_of(split.model), state_of(again.model)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], state_of(whole.model)[k]) for k in first)  # rows moved
+    assert re.search(r"data wait \d+\.\d% of training", caplog.text)
 
 
 def test_save_load_round_trip_predicts_identically(task, trained, tmp_path):

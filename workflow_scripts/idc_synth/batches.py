@@ -11,16 +11,12 @@ from __future__ import annotations
 import mmap
 import queue
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-
-from idc_synth.augment import augment_batch
 
 
 @dataclass(frozen=True)
@@ -124,20 +120,6 @@ class IndexedImages:
         return out
 
 
-@dataclass
-class Batch:
-    patches: torch.Tensor  # uint8 (B, H, W, C), augmented, pinned when asked
-    labels: torch.Tensor  # float32 (B,)
-    index: np.ndarray  # the global rows, for checks
-
-
-def period_generators(seed: int, period: int) -> tuple[np.random.Generator, torch.Generator]:
-    """Independent order and augmentation streams fixed by (seed, period) alone, so a resumed
-    run draws period p exactly as an uninterrupted one does."""
-    order_seed, augment_seed = np.random.SeedSequence([seed, period]).generate_state(2)
-    return np.random.default_rng(order_seed), torch.Generator().manual_seed(int(augment_seed))
-
-
 def prefetch(items: Iterable, depth: int = 2) -> Iterator:
     """Yield ``items`` produced on a background thread, at most ``depth`` ahead.
 
@@ -181,72 +163,3 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
     finally:
         stop.set()
         thread.join()
-
-
-class BatchSource:
-    """Shuffled, augmented training batches over several Parts.
-
-    ``period(p)`` visits every row exactly once (the last batch may be short), in an order and
-    with augmentations fixed by (seed, p). Gathering and augmentation run ``prefetch_depth``
-    batches ahead on a thread (0: on the caller's thread, no overlap); ``wait_seconds``
-    accumulates the time the consumer spent waiting for batches (the data-wait share of a step
-    is that over the step time).
-    """
-
-    def __init__(
-        self,
-        parts: Sequence[Part],
-        batch_size: int,
-        seed: int,
-        augment: bool = True,
-        prefetch_depth: int = 2,
-        pin_memory: bool = False,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.data = IndexedImages(parts)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.augment = augment
-        self.prefetch_depth = prefetch_depth
-        self.pin_memory = pin_memory
-        self.wait_seconds = 0.0
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.data.labels
-
-    def __len__(self) -> int:
-        """Batches per period."""
-        return -(-len(self.data) // self.batch_size)
-
-    def _batches(self, period: int) -> Iterator[Batch]:
-        order_rng, augment_rng = period_generators(self.seed, period)
-        order = order_rng.permutation(len(self.data))
-        for start in range(0, len(order), self.batch_size):
-            index = np.sort(order[start : start + self.batch_size])
-            patches = torch.from_numpy(self.data.gather(index))
-            if self.augment:
-                patches = augment_batch(patches, augment_rng)
-            labels = torch.from_numpy(self.data.labels[index]).float()
-            if self.pin_memory:
-                patches, labels = patches.pin_memory(), labels.pin_memory()
-            yield Batch(patches, labels, index)
-
-    def period(self, period: int) -> Iterator[Batch]:
-        """The batches of one pass over the data, prefetched."""
-        batches = self._batches(period)
-        if self.prefetch_depth:
-            batches = prefetch(batches, self.prefetch_depth)
-        try:
-            while True:
-                started = time.perf_counter()
-                try:
-                    batch = next(batches)
-                except StopIteration:
-                    return
-                finally:
-                    self.wait_seconds += time.perf_counter() - started
-                yield batch
-        finally:
-            batches.close()  # stops the thread even when the caller leaves the loop early

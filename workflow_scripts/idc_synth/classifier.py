@@ -284,12 +284,13 @@ def _train_period(
     labels: np.ndarray,
     loss_fn: nn.Module,
     device: torch.device,
-) -> float:
-    """One evaluation period of optimizer steps; returns the mean training loss per patch.
-    Gathering and augmentation run on a thread, PREFETCH_BATCHES ahead of the model."""
+) -> tuple[float, float]:
+    """One evaluation period of optimizer steps; returns the mean training loss per patch and
+    the seconds the model waited for batches. Gathering and augmentation run on a thread,
+    PREFETCH_BATCHES ahead of the model."""
     run.model.train()
     last = min(run.step + run.plan.period_steps, run.plan.budget_steps)
-    total_loss, seen = 0.0, 0
+    total_loss, seen, waited = 0.0, 0, 0.0
     progress = tqdm(
         prefetch(_period_batches(run, images, labels, last, device), PREFETCH_BATCHES),
         total=last - run.step,
@@ -298,7 +299,14 @@ def _train_period(
         file=sys.stderr,
         mininterval=PROGRESS_MININTERVAL_S,
     )
-    for patches, targets in progress:
+    batches = iter(progress)
+    while True:
+        started = time.perf_counter()
+        batch = next(batches, None)
+        waited += time.perf_counter() - started
+        if batch is None:
+            break
+        patches, targets = batch
         loss = loss_fn(run.model(to_model_input(patches)), targets)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -306,7 +314,7 @@ def _train_period(
         total_loss += loss.item() * len(targets)
         seen += len(targets)
     run.step = last
-    return total_loss / seen
+    return total_loss / seen, waited
 
 
 def train_classifier(
@@ -372,7 +380,8 @@ def train_classifier(
 
     while not run.finished():
         started = time.perf_counter()
-        train_loss = _train_period(run, train_images, train_labels, loss_fn, device)
+        train_loss, waited = _train_period(run, train_images, train_labels, loss_fn, device)
+        train_seconds = time.perf_counter() - started
         val_logits = _predict_logits(run.model, val_images, settings.batch_size, device)
         val_loss = val_loss_fn(val_logits, val_targets).item()
         val_probabilities = torch.sigmoid(val_logits).numpy()
@@ -409,7 +418,7 @@ def train_classifier(
         )
         log.info(
             "period %d/%d (step %d/%d): train loss %.4f, val loss %.4f, val balanced acc %.4f, "
-            "val ROC AUC %.4f, threshold %.3f, %.1f s%s",
+            "val ROC AUC %.4f, threshold %.3f, %.1f s (data wait %.1f%% of training)%s",
             period,
             settings.max_epochs,
             run.step,
@@ -420,6 +429,7 @@ def train_classifier(
             val["roc_auc"],
             threshold,
             run.history[-1]["seconds"],
+            100 * waited / train_seconds,
             " (best)" if improved else "",
         )
         if state_path is not None:
