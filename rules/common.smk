@@ -180,7 +180,16 @@ def generators():
 def figure_families():
     """The figure families this study draws: the image-quality ones only when a generator runs."""
     quality = ("quality", "closest_pairs") if generators() else ()
-    return ("metrics", "confusion", "curves", "samples", "training", *quality)
+    return (
+        "metrics",
+        "confusion",
+        "curves",
+        "per_patient",
+        "reliability",
+        "samples",
+        "training",
+        *quality,
+    )
 
 
 # Every figure's file, by family (rules/figures.smk makes one rule per entry).
@@ -197,6 +206,9 @@ def final_targets():
         "results/metrics/tests.tsv",
         "results/metrics/summary_ci.tsv",
         "results/metrics/primary.tsv",
+        "results/metrics/per_patient.tsv",
+        "results/metrics/patient_spread.tsv",
+        "results/metrics/probability_calibration.tsv",
         f"results/figures/calibration_simulation.{config['figures']['format']}",
         *FIGURES.values(),
         "results/summary.md",

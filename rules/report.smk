@@ -20,6 +20,8 @@ rule write_summary:
         primary=rules.compare_arms.output.primary,
         variance=rules.compare_arms.output.variance,
         calibration=rules.calibration_simulation.output.table,
+        patient_spread=rules.patient_metrics.output.spread,
+        probability_calibration=rules.score_calibration.output.table,
     output:
         summary=report(
             "results/summary.md",

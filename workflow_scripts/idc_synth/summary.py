@@ -409,6 +409,8 @@ def build_summary(
     alpha: float,
     data_source: str,
     arms: Sequence[str] | None = None,
+    patient_spread: pd.DataFrame | None = None,
+    probability_calibration: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -477,5 +479,94 @@ def build_summary(
         "",
         markdown_table(costs, digits=1),
         "",
+        *generalization_section(patient_spread),
+        *calibration_section(probability_calibration),
     ]
     return "\n".join(sections)
+
+
+def spread_verdict(row) -> str:
+    """Whether arm_a's patients spread wider than arm_b's, as far as the interval allows."""
+    if _missing(row["ci_low"]) or _missing(row["ci_high"]):
+        return "undefined"
+    if row["ci_low"] > 0:
+        return "widens"
+    if row["ci_high"] < 0:
+        return "narrows"
+    return "no clear change"
+
+
+def generalization_section(spread: pd.DataFrame | None) -> list[str]:
+    """Worst and median test patient per arm, and whether each arm narrows or widens the
+    spread over patients (results/metrics/patient_spread.tsv)."""
+    lines = ["## Generalization across test patients", ""]
+    if spread is None or spread.empty:
+        return [*lines, "_Not computed._", ""]
+    spread = spread.fillna({"comparison": "", "note": "", "worst_patient": ""})
+    metric = METRIC_LABELS.get(spread["metric"].iloc[0], spread["metric"].iloc[0])
+    level = percent(spread["confidence_level"].iloc[0])
+    arms = spread[spread["comparison"] == ""]
+    table = pd.DataFrame(
+        {
+            "arm": arms["arm"],
+            "patients": arms["n_patients"],
+            "worst patient": arms["worst_patient"].astype(str),
+            f"worst {metric}": arms["worst"],
+            f"median {metric}": arms["median"],
+            "SD over patients": arms["spread_sd"],
+        }
+    )
+    lines += [
+        f"The primary metric ({metric}) per test patient, averaged over seeds "
+        "(`results/metrics/per_patient.tsv`; patients with one class have none and are left "
+        "out). Spread = SD over patients; its difference between arms has a "
+        f"{level} patient-bootstrap interval (secondary: no Holm, no decision).",
+        "",
+        markdown_table(table),
+        "",
+    ]
+    for row in spread[spread["comparison"] != ""].to_dict("records"):
+        verdict = spread_verdict(row)
+        lines.append(
+            f"- {row['comparison']}: SD difference {_signed(row['spread_difference'])}, "
+            f"{level} CI {interval(row['ci_low'], row['ci_high'], row['note'])}: "
+            + (
+                f"{row['arm']} {verdict} the spread over patients."
+                if verdict != "undefined"
+                else "whether it narrows or widens the spread is undefined."
+            )
+        )
+    return [*lines, ""]
+
+
+def calibration_section(calibration: pd.DataFrame | None) -> list[str]:
+    """Brier score and ECE per arm, mean over seeds with the two-level bootstrap interval
+    (results/metrics/probability_calibration.tsv)."""
+    lines = ["## Calibration", ""]
+    if calibration is None or calibration.empty:
+        return [*lines, "_Not computed._", ""]
+    level = percent(calibration["confidence_level"].iloc[0])
+    means = calibration[calibration["seed"].astype(str) == "mean"]
+    means = means.fillna({"note": ""})
+    binning = means.loc[means["metric"] == "ece", "binning"].iloc[0]
+    rows = []
+    for arm, group in means.groupby("arm", sort=False):
+        cells = {"arm": arm}
+        for record in group.to_dict("records"):
+            name = {"brier": "Brier", "ece": "ECE"}[record["metric"]]
+            cells[name] = f"{_format(record['value'])} " + interval(
+                record["ci_low"],
+                record["ci_high"],
+                str(record["note"]).removeprefix("interval undefined: "),
+            )
+        rows.append(cells)
+    lines += [
+        f"Mean over seeds with the {level} two-level bootstrap interval; lower is better. ECE: "
+        f"{binning}, |IDC share − mean probability| weighted by the bin's share of patches. "
+        "Reliability diagrams: `figures/reliability`. Secondary: synthetic data may change "
+        "calibration while accuracy stays put.",
+        "",
+        markdown_table(pd.DataFrame(rows)),
+        "",
+    ]
+    return lines
