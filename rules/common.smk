@@ -177,9 +177,19 @@ def generators():
     return [arm for arm in ARMS if arm != "baseline"]
 
 
+# Test-time perturbations with at least one strength (rules/robustness.smk).
+PERTURBATIONS = [
+    name
+    for name, strengths in config["robustness"]["perturbations"].items()
+    if strengths
+]
+
+
 def figure_families():
-    """The figure families this study draws: the image-quality ones only when a generator runs."""
+    """The figure families this study draws: the image-quality ones only when a generator runs,
+    robustness only when a perturbation is configured."""
     quality = ("quality", "closest_pairs") if generators() else ()
+    robustness = ("robustness",) if PERTURBATIONS else ()
     return (
         "metrics",
         "confusion",
@@ -189,6 +199,7 @@ def figure_families():
         "samples",
         "training",
         *quality,
+        *robustness,
     )
 
 
@@ -213,6 +224,8 @@ def final_targets():
         *FIGURES.values(),
         "results/summary.md",
     ]
+    if PERTURBATIONS:
+        targets.append("results/metrics/robustness.tsv")
     if TSTR_ARMS:
         targets += ["results/metrics/tstr.tsv", "results/metrics/image_quality.tsv"]
     if config["synthetic"]["write_png"]:

@@ -88,6 +88,10 @@ FIGURE_TABLE = {
         "category": ("Classification", "Calibration"),
         "settings": {"ece_bins": config["statistics"]["ece_bins"]},
     },
+    "robustness": {
+        "inputs": {"robustness": rules.robustness_metrics.output.table},
+        "category": ("Classification", "Robustness"),
+    },
 }
 
 

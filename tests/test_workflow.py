@@ -417,3 +417,21 @@ def test_per_patient_calibration_tables_figures_and_summary(finished_run):
         assert (results / f"figures/{family}.png").stat().st_size > 1000
     summary = (results / "summary.md").read_text()
     assert "## Generalization across test patients" in summary and "## Calibration" in summary
+
+
+def test_robustness_predicts_perturbed_tests_without_touching_the_packed_split(finished_run):
+    results = finished_run / "results"
+    robustness = pd.read_csv(results / "metrics/robustness.tsv", sep="\t")
+    config = yaml.safe_load((finished_run / "config.yaml").read_text())["robustness"]
+    expected = {
+        (name, float(s)) for name, values in config["perturbations"].items() for s in values
+    }
+    assert set(zip(robustness["perturbation"], robustness["strength"], strict=True)) == expected
+    assert set(robustness["arm"]) == {"baseline", "dcgan", "diffusion"}
+    perturbed = pd.read_parquet(results / "robustness/stain.parquet")
+    clean = pd.read_parquet(results / "predictions/baseline/seed0.parquet")
+    assert len(perturbed) == len(clean) * 3 * 2 * len(config["perturbations"]["stain"])
+    packed_time = (results / "data/packed/test.npy").stat().st_mtime
+    assert packed_time < (results / "robustness/stain.parquet").stat().st_mtime
+    assert (results / "figures/robustness.png").stat().st_size > 1000
+    assert "## Robustness to stain and acquisition shift" in (results / "summary.md").read_text()

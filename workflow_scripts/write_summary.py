@@ -23,7 +23,7 @@ def main(
     log: Path | None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
-    patient_spread and probability_calibration paths (None when not run)."""
+    patient_spread, probability_calibration and robustness paths (None when not run)."""
     with rule_logging(log) as logger:
         frames = {
             name: _read(
@@ -55,6 +55,7 @@ if __name__ == "__main__":
         "image_quality",
         "patient_spread",
         "probability_calibration",
+        "robustness",
     )
     main(
         tables={

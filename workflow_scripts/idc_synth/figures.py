@@ -585,6 +585,39 @@ def plot_reliability(
     return _save(figure, path, style)
 
 
+def plot_robustness(robustness: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """The primary metric vs perturbation strength, one panel per perturbation, one line per
+    arm: clean (open marker, 'none') then each strength, mean over seeds with its two-level
+    bootstrap interval (no bar where it is undefined)."""
+    perturbations = list(dict.fromkeys(robustness["perturbation"]))
+    arms = _arm_order(robustness["arm"])
+    metric = robustness["metric"].iloc[0] if len(robustness) else ""
+    figure, axes = _figure(style, 1, max(1, len(perturbations)), 2.8 * len(perturbations), 3.2)
+    for ax, perturbation in zip(axes[0], perturbations, strict=False):
+        rows = robustness[robustness["perturbation"] == perturbation]
+        strengths = list(dict.fromkeys(rows["strength"]))
+        offsets = np.linspace(-0.12, 0.12, len(arms)) if len(arms) > 1 else np.zeros(1)
+        for offset, arm in zip(offsets, arms, strict=True):
+            arm_rows = rows[rows["arm"] == arm].set_index("strength").reindex(strengths)
+            clean = float((arm_rows["mean"] - arm_rows["degradation"]).iloc[0])
+            x = np.arange(len(strengths) + 1) + offset
+            y = np.r_[clean, arm_rows["mean"].to_numpy(float)]
+            low = np.r_[np.nan, arm_rows["ci_low"].to_numpy(float)]
+            high = np.r_[np.nan, arm_rows["ci_high"].to_numpy(float)]
+            color = style.color(arm)
+            ax.plot(x, y, "-", color=color, linewidth=1.0, label=arm)
+            ax.plot(x[:1], y[:1], "o", mfc="white", color=color, markersize=4)
+            ax.plot(x[1:], y[1:], "o", color=color, markersize=4)
+            defined = ~np.isnan(low) & ~np.isnan(high)
+            ax.vlines(x[defined], low[defined], high[defined], color=color, linewidth=1.0)
+        ax.set_xticks(range(len(strengths) + 1), ["none", *[f"{s:g}" for s in strengths]])
+        ax.set(title=perturbation.replace("_", " / "), xlabel="strength")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(METRIC_LABELS.get(metric, metric).replace("\n", " "))
+    axes[0][0].legend(frameon=False, fontsize=style.font_size - 1)
+    return _save(figure, path, style)
+
+
 # ---------------------------------------------------------------------------------------------
 # From a rule's named input files
 
@@ -683,6 +716,10 @@ def _render_reliability(inputs, path, style, options):
     )
 
 
+def _render_robustness(inputs, path, style, options):
+    return plot_robustness(_read_tsv(_one(inputs, "robustness")), path, style)
+
+
 Renderer = Callable[[Mapping[str, Sequence[Path]], Path, Style, Mapping], Path]
 FAMILIES: dict[str, Renderer] = {
     "metrics": _render_metrics,
@@ -694,6 +731,7 @@ FAMILIES: dict[str, Renderer] = {
     "closest_pairs": _render_closest_pairs,
     "per_patient": _render_per_patient,
     "reliability": _render_reliability,
+    "robustness": _render_robustness,
 }
 
 
