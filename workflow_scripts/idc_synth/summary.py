@@ -588,18 +588,21 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
     level = percent(robustness["confidence_level"].iloc[0])
     strongest = robustness.groupby("perturbation", sort=False)["strength"].transform("last")
     rows = robustness[robustness["strength"] == strongest]
+    patients = int(robustness["n_patients"].iloc[0])
+    needed = min_patients(1 - robustness["confidence_level"].iloc[0])
+    why = f"{patients} test patient(s), fewer than the {needed} needed" if patients < needed else ""
     table = pd.DataFrame(
         {
             "perturbation": rows["perturbation"],
             "strength": rows["strength"].map(lambda value: f"{value:g}"),
             "arm": rows["arm"],
             metric: [
-                f"{_format(r['mean'])} {interval(r['ci_low'], r['ci_high'])}"
+                f"{_format(r['mean'])} {interval(r['ci_low'], r['ci_high'], why)}"
                 for r in rows.to_dict("records")
             ],
             "degradation": [
                 f"{_signed(r['degradation'])} "
-                + interval(r["degradation_ci_low"], r["degradation_ci_high"])
+                + interval(r["degradation_ci_low"], r["degradation_ci_high"], why)
                 for r in rows.to_dict("records")
             ],
         }
@@ -635,6 +638,10 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
             and (decided["degradation_difference"] < 0).all()
         ):
             claim = "significantly less than every generator arm with a verdict"
+        elif best["arm"] == BASELINE_ARM:
+            claim = (
+                "no generator arm shown to degrade differently by the primary endpoint's inference"
+            )
         else:
             claim = "not distinguishable from the baseline by the primary endpoint's inference"
         lines.append(
