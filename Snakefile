@@ -19,6 +19,7 @@ include: "rules/classifier.smk"
 include: "rules/evaluate.smk"
 include: "rules/quality.smk"
 include: "rules/statistics.smk"
+include: "rules/robustness.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
 

@@ -177,10 +177,30 @@ def generators():
     return [arm for arm in ARMS if arm != "baseline"]
 
 
+# Test-time perturbations with at least one strength (rules/robustness.smk).
+PERTURBATIONS = [
+    name
+    for name, strengths in config["robustness"]["perturbations"].items()
+    if strengths
+]
+
+
 def figure_families():
-    """The figure families this study draws: the image-quality ones only when a generator runs."""
+    """The figure families this study draws: the image-quality ones only when a generator runs,
+    robustness only when a perturbation is configured."""
     quality = ("quality", "closest_pairs") if generators() else ()
-    return ("metrics", "confusion", "curves", "samples", "training", *quality)
+    robustness = ("robustness",) if PERTURBATIONS else ()
+    return (
+        "metrics",
+        "confusion",
+        "curves",
+        "per_patient",
+        "reliability",
+        "samples",
+        "training",
+        *quality,
+        *robustness,
+    )
 
 
 # Every figure's file, by family (rules/figures.smk makes one rule per entry).
@@ -197,10 +217,15 @@ def final_targets():
         "results/metrics/tests.tsv",
         "results/metrics/summary_ci.tsv",
         "results/metrics/primary.tsv",
+        "results/metrics/per_patient.tsv",
+        "results/metrics/patient_spread.tsv",
+        "results/metrics/probability_calibration.tsv",
         f"results/figures/calibration_simulation.{config['figures']['format']}",
         *FIGURES.values(),
         "results/summary.md",
     ]
+    if PERTURBATIONS:
+        targets.append("results/metrics/robustness.tsv")
     if TSTR_ARMS:
         targets += ["results/metrics/tstr.tsv", "results/metrics/image_quality.tsv"]
     if config["synthetic"]["write_png"]:

@@ -4,7 +4,8 @@
 
 # The options every family shares; families add their own keys (FIGURE_TABLE "options").
 FIGURE_STYLE = {key: config["figures"][key] for key in ("dpi", "font_size", "colors")}
-# One row per family: named inputs, where the HTML report files it, options of its own.
+# One row per family: named inputs, where the HTML report files it, `figures:` options of its
+# own, and settings from other config sections it depends on.
 FIGURE_TABLE = {
     "metrics": {
         "inputs": {
@@ -73,6 +74,24 @@ FIGURE_TABLE = {
         "category": ("Synthetic images", None),
         "options": ("closest_pairs",),
     },
+    "per_patient": {
+        "inputs": {"per_patient": rules.patient_metrics.output.per_patient},
+        "category": ("Classification", "Generalization"),
+        "settings": {"primary_metric": config["statistics"]["primary_metric"]},
+    },
+    "reliability": {
+        "inputs": {
+            "predictions": expand(
+                rules.predict.output.predictions, arm=ARMS, seed=SEEDS
+            )
+        },
+        "category": ("Classification", "Calibration"),
+        "settings": {"ece_bins": config["statistics"]["ece_bins"]},
+    },
+    "robustness": {
+        "inputs": {"robustness": rules.robustness_metrics.output.table},
+        "category": ("Classification", "Robustness"),
+    },
 }
 
 
@@ -101,6 +120,7 @@ for family, figure in FIGURES.items():
             options={
                 **FIGURE_STYLE,
                 **{key: config["figures"][key] for key in row.get("options", ())},
+                **row.get("settings", {}),
             },
         script:
             "../workflow_scripts/plot_figure.py"

@@ -15,11 +15,14 @@ rule write_summary:
             else {}
         ),
         **({"tstr": "results/metrics/tstr.tsv"} if TSTR_ARMS else {}),
+        **({"robustness": "results/metrics/robustness.tsv"} if PERTURBATIONS else {}),
         summary_ci=rules.compare_arms.output.summary_ci,
         tests=rules.compare_arms.output.tests,
         primary=rules.compare_arms.output.primary,
         variance=rules.compare_arms.output.variance,
         calibration=rules.calibration_simulation.output.table,
+        patient_spread=rules.patient_metrics.output.spread,
+        probability_calibration=rules.score_calibration.output.table,
     output:
         summary=report(
             "results/summary.md",

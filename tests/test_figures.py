@@ -211,3 +211,15 @@ def test_style_colours_override_defaults_and_name_unknown_arms():
     assert style.color("baseline") == figures.DEFAULT_COLORS["baseline"]
     assert style.color("real_val") == figures.DEFAULT_COLORS["real"]
     assert style.color("other").startswith("#")
+
+
+def test_per_patient_and_reliability_figures(tmp_path):
+    from idc_synth.generalization import per_patient_metrics
+
+    frame = predictions_table().assign(
+        patient=lambda f: "p" + (f["row"] % 5).astype(str), threshold=0.5, synthetic_draw=-1
+    )
+    per_patient = per_patient_metrics(frame)
+    path = figures.plot_per_patient(per_patient, "balanced_accuracy", tmp_path / "pp.png")
+    assert_png(path)
+    assert_png(figures.plot_reliability(frame, 10, tmp_path / "rel.png"))

@@ -402,3 +402,36 @@ def test_a_third_draw_samples_but_retrains_no_classifier(finished_run, tmp_path)
     rules = jobs_after_change(finished_run, tmp_path, "synthetic", "replicates", 3)
     assert {"sample_dcgan", "sample_diffusion", "gather_synthetic"} <= rules
     assert not rules & {"train_classifier", "train_dcgan", "train_diffusion", "predict"}
+
+
+def test_per_patient_calibration_tables_figures_and_summary(finished_run):
+    results = finished_run / "results"
+    per_patient = pd.read_csv(results / "metrics/per_patient.tsv", sep="\t")
+    test_patients = pd.read_parquet(results / "data/split.parquet").query("split == 'test'")
+    assert set(per_patient["patient"].astype(str)) == set(test_patients["patient"].astype(str))
+    assert len(per_patient) == 3 * 2 * len(test_patients)  # arms x seeds x patients
+    calibration = pd.read_csv(results / "metrics/probability_calibration.tsv", sep="\t")
+    assert set(calibration["metric"]) == {"brier", "ece"}
+    assert calibration["value"].between(0, 1).all()
+    for family in ("per_patient", "reliability"):
+        assert (results / f"figures/{family}.png").stat().st_size > 1000
+    summary = (results / "summary.md").read_text()
+    assert "## Generalization across test patients" in summary and "## Calibration" in summary
+
+
+def test_robustness_predicts_perturbed_tests_without_touching_the_packed_split(finished_run):
+    results = finished_run / "results"
+    robustness = pd.read_csv(results / "metrics/robustness.tsv", sep="\t")
+    config = yaml.safe_load((finished_run / "config.yaml").read_text())["robustness"]
+    expected = {
+        (name, float(s)) for name, values in config["perturbations"].items() for s in values
+    }
+    assert set(zip(robustness["perturbation"], robustness["strength"], strict=True)) == expected
+    assert set(robustness["arm"]) == {"baseline", "dcgan", "diffusion"}
+    perturbed = pd.read_parquet(results / "robustness/stain.parquet")
+    clean = pd.read_parquet(results / "predictions/baseline/seed0.parquet")
+    assert len(perturbed) == len(clean) * 3 * 2 * len(config["perturbations"]["stain"])
+    packed_time = (results / "data/packed/test.npy").stat().st_mtime
+    assert packed_time < (results / "robustness/stain.parquet").stat().st_mtime
+    assert (results / "figures/robustness.png").stat().st_size > 1000
+    assert "## Robustness to stain and acquisition shift" in (results / "summary.md").read_text()

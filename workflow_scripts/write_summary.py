@@ -22,11 +22,13 @@ def main(
     arms: list[str],
     log: Path | None,
 ) -> None:
-    """`tables`: summary_ci, tests, primary, variance, calibration, tstr and image_quality
-    paths (the last two None when not run)."""
+    """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
+    patient_spread, probability_calibration and robustness paths (None when not run)."""
     with rule_logging(log) as logger:
         frames = {
-            name: _read(path, dtype={"seed": str, "label": str}, keep_default_na=True)
+            name: _read(
+                path, dtype={"seed": str, "label": str, "worst_patient": str}, keep_default_na=True
+            )
             for name, path in tables.items()
         }
         for name, path in tables.items():
@@ -43,7 +45,18 @@ def main(
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    names = ("summary_ci", "tests", "primary", "variance", "calibration", "tstr", "image_quality")
+    names = (
+        "summary_ci",
+        "tests",
+        "primary",
+        "variance",
+        "calibration",
+        "tstr",
+        "image_quality",
+        "patient_spread",
+        "probability_calibration",
+        "robustness",
+    )
     main(
         tables={
             name: Path(getattr(sm.input, name)) if getattr(sm.input, name, None) else None

@@ -517,6 +517,107 @@ def plot_closest_pairs(
     return _save(figure, path, style)
 
 
+def plot_per_patient(per_patient: pd.DataFrame, metric: str, path: Path, style: Style = Style()):
+    """Forest plot: one row per test patient (worst baseline at the top), the arms side by
+    side; a dot is the mean over seeds, its bar the range over seeds. Patients with an undefined
+    metric (one class) are listed with an empty row."""
+    arms = _arm_order(per_patient["arm"])
+    by_seed = per_patient.pivot_table(
+        index="patient", columns=["arm", "seed"], values=metric, aggfunc="mean", dropna=False
+    )
+    means = per_patient.groupby(["patient", "arm"])[metric].mean().unstack("arm")
+    reference = means[arms[0]] if arms else pd.Series(dtype=float)
+    patients = list(reference.sort_values(ascending=False, na_position="first").index)
+    figure, axes = _figure(style, 1, 1, 6.0, 1.2 + 0.32 * len(patients))
+    ax = axes[0][0]
+    offsets = np.linspace(-0.25, 0.25, len(arms)) if len(arms) > 1 else np.zeros(1)
+    for offset, arm in zip(offsets, arms, strict=True):
+        values = by_seed[arm].reindex(patients) if arm in by_seed else None
+        if values is None:
+            continue
+        y = np.arange(len(patients)) + offset
+        low, high = values.min(axis=1).to_numpy(), values.max(axis=1).to_numpy()
+        center = means[arm].reindex(patients).to_numpy()
+        ax.hlines(y, low, high, color=style.color(arm), linewidth=1.2)
+        ax.plot(center, y, "o", color=style.color(arm), markersize=4, label=arm)
+    counts = per_patient.drop_duplicates("patient").set_index("patient")
+    ax.set_yticks(
+        np.arange(len(patients)),
+        [
+            f"{patient} (n={counts.loc[patient, 'n_patches']}, IDC {counts.loc[patient, 'n_idc']})"
+            for patient in patients
+        ],
+    )
+    ax.set_xlabel(f"{METRIC_LABELS.get(metric, metric).replace(chr(10), ' ')} per patient")
+    ax.set_title("Test patients: mean over seeds (dot) and seed range (bar)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(figure, path, style)
+
+
+def plot_reliability(
+    predictions: pd.DataFrame, n_bins: int, path: Path, style: Style = Style()
+) -> Path:
+    """Reliability diagram per arm (sklearn's calibration_curve, equal-width bins): one line
+    per seed, the diagonal is perfect calibration; below it, how many patches each bin holds."""
+    from sklearn.calibration import calibration_curve  # ~1 s: this figure only
+
+    arms = _arm_order(predictions["arm"])
+    figure, axes = _figure(
+        style, 2, len(arms), 3.0 * len(arms), 4.4, height_ratios=(3, 1), sharex=True
+    )
+    edges = np.linspace(0, 1, n_bins + 1)
+    for column, arm in enumerate(arms):
+        ax, hist_ax = axes[0][column], axes[1][column]
+        for _seed, rows in predictions[predictions["arm"] == arm].groupby("seed", sort=True):
+            observed, predicted = calibration_curve(
+                rows["label"], rows["probability"], n_bins=n_bins, strategy="uniform"
+            )
+            ax.plot(predicted, observed, "o-", color=style.color(arm), alpha=0.8, markersize=3)
+            hist_ax.hist(rows["probability"], bins=edges, color=style.color(arm), alpha=0.35)
+        ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=0.8)
+        ax.set(xlim=(0, 1), ylim=(0, 1), title=arm)
+        ax.grid(alpha=0.3)
+        hist_ax.set_xlabel("predicted P(IDC)")
+        if column == 0:
+            ax.set_ylabel("observed IDC share")
+            hist_ax.set_ylabel("patches")
+    return _save(figure, path, style)
+
+
+def plot_robustness(robustness: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """The primary metric vs perturbation strength, one panel per perturbation, one line per
+    arm: clean (open marker, 'none') then each strength, mean over seeds with its two-level
+    bootstrap interval (no bar where it is undefined)."""
+    perturbations = list(dict.fromkeys(robustness["perturbation"]))
+    arms = _arm_order(robustness["arm"])
+    metric = robustness["metric"].iloc[0] if len(robustness) else ""
+    figure, axes = _figure(style, 1, max(1, len(perturbations)), 2.8 * len(perturbations), 3.2)
+    for ax, perturbation in zip(axes[0], perturbations, strict=False):
+        rows = robustness[robustness["perturbation"] == perturbation]
+        strengths = list(dict.fromkeys(rows["strength"]))
+        offsets = np.linspace(-0.12, 0.12, len(arms)) if len(arms) > 1 else np.zeros(1)
+        for offset, arm in zip(offsets, arms, strict=True):
+            arm_rows = rows[rows["arm"] == arm].set_index("strength").reindex(strengths)
+            clean = float((arm_rows["mean"] - arm_rows["degradation"]).iloc[0])
+            x = np.arange(len(strengths) + 1) + offset
+            y = np.r_[clean, arm_rows["mean"].to_numpy(float)]
+            low = np.r_[np.nan, arm_rows["ci_low"].to_numpy(float)]
+            high = np.r_[np.nan, arm_rows["ci_high"].to_numpy(float)]
+            color = style.color(arm)
+            ax.plot(x, y, "-", color=color, linewidth=1.0, label=arm)
+            ax.plot(x[:1], y[:1], "o", mfc="white", color=color, markersize=4)
+            ax.plot(x[1:], y[1:], "o", color=color, markersize=4)
+            defined = ~np.isnan(low) & ~np.isnan(high)
+            ax.vlines(x[defined], low[defined], high[defined], color=color, linewidth=1.0)
+        ax.set_xticks(range(len(strengths) + 1), ["none", *[f"{s:g}" for s in strengths]])
+        ax.set(title=perturbation.replace("_", " / "), xlabel="strength")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(METRIC_LABELS.get(metric, metric).replace("\n", " "))
+    axes[0][0].legend(frameon=False, fontsize=style.font_size - 1)
+    return _save(figure, path, style)
+
+
 # ---------------------------------------------------------------------------------------------
 # From a rule's named input files
 
@@ -602,6 +703,23 @@ def _render_closest_pairs(inputs, path, style, options):
     return plot_closest_pairs(pairs, path, style, n_pairs=int(options.get("closest_pairs", 8)))
 
 
+def _render_per_patient(inputs, path, style, options):
+    per_patient = _read_tsv(_one(inputs, "per_patient")).astype({"patient": str})
+    return plot_per_patient(per_patient, str(options["primary_metric"]), path, style)
+
+
+def _render_reliability(inputs, path, style, options):
+    columns = ["arm", "seed", "row", "label", "probability"]
+    frames = [pd.read_parquet(p, columns=columns) for p in inputs["predictions"]]
+    return plot_reliability(
+        pd.concat(frames, ignore_index=True), int(options["ece_bins"]), path, style
+    )
+
+
+def _render_robustness(inputs, path, style, options):
+    return plot_robustness(_read_tsv(_one(inputs, "robustness")), path, style)
+
+
 Renderer = Callable[[Mapping[str, Sequence[Path]], Path, Style, Mapping], Path]
 FAMILIES: dict[str, Renderer] = {
     "metrics": _render_metrics,
@@ -611,6 +729,9 @@ FAMILIES: dict[str, Renderer] = {
     "quality": _render_quality,
     "training": _render_training,
     "closest_pairs": _render_closest_pairs,
+    "per_patient": _render_per_patient,
+    "reliability": _render_reliability,
+    "robustness": _render_robustness,
 }
 
 

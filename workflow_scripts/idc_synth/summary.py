@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.statistics import BASELINE as BASELINE_ARM
 from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
 METRIC_LABELS = {
@@ -445,6 +446,9 @@ def build_summary(
     alpha: float,
     data_source: str,
     arms: Sequence[str] | None = None,
+    patient_spread: pd.DataFrame | None = None,
+    probability_calibration: pd.DataFrame | None = None,
+    robustness: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -515,5 +519,171 @@ def build_summary(
         "",
         markdown_table(costs, digits=1),
         "",
+        *generalization_section(patient_spread),
+        *calibration_section(probability_calibration),
+        *robustness_section(robustness),
     ]
     return "\n".join(sections)
+
+
+def spread_verdict(row) -> str:
+    """Whether arm_a's patients spread wider than arm_b's, as far as the interval allows."""
+    if _missing(row["ci_low"]) or _missing(row["ci_high"]):
+        return "undefined"
+    if row["ci_low"] > 0:
+        return "widens"
+    if row["ci_high"] < 0:
+        return "narrows"
+    return "no clear change"
+
+
+def generalization_section(spread: pd.DataFrame | None) -> list[str]:
+    """Worst and median test patient per arm, and whether each arm narrows or widens the
+    spread over patients (results/metrics/patient_spread.tsv)."""
+    lines = ["## Generalization across test patients", ""]
+    if spread is None or spread.empty:
+        return [*lines, "_Not computed._", ""]
+    spread = spread.fillna({"comparison": "", "note": "", "worst_patient": ""})
+    metric = METRIC_LABELS.get(spread["metric"].iloc[0], spread["metric"].iloc[0])
+    level = percent(spread["confidence_level"].iloc[0])
+    arms = spread[spread["comparison"] == ""]
+    table = pd.DataFrame(
+        {
+            "arm": arms["arm"],
+            "patients": arms["n_patients"],
+            "worst patient": arms["worst_patient"].astype(str),
+            f"worst {metric}": arms["worst"],
+            f"median {metric}": arms["median"],
+            "SD over patients": arms["spread_sd"],
+        }
+    )
+    lines += [
+        f"The primary metric ({metric}) per test patient, averaged over seeds "
+        "(`results/metrics/per_patient.tsv`; patients with one class have none and are left "
+        "out). Spread = SD over patients; its difference between arms has a "
+        f"{level} patient-bootstrap interval (secondary: no Holm, no decision).",
+        "",
+        markdown_table(table),
+        "",
+    ]
+    for row in spread[spread["comparison"] != ""].to_dict("records"):
+        verdict = spread_verdict(row)
+        lines.append(
+            f"- {row['comparison']}: SD difference {_signed(row['spread_difference'])}, "
+            f"{level} CI {interval(row['ci_low'], row['ci_high'], row['note'])}: "
+            + (
+                f"{row['arm']} {verdict} the spread over patients."
+                if verdict != "undefined"
+                else "whether it narrows or widens the spread is undefined."
+            )
+        )
+    return [*lines, ""]
+
+
+def calibration_section(calibration: pd.DataFrame | None) -> list[str]:
+    """Brier score and ECE per arm, mean over seeds with the two-level bootstrap interval
+    (results/metrics/probability_calibration.tsv)."""
+    lines = ["## Calibration", ""]
+    if calibration is None or calibration.empty:
+        return [*lines, "_Not computed._", ""]
+    level = percent(calibration["confidence_level"].iloc[0])
+    means = calibration[calibration["seed"].astype(str) == "mean"]
+    means = means.fillna({"note": ""})
+    binning = means.loc[means["metric"] == "ece", "binning"].iloc[0]
+    rows = []
+    for arm, group in means.groupby("arm", sort=False):
+        cells = {"arm": arm}
+        for record in group.to_dict("records"):
+            name = {"brier": "Brier", "ece": "ECE"}[record["metric"]]
+            cells[name] = f"{_format(record['value'])} " + interval(
+                record["ci_low"],
+                record["ci_high"],
+                str(record["note"]).removeprefix("interval undefined: "),
+            )
+        rows.append(cells)
+    lines += [
+        f"Mean over seeds with the {level} two-level bootstrap interval; lower is better. ECE: "
+        f"{binning}, |IDC share − mean probability| weighted by the bin's share of patches. "
+        "Reliability diagrams: `figures/reliability`. Secondary: synthetic data may change "
+        "calibration while accuracy stays put.",
+        "",
+        markdown_table(pd.DataFrame(rows)),
+        "",
+    ]
+    return lines
+
+
+def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
+    """Per perturbation at its strongest strength: each arm's primary metric and degradation,
+    the difference in degradation vs the baseline with its verdict, and which arm degrades
+    least, claimed only where the Holm-corrected test and the interval agree
+    (results/metrics/robustness.tsv)."""
+    lines = ["## Robustness to stain and acquisition shift", ""]
+    if robustness is None or robustness.empty:
+        return [*lines, "_Not run (no `robustness.perturbations` strengths)._", ""]
+    robustness = robustness.fillna({"comparison": "", "note": "", "verdict": ""})
+    metric = METRIC_LABELS.get(robustness["metric"].iloc[0], robustness["metric"].iloc[0])
+    level = percent(robustness["confidence_level"].iloc[0])
+    strongest = robustness.groupby("perturbation", sort=False)["strength"].transform("last")
+    rows = robustness[robustness["strength"] == strongest]
+    patients = int(robustness["n_patients"].iloc[0])
+    needed = min_patients(1 - robustness["confidence_level"].iloc[0])
+    why = f"{patients} test patient(s), fewer than the {needed} needed" if patients < needed else ""
+    table = pd.DataFrame(
+        {
+            "perturbation": rows["perturbation"],
+            "strength": rows["strength"].map(lambda value: f"{value:g}"),
+            "arm": rows["arm"],
+            metric: [
+                f"{_format(r['mean'])} {interval(r['ci_low'], r['ci_high'], why)}"
+                for r in rows.to_dict("records")
+            ],
+            "degradation": [
+                f"{_signed(r['degradation'])} "
+                + interval(r["degradation_ci_low"], r["degradation_ci_high"], why)
+                for r in rows.to_dict("records")
+            ],
+        }
+    )
+    lines += [
+        f"The primary metric ({metric}) on the test patches perturbed in memory, at each "
+        "perturbation's strongest configured strength (all strengths: "
+        "`results/metrics/robustness.tsv`, `figures/robustness`); degradation = perturbed − "
+        f"clean, paired by patient and seed, {level} two-level bootstrap intervals.",
+        "",
+        markdown_table(table),
+        "",
+        "Difference in degradation vs the baseline (positive: the arm loses less), with the "
+        "primary endpoint's inference, Holm over every perturbation, strength and comparison:",
+        "",
+    ]
+    for r in rows[rows["comparison"] != ""].to_dict("records"):
+        lines.append(
+            f"- {r['perturbation']} {r['strength']:g}, {r['comparison']}: "
+            f"{_signed(r['degradation_difference'])}, {level} CI "
+            f"{interval(r['difference_ci_low'], r['difference_ci_high'], r['note'])}, "
+            f"Holm p {_format(r['p_holm'])}: {r['verdict'] or 'undefined'}."
+        )
+    lines.append("")
+    for perturbation, group in rows.groupby("perturbation", sort=False):
+        best = group.loc[group["degradation"].idxmax()]
+        decided = group[(group["verdict"] == "difference")]
+        if best["arm"] != BASELINE_ARM and best["verdict"] == "difference":
+            claim = "significantly less than the baseline"
+        elif (
+            best["arm"] == BASELINE_ARM
+            and len(decided)
+            and (decided["degradation_difference"] < 0).all()
+        ):
+            claim = "significantly less than every generator arm with a verdict"
+        elif best["arm"] == BASELINE_ARM:
+            claim = (
+                "no generator arm shown to degrade differently by the primary endpoint's inference"
+            )
+        else:
+            claim = "not distinguishable from the baseline by the primary endpoint's inference"
+        lines.append(
+            f"- Least degradation under {perturbation}: {best['arm']} "
+            f"({_signed(best['degradation'])}), {claim}."
+        )
+    return [*lines, ""]

@@ -1,0 +1,138 @@
+# Generalization, calibration and robustness: per-test-patient metrics and their spread, Brier
+# score and ECE, read from the predictions with the primary endpoint's patient bootstrap; and
+# test-time perturbations. predict_perturbed is a prediction job: like predict, and only like
+# the prediction jobs, it reads the test split (perturbed in memory, never written back).
+
+
+localrules:
+    patient_metrics,
+    score_calibration,
+
+
+STATISTICS_PARAMS = {
+    key: config["statistics"][key]
+    for key in (
+        "bootstrap_samples",
+        "bootstrap_seed",
+        "confidence_level",
+        "alpha",
+        "primary_metric",
+    )
+}
+
+
+rule patient_metrics:
+    input:
+        predictions=expand(
+            "results/predictions/{arm}/seed{seed}.parquet", arm=ARMS, seed=SEEDS
+        ),
+    output:
+        per_patient=report(
+            "results/metrics/per_patient.tsv",
+            caption="../report/generalization.rst",
+            category="Classification",
+            subcategory="Generalization",
+        ),
+        spread=report(
+            "results/metrics/patient_spread.tsv",
+            caption="../report/generalization.rst",
+            category="Classification",
+            subcategory="Generalization",
+        ),
+    log:
+        "results/logs/patient_metrics.log",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        **STATISTICS_PARAMS,
+    script:
+        "../workflow_scripts/patient_metrics.py"
+
+
+rule score_calibration:
+    input:
+        predictions=expand(
+            "results/predictions/{arm}/seed{seed}.parquet", arm=ARMS, seed=SEEDS
+        ),
+    output:
+        table=report(
+            "results/metrics/probability_calibration.tsv",
+            caption="../report/reliability.rst",
+            category="Classification",
+            subcategory="Calibration",
+        ),
+    log:
+        "results/logs/score_calibration.log",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        **{
+            key: STATISTICS_PARAMS[key]
+            for key in ("bootstrap_samples", "bootstrap_seed", "confidence_level")
+        },
+        ece_bins=config["statistics"]["ece_bins"],
+    script:
+        "../workflow_scripts/score_calibration.py"
+
+
+rule predict_perturbed:
+    input:
+        **packed("test"),
+        weights=expand(
+            "results/classifiers/{arm}/seed{seed}/model.safetensors",
+            arm=ARMS,
+            seed=SEEDS,
+        ),
+        info=expand(
+            "results/classifiers/{arm}/seed{seed}/info.json", arm=ARMS, seed=SEEDS
+        ),
+    output:
+        predictions="results/robustness/{perturbation}.parquet",
+    log:
+        "results/logs/predict_perturbed/{perturbation}.log",
+    benchmark:
+        "results/benchmarks/predict_perturbed/{perturbation}.tsv"
+    wildcard_constraints:
+        perturbation="|".join(PERTURBATIONS) or "none",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=GPUS,
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        # (arm, seed) of each weights/info pair, in expand's order.
+        classifiers=[[arm, seed] for arm in ARMS for seed in SEEDS],
+        strengths=lambda wildcards: config["robustness"]["perturbations"][
+            wildcards.perturbation
+        ],
+        seed=config["robustness"]["seed"],
+        batch_size=512,
+        device=config["device"],
+    script:
+        "../workflow_scripts/predict_perturbed.py"
+
+
+rule robustness_metrics:
+    input:
+        clean=expand(rules.predict.output.predictions, arm=ARMS, seed=SEEDS),
+        perturbed=expand(
+            rules.predict_perturbed.output.predictions, perturbation=PERTURBATIONS
+        ),
+    output:
+        table=report(
+            "results/metrics/robustness.tsv",
+            caption="../report/robustness.rst",
+            category="Classification",
+            subcategory="Robustness",
+        ),
+    log:
+        "results/logs/robustness_metrics.log",
+    localrule: True
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        **STATISTICS_PARAMS,
+    script:
+        "../workflow_scripts/robustness_metrics.py"
