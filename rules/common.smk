@@ -135,6 +135,27 @@ def classifier_settings(wildcards):
     return {**settings, "seed": int(wildcards.seed)}
 
 
+# Diffusion knobs that shape only sampling: the training job never receives them, so changing
+# one reruns the sampling shards, never training (its previews use the defaults).
+DIFFUSION_SAMPLING = ("sampling_steps", "guidance_scale", "sample_batch_size")
+
+
+def diffusion_training_settings():
+    """The diffusion settings that train_diffusion depends on: all but the sampling knobs."""
+    return {
+        key: value
+        for key, value in config["diffusion"].items()
+        if key not in DIFFUSION_SAMPLING
+    }
+
+
+def diffusion_sampling_settings():
+    """The diffusion settings sample_diffusion depends on: the sampling knobs, and what loading
+    the model needs (the trained model itself is its input)."""
+    keys = (*DIFFUSION_SAMPLING, "allow_download", "mixed_precision")
+    return {key: config["diffusion"][key] for key in keys}
+
+
 def synthetic_draws():
     """The independent synthetic sets each generator samples: one per classifier seed
     (synthetic.replicates per_seed), or the configured number."""

@@ -26,7 +26,7 @@ rule train_diffusion:
         # accelerate starts one training process per GPU the job holds (see README, multi-GPU)
         launch=accelerate_launch,
         script=os.path.join(SCRIPTS, "train_diffusion.py"),
-        settings=json.dumps(config["diffusion"]),
+        settings=json.dumps(diffusion_training_settings()),
         state="results/state/diffusion/checkpoint.pt",
         device=config["device"],
     shell:
@@ -58,7 +58,7 @@ rule sample_diffusion:
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
         **synthetic_params(),
-        settings=config["diffusion"],
+        settings=diffusion_sampling_settings(),
         device=config["device"],
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),

@@ -45,7 +45,6 @@ def tiny_config() -> dict:
         min_steps=0,
         batch_size=32,
         checkpoint_every=5,
-        preview_every=5,
     )
     config["diffusion"].update(
         vae_channels=[4, 8],
@@ -180,6 +179,14 @@ def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, t
     rules = jobs_after_change(finished_run, tmp_path, "classifier", "learning_rate", 0.002)
     assert {"train_classifier", "collect_metrics", "compare_arms"} <= rules
     assert not rules & {"make_demo_data", "manifest", "split", "pack", "train_dcgan"}
+
+
+@pytest.mark.parametrize(("key", "value"), [("guidance_scale", 3.0), ("sampling_steps", 3)])
+def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_path, key, value):
+    """train_diffusion receives no sampling knob (rules/common.smk slices the section)."""
+    rules = jobs_after_change(finished_run, tmp_path, "diffusion", key, value)
+    assert "sample_diffusion" in rules
+    assert not rules & {"train_diffusion", "train_dcgan", "sample_dcgan"}
 
 
 def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
