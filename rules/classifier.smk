@@ -55,4 +55,4 @@ rule predict:
         batch_size=512,
         device=config["device"],
     script:
-        "../workflow_scripts/predict_test.py"
+        "../workflow_scripts/predict.py"

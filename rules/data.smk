@@ -49,7 +49,7 @@ rule manifest:
         # Where the QC table goes when the scan stops: a failed job's outputs are deleted.
         failed_qc="results/logs/manifest_qc_rejected.tsv",
     script:
-        "../workflow_scripts/build_manifest.py"
+        "../workflow_scripts/manifest.py"
 
 
 rule split:
@@ -65,7 +65,7 @@ rule split:
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
     script:
-        "../workflow_scripts/split_patients.py"
+        "../workflow_scripts/split.py"
 
 
 rule pack:
@@ -99,4 +99,4 @@ rule pack:
             else None
         ),
     script:
-        "../workflow_scripts/pack_split.py"
+        "../workflow_scripts/pack.py"
