@@ -278,6 +278,61 @@ QUALITY_CLASSIFIER = (
 QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
 
 
+def classifier_jobs():
+    """(arm, seed) of every classifier the study trains: the arms' seeds, the train-on-synthetic
+    seeds that are not skipped, and the baseline whose embedding image quality uses."""
+    jobs = [(arm, seed) for arm in ARMS for seed in SEEDS]
+    jobs += [
+        (arm, seed)
+        for arm in TSTR_ARMS
+        if arm not in TSTR_SKIPPED
+        for seed in TSTR_SEEDS
+    ]
+    if generators():
+        jobs.append(("baseline", config["quality"]["classifier_seed"]))
+    return list(dict.fromkeys(jobs))
+
+
+def cost_inputs(wildcards):
+    """The benchmark file of every heavy job in the study's DAG (declared, so the cost table
+    reads no file the DAG does not make), and every classifier's info.json (its steps).
+    """
+    classifiers = classifier_jobs()
+    arms, seeds = [arm for arm, _ in classifiers], [seed for _, seed in classifiers]
+    files = [
+        rules.manifest.benchmark,
+        *expand(
+            rules.pack.benchmark,
+            split=[*SPLITS, *(["holdout"] if generators() else [])],
+        ),
+        *expand(rules.train_classifier.benchmark, zip, arm=arms, seed=seeds),
+        *expand(rules.predict.benchmark, zip, arm=arms, seed=seeds),
+        rules.compare_arms.benchmark,
+        rules.calibration_simulation.benchmark,
+    ]
+    if config["data"]["source"] == "demo":
+        files.append(rules.make_demo_data.benchmark)
+    if "dcgan" in ARMS:
+        models = {dcgan_model(label) for label in (0, 1)}
+        files += expand(rules.train_dcgan.benchmark, model=sorted(models))
+    if "diffusion" in ARMS:
+        files.append(rules.train_diffusion.benchmark)
+    for generator in generators():
+        files += expand(
+            getattr(rules, f"sample_{generator}").benchmark,
+            draw=synthetic_draws(),
+            label=(0, 1),
+            shard=range(config["synthetic"]["shards_per_class"]),
+        )
+    if generators():
+        files.append(rules.quality_reference.benchmark)
+        files += expand(rules.image_quality.benchmark, candidate=QUALITY_CANDIDATES)
+    return {
+        "benchmarks": files,
+        "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
+    }
+
+
 def inception_weights():
     """The Inception file quality.inception_weights names (a folder holding it, the file, or
     null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.

@@ -195,6 +195,21 @@ def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
     assert rules <= {"all", "write_summary"} | {rule for rule in rules if rule.startswith("plot_")}
 
 
+def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run):
+    """One row per rule family of the declared benchmark files, and every classifier's
+    optimizer steps."""
+    infos = sorted((finished_run / "results/classifiers").glob("*/seed*/info.json"))
+    costs = pd.read_csv(finished_run / "results/metrics/cost.tsv", sep="\t").set_index("rule")
+    assert costs.loc["train_classifier", "jobs"] == len(infos)
+    assert costs.loc["total", "jobs"] == costs.drop(index="total")["jobs"].sum()
+    steps = pd.read_csv(finished_run / "results/metrics/classifier_steps.tsv", sep="\t")
+    assert sorted(zip(steps["arm"], steps["seed"], strict=True)) == sorted(
+        (path.parent.parent.name, int(path.parent.name.removeprefix("seed"))) for path in infos
+    )
+    assert (steps["optimizer_steps"] > 0).all()
+    assert "| train_classifier |" in (finished_run / "results/summary.md").read_text()
+
+
 def test_summary_figures_and_html_report(finished_run):
     summary = (finished_run / "results/summary.md").read_text()
     for arm in ("baseline", "dcgan", "diffusion"):

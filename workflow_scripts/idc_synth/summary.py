@@ -10,6 +10,7 @@ is written as "undefined (why)", never as numbers.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,18 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.metrics import METRIC_LABELS
 from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-}
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
+STEP_COLUMNS = ["arm", "seed", "optimizer_steps"]
 
 
 def _format(value, digits: int = 3) -> str:
@@ -111,6 +105,22 @@ def _undefined_note(summary_ci: pd.DataFrame) -> str:
     return "CI undefined: zero width or no resample defines the metric."
 
 
+def classifier_steps(infos: Sequence[Path]) -> pd.DataFrame:
+    """Optimizer steps each classifier took (its info.json, results/classifiers/{arm}/seed{seed}):
+    equal budgets across arms are what makes the arms comparable."""
+    rows = []
+    for path in map(Path, infos):
+        info = json.loads(path.read_text())
+        rows.append(
+            {
+                "arm": path.parent.parent.name,
+                "seed": int(info["seed"]),
+                "optimizer_steps": info.get("optimizer_steps"),
+            }
+        )
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
 def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     if image_quality is None or image_quality.empty:
         return None
@@ -118,13 +128,15 @@ def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     return image_quality.drop(columns="note", errors="ignore")
 
 
-def benchmark_costs(benchmark_dir: Path) -> pd.DataFrame:
+def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
     """Wall and CPU seconds summed, peak RSS maxed, per rule family (the first path part under
-    the benchmark folder), plus a total row. Repeated benchmark runs in one file are averaged."""
+    the last `benchmarks` folder), plus a total row. Repeated runs in one file are averaged."""
     rows = []
-    for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
-        relative = path.relative_to(benchmark_dir)
-        rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
+    for path in map(Path, paths):
+        parts = path.parts
+        last = len(parts) - 1 - parts[::-1].index("benchmarks") if "benchmarks" in parts else -1
+        under = parts[last + 1 :]
+        rule = under[0] if last >= 0 and len(under) > 1 else path.stem
         try:
             table = pd.read_csv(path, sep="\t")
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
@@ -409,6 +421,7 @@ def build_summary(
     alpha: float,
     data_source: str,
     arms: Sequence[str] | None = None,
+    steps: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -476,6 +489,10 @@ def build_summary(
         "jobs, peak resident memory (MB) of the largest job.",
         "",
         markdown_table(costs, digits=1),
+        "",
+        "Optimizer steps per classifier (its `info.json`):",
+        "",
+        markdown_table(steps) if steps is not None else "_(not recorded)_",
         "",
     ]
     return "\n".join(sections)
