@@ -34,8 +34,8 @@ rule train_classifier:
 rule predict:
     input:
         **packed("test"),
-        weights="results/classifiers/{arm}/seed{seed}/model.safetensors",
-        info="results/classifiers/{arm}/seed{seed}/info.json",
+        weights=rules.train_classifier.output.weights,
+        info=rules.train_classifier.output.info,
     output:
         predictions="results/predictions/{arm}/seed{seed}.parquet",
     log:

@@ -71,8 +71,8 @@ rule split:
 rule pack:
     input:
         root=data_root(),
-        manifest="results/data/manifest.parquet",
-        split="results/data/split.parquet",
+        manifest=rules.manifest.output.manifest,
+        split=rules.split.output.split,
     output:
         images="results/data/packed/{split}.npy",
         table="results/data/packed/{split}.parquet",

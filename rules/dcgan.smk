@@ -37,7 +37,7 @@ rule sample_dcgan:
     input:
         weights=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.safetensors",
         config=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.json",
-        split="results/data/split.parquet",
+        split=rules.split.output.split,
     output:
         images="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
         table="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",

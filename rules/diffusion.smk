@@ -40,8 +40,8 @@ rule train_diffusion:
 
 rule sample_diffusion:
     input:
-        model="results/models/diffusion/model",
-        split="results/data/split.parquet",
+        model=rules.train_diffusion.output.model,
+        split=rules.split.output.split,
     output:
         images="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
         table="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
