@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
+from idc_synth.code_version import code_digest
 from idc_synth.config_checks import ConfigError, check_config, schema_problems
 from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import write_listing_if_changed
@@ -62,6 +63,19 @@ wildcard_constraints:
     label="0|1",
     shard=r"\d+",
     draw=r"\d+",
+
+
+def code_version(script):
+    """A digest of the idc_synth modules the entry script imports: as a param, it reruns the
+    rule when that library code changes (Snakemake itself sees only the script)."""
+    scripts = Path(workflow.basedir, "workflow_scripts")
+    return code_digest(scripts / f"{script}.py", scripts)
+
+
+def state_path(folder, script):
+    """The undeclared resumable checkpoint of a training job, in one folder per code version,
+    so that changed training code trains afresh instead of resuming a finished run."""
+    return f"results/state/{folder}/code-{code_version(script)}/checkpoint.pt"
 
 
 def accelerate_launch(wildcards, resources):

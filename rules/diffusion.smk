@@ -27,7 +27,7 @@ rule train_diffusion:
         launch=accelerate_launch,
         script=os.path.join(SCRIPTS, "train_diffusion.py"),
         settings=json.dumps(diffusion_training_settings()),
-        state="results/state/diffusion/checkpoint.pt",
+        state=state_path("diffusion", "train_diffusion"),
         device=config["device"],
     shell:
         # --quiet: a failed run's traceback is in the log once, not again as accelerate's own
@@ -60,6 +60,7 @@ rule sample_diffusion:
         **synthetic_params(),
         settings=diffusion_sampling_settings(),
         device=config["device"],
+        code=code_version("sample_diffusion"),
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),

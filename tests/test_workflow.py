@@ -189,6 +189,22 @@ def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_p
     assert not rules & {"train_diffusion", "train_dcgan", "sample_dcgan"}
 
 
+def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
+    """A generator trained, its library edited: the training rule reruns (in a fresh state
+    folder, not resuming the finished run); an edit to a module it does not import does not."""
+    workdir = copy_workflow(tmp_path, tiny_config())
+    target = "results/models/dcgan/class0/generator.safetensors"
+    run = snakemake(workdir, target)
+    assert run.returncode == 0, run.stderr[-4000:]
+    library = workdir / "workflow_scripts/idc_synth"
+    for name, reruns in (("statistics.py", False), ("dcgan.py", True)):
+        (library / name).write_text((library / name).read_text() + "\n# edited\n")
+        dry = snakemake(workdir, "-n", target)
+        assert dry.returncode == 0, dry.stderr[-2000:]
+        assert ("rule train_dcgan:" in dry.stdout + dry.stderr) == reruns, name
+    assert len(list((workdir / "results/state/dcgan/class0").glob("code-*"))) == 1
+
+
 def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
     rules = jobs_after_change(finished_run, tmp_path, "figures", "dpi", 72)
     assert "plot_metrics" in rules
@@ -413,7 +429,16 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
         if (arm, seed) in runs:
             predictions = finished_run / f"results/predictions/{arm}/seed{seed}.parquet"
             assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [draw]
-    assert (finished_run / "results/state/classifiers/dcgan/seed1/checkpoint.pt").is_file()
+    assert (
+        len(
+            list(
+                (finished_run / "results/state/classifiers/dcgan/seed1").glob(
+                    "code-*/checkpoint.pt"
+                )
+            )
+        )
+        == 1
+    )
     log = (finished_run / "results/logs/train_classifier/diffusion/seed1.log").read_text()
     assert "of draw 1 from 4 shards" in log
 
