@@ -272,7 +272,6 @@ DCGAN_DEMO = {
     "lr_discriminator": 2e-4,
     "beta1": 0.5,
     "checkpoint_every": 1000,
-    "preview_every": 1000,
     "conditional": False,
     "seed": 0,
 }

@@ -69,8 +69,8 @@ SECTIONS = (
 )
 # Entry scripts by rule family; each one's start-up is timed as the job would pay it.
 ENTRY_SCRIPTS = {
-    "data": ("build_manifest", "split_patients", "pack_split"),
-    "classifier": ("train_classifier", "predict_test"),
+    "data": ("manifest", "split", "pack"),
+    "classifier": ("train_classifier", "predict"),
     "dcgan": ("train_dcgan", "sample_dcgan"),
     "diffusion": ("train_diffusion", "sample_diffusion"),
     "evaluate": ("score_predictions", "collect_metrics", "compare_arms", "image_quality"),

@@ -25,7 +25,7 @@ rule train_classifier:
         settings=classifier_settings,
         synthetic_draw=classifier_draw,
         # undeclared: a killed or preempted job resumes from its last period (retries)
-        state="results/state/classifiers/{arm}/seed{seed}/checkpoint.pt",
+        state=state_path("classifiers/{arm}/seed{seed}", "train_classifier"),
         device=config["device"],
     script:
         "../workflow_scripts/train_classifier.py"
@@ -34,8 +34,8 @@ rule train_classifier:
 rule predict:
     input:
         **packed("test"),
-        weights="results/classifiers/{arm}/seed{seed}/model.safetensors",
-        info="results/classifiers/{arm}/seed{seed}/info.json",
+        weights=rules.train_classifier.output.weights,
+        info=rules.train_classifier.output.info,
     output:
         predictions="results/predictions/{arm}/seed{seed}.parquet",
     log:
@@ -54,5 +54,6 @@ rule predict:
         seed=lambda wildcards: int(wildcards.seed),
         batch_size=512,
         device=config["device"],
+        code=code_version("predict"),
     script:
-        "../workflow_scripts/predict_test.py"
+        "../workflow_scripts/predict.py"

@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
+from idc_synth.code_version import code_digest
 from idc_synth.config_checks import ConfigError, check_config, schema_problems
 from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import write_listing_if_changed
@@ -62,6 +63,19 @@ wildcard_constraints:
     label="0|1",
     shard=r"\d+",
     draw=r"\d+",
+
+
+def code_version(script):
+    """A digest of the idc_synth modules the entry script imports: as a param, it reruns the
+    rule when that library code changes (Snakemake itself sees only the script)."""
+    scripts = Path(workflow.basedir, "workflow_scripts")
+    return code_digest(scripts / f"{script}.py", scripts)
+
+
+def state_path(folder, script):
+    """The undeclared resumable checkpoint of a training job, in one folder per code version,
+    so that changed training code trains afresh instead of resuming a finished run."""
+    return f"results/state/{folder}/code-{code_version(script)}/checkpoint.pt"
 
 
 def accelerate_launch(wildcards, resources):
@@ -133,6 +147,27 @@ def classifier_settings(wildcards):
         )
     }
     return {**settings, "seed": int(wildcards.seed)}
+
+
+# Diffusion knobs that shape only sampling: the training job never receives them, so changing
+# one reruns the sampling shards, never training (its previews use the defaults).
+DIFFUSION_SAMPLING = ("sampling_steps", "guidance_scale", "sample_batch_size")
+
+
+def diffusion_training_settings():
+    """The diffusion settings that train_diffusion depends on: all but the sampling knobs."""
+    return {
+        key: value
+        for key, value in config["diffusion"].items()
+        if key not in DIFFUSION_SAMPLING
+    }
+
+
+def diffusion_sampling_settings():
+    """The diffusion settings sample_diffusion depends on: the sampling knobs, and what loading
+    the model needs (the trained model itself is its input)."""
+    keys = (*DIFFUSION_SAMPLING, "allow_download", "mixed_precision")
+    return {key: config["diffusion"][key] for key in keys}
 
 
 def synthetic_draws():
@@ -280,6 +315,62 @@ QUALITY_CLASSIFIER = (
     f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
 )
 QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
+
+
+def classifier_jobs():
+    """(arm, seed) of every classifier the study trains: the arms' seeds, the train-on-synthetic
+    seeds that are not skipped, and the baseline whose embedding image quality uses."""
+    jobs = [(arm, seed) for arm in ARMS for seed in SEEDS]
+    jobs += [
+        (arm, seed)
+        for arm in TSTR_ARMS
+        if arm not in TSTR_SKIPPED
+        for seed in TSTR_SEEDS
+    ]
+    if generators():
+        jobs.append(("baseline", config["quality"]["classifier_seed"]))
+    return list(dict.fromkeys(jobs))
+
+
+def cost_inputs(wildcards):
+    """The benchmark file of every heavy job in the study's DAG (declared, so the cost table
+    reads no file the DAG does not make), and every classifier's info.json (its steps).
+    """
+    classifiers = classifier_jobs()
+    arms, seeds = [arm for arm, _ in classifiers], [seed for _, seed in classifiers]
+    files = [
+        rules.manifest.benchmark,
+        *expand(
+            rules.pack.benchmark,
+            split=[*SPLITS, *(["holdout"] if generators() else [])],
+        ),
+        *expand(rules.train_classifier.benchmark, zip, arm=arms, seed=seeds),
+        *expand(rules.predict.benchmark, zip, arm=arms, seed=seeds),
+        rules.compare_arms.benchmark,
+        rules.calibration_simulation.benchmark,
+    ]
+    if config["data"]["source"] == "demo":
+        files.append(rules.make_demo_data.benchmark)
+    if "dcgan" in ARMS:
+        models = {dcgan_model(label) for label in (0, 1)}
+        files += expand(rules.train_dcgan.benchmark, model=sorted(models))
+    if "diffusion" in ARMS:
+        files.append(rules.train_diffusion.benchmark)
+    for generator in generators():
+        files += expand(
+            getattr(rules, f"sample_{generator}").benchmark,
+            draw=synthetic_draws(),
+            label=(0, 1),
+            shard=range(config["synthetic"]["shards_per_class"]),
+        )
+    if generators():
+        files.append(rules.quality_reference.benchmark)
+        files += expand(rules.image_quality.benchmark, candidate=QUALITY_CANDIDATES)
+    files += expand(rules.predict_perturbed.benchmark, perturbation=PERTURBATIONS)
+    return {
+        "benchmarks": files,
+        "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
+    }
 
 
 def inception_weights():

@@ -49,7 +49,7 @@ rule manifest:
         # Where the QC table goes when the scan stops: a failed job's outputs are deleted.
         failed_qc="results/logs/manifest_qc_rejected.tsv",
     script:
-        "../workflow_scripts/build_manifest.py"
+        "../workflow_scripts/manifest.py"
 
 
 rule split:
@@ -65,14 +65,14 @@ rule split:
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
     script:
-        "../workflow_scripts/split_patients.py"
+        "../workflow_scripts/split.py"
 
 
 rule pack:
     input:
         root=data_root(),
-        manifest="results/data/manifest.parquet",
-        split="results/data/split.parquet",
+        manifest=rules.manifest.output.manifest,
+        split=rules.split.output.split,
     output:
         images="results/data/packed/{split}.npy",
         table="results/data/packed/{split}.parquet",
@@ -99,4 +99,4 @@ rule pack:
             else None
         ),
     script:
-        "../workflow_scripts/pack_split.py"
+        "../workflow_scripts/pack.py"

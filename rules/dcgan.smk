@@ -27,7 +27,7 @@ rule train_dcgan:
         label=lambda wildcards: (
             None if wildcards.model == "conditional" else int(wildcards.model[-1])
         ),
-        state="results/state/dcgan/{model}/checkpoint.pt",
+        state=state_path("dcgan/{model}", "train_dcgan"),
         device=config["device"],
     script:
         "../workflow_scripts/train_dcgan.py"
@@ -37,7 +37,7 @@ rule sample_dcgan:
     input:
         weights=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.safetensors",
         config=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.json",
-        split="results/data/split.parquet",
+        split=rules.split.output.split,
     output:
         images="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
         table="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",
@@ -58,5 +58,6 @@ rule sample_dcgan:
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),
         device=config["device"],
+        code=code_version("sample_dcgan"),
     script:
         "../workflow_scripts/sample_dcgan.py"

@@ -26,8 +26,8 @@ rule train_diffusion:
         # accelerate starts one training process per GPU the job holds (see README, multi-GPU)
         launch=accelerate_launch,
         script=os.path.join(SCRIPTS, "train_diffusion.py"),
-        settings=json.dumps(config["diffusion"]),
-        state="results/state/diffusion/checkpoint.pt",
+        settings=json.dumps(diffusion_training_settings()),
+        state=state_path("diffusion", "train_diffusion"),
         device=config["device"],
     shell:
         # --quiet: a failed run's traceback is in the log once, not again as accelerate's own
@@ -40,8 +40,8 @@ rule train_diffusion:
 
 rule sample_diffusion:
     input:
-        model="results/models/diffusion/model",
-        split="results/data/split.parquet",
+        model=rules.train_diffusion.output.model,
+        split=rules.split.output.split,
     output:
         images="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
         table="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
@@ -58,8 +58,9 @@ rule sample_diffusion:
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
         **synthetic_params(),
-        settings=config["diffusion"],
+        settings=diffusion_sampling_settings(),
         device=config["device"],
+        code=code_version("sample_diffusion"),
         label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),

@@ -11,7 +11,7 @@ localrules:
 
 rule score_predictions:
     input:
-        predictions="results/predictions/{arm}/seed{seed}.parquet",
+        predictions=rules.predict.output.predictions,
     output:
         metrics="results/metrics/per_seed/{arm}/seed{seed}.tsv",
     log:
@@ -24,9 +24,7 @@ rule score_predictions:
 
 rule collect_metrics:
     input:
-        metrics=expand(
-            "results/metrics/per_seed/{arm}/seed{seed}.tsv", arm=ARMS, seed=SEEDS
-        ),
+        metrics=expand(rules.score_predictions.output.metrics, arm=ARMS, seed=SEEDS),
     output:
         table="results/metrics/classification.tsv",
     log:
@@ -40,12 +38,12 @@ rule collect_metrics:
 rule collect_tstr_metrics:
     input:
         tstr=expand(
-            "results/metrics/per_seed/{arm}/seed{seed}.tsv",
+            rules.score_predictions.output.metrics,
             arm=[arm for arm in TSTR_ARMS if arm not in TSTR_SKIPPED],
             seed=TSTR_SEEDS,
         ),
         baseline=expand(
-            "results/metrics/per_seed/{arm}/seed{seed}.tsv",
+            rules.score_predictions.output.metrics,
             arm=[arm for arm in ARMS if arm == "baseline"],
             seed=SEEDS,
         ),

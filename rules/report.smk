@@ -4,7 +4,22 @@
 
 
 localrules:
+    cost_table,
     write_summary,
+
+
+rule cost_table:
+    input:
+        unpack(cost_inputs),
+    output:
+        costs="results/metrics/cost.tsv",
+        steps="results/metrics/classifier_steps.tsv",
+    log:
+        "results/logs/cost_table.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow_scripts/cost_table.py"
 
 
 rule write_summary:
@@ -23,6 +38,8 @@ rule write_summary:
         calibration=rules.calibration_simulation.output.table,
         patient_spread=rules.patient_metrics.output.spread,
         probability_calibration=rules.score_calibration.output.table,
+        costs=rules.cost_table.output.costs,
+        steps=rules.cost_table.output.steps,
     output:
         summary=report(
             "results/summary.md",
@@ -37,6 +54,5 @@ rule write_summary:
         alpha=config["statistics"]["alpha"],
         data_source=config["data"]["source"],
         arms=ARMS,
-        benchmarks="results/benchmarks",
     script:
         "../workflow_scripts/write_summary.py"

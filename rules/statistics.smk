@@ -10,9 +10,7 @@ localrules:
 
 rule compare_arms:
     input:
-        predictions=expand(
-            "results/predictions/{arm}/seed{seed}.parquet", arm=ARMS, seed=SEEDS
-        ),
+        predictions=expand(rules.predict.output.predictions, arm=ARMS, seed=SEEDS),
     output:
         tests=report(
             "results/metrics/tests.tsv",

@@ -35,4 +35,4 @@ rule synthetic_pngs:
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/export_synthetic_pngs.py"
+        "../workflow_scripts/synthetic_pngs.py"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import predict_test
+import predict as predict_script
 import pytest
 import score_predictions
 import torch
@@ -229,7 +229,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
     run_train_script(train_npy, train_pq, val_npy, val_pq, model_dir, log)
     predictions = tmp_path / "predictions" / "baseline" / "seed0.parquet"
-    predict_test.main(
+    predict_script.main(
         weights=model_dir / "weights.safetensors",
         info=model_dir / "info.json",
         test_images=val_npy,
@@ -297,7 +297,7 @@ def test_synthetic_patches_join_only_the_train_split(task, tmp_path):
     # the step budget is the real split's: ceil(96 / 32) steps, though 101 patches train
     assert info["budget"] == "steps" and info["budget_steps"] == info["optimizer_steps"] == 3
     predictions = tmp_path / "predictions.parquet"
-    predict_test.main(
+    predict_script.main(
         weights=model_dir / "weights.safetensors",
         info=model_dir / "info.json",
         test_images=val_npy,

@@ -30,6 +30,7 @@ from idc_synth.dcgan import (
     build_generator,
     generate,
     load_generator,
+    preview_steps,
     save_generator,
     standing_statistics,
     to_uint8,
@@ -50,7 +51,6 @@ TINY = DCGANSettings(
     lr_discriminator=2e-3,
     beta1=0.5,
     checkpoint_every=4,
-    preview_every=5,
     conditional=False,
     seed=0,
 )
@@ -101,14 +101,15 @@ def test_training_records_history_previews_and_checkpoint(trained) -> None:
     assert list(result.history.columns) == HISTORY_COLUMNS
     assert result.history["step"].tolist() == list(range(1, total + 1))
     assert np.isfinite(result.history[HISTORY_COLUMNS[2:]].to_numpy()).all()
-    assert [step for step, _ in result.previews] == list(range(0, total + 1, TINY.preview_every))
+    assert [step for step, _ in result.previews] == sorted(preview_steps(total))
+    assert result.previews[0][0] == 0 and result.previews[-1][0] == total
     assert all(images.shape == (PREVIEW_COUNT, 50, 50, 3) for _, images in result.previews)
     assert load_checkpoint(state)["step"] == total
 
 
 def test_min_steps_gives_a_small_class_more_passes(tmp_path) -> None:
     images, labels = tiny_patches()
-    settings = dataclasses.replace(TINY, epochs=1, min_steps=5, preview_every=5)
+    settings = dataclasses.replace(TINY, epochs=1, min_steps=5)
     result = train_dcgan(images, labels, settings, tmp_path / "state.pt", "cpu")
     assert len(images) // TINY.batch_size < 5
     assert result.history["step"].tolist() == [1, 2, 3, 4, 5]
@@ -152,18 +153,18 @@ class Interrupt(Exception):
 
 
 def test_resume_continues_the_same_run(trained, tmp_path: Path) -> None:
-    """Stopped after the step-5 checkpoint and resumed, the run ends where the uninterrupted one
-    did: same weights, same history, same previews."""
+    """Stopped at the step-6 preview (last checkpoint: step 5) and resumed, the run ends where
+    the uninterrupted one did: same weights, same history, same previews."""
     settings = dataclasses.replace(TINY, checkpoint_every=5)
     images, labels = tiny_patches()
     state = tmp_path / "state.pt"
 
-    def stop_at_5(step: int, _images: np.ndarray) -> None:
-        if step == 5:
+    def stop_at_6(step: int, _images: np.ndarray) -> None:
+        if step == 6:
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train_dcgan(images, labels, settings, state, "cpu", on_preview=stop_at_5)
+        train_dcgan(images, labels, settings, state, "cpu", on_preview=stop_at_6)
     assert load_checkpoint(state)["step"] == 5
     resumed = train_dcgan(images, labels, settings, state, "cpu")
     uninterrupted = trained[0]

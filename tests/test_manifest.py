@@ -114,7 +114,7 @@ def test_greyscale_patch_is_kept_with_a_qc_row_and_empty_file_is_named(patch_tre
 
 
 def test_qc_table_is_written_when_the_manifest_stops(patch_tree, tmp_path):
-    import build_manifest as rule
+    import manifest as rule
 
     for index in range(5):
         write_patch(patch_tree, "1004", 9001 + 50 * index, 9001, 0, size=(20, 20))

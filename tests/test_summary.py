@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -11,6 +12,7 @@ from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS, decide
 from idc_synth.summary import (
     benchmark_costs,
     build_summary,
+    classifier_steps,
     conclusion,
     interval,
     markdown_table,
@@ -102,17 +104,29 @@ def test_benchmark_costs_sum_per_rule_family(tmp_path):
         "manifest.tsv": "1.5\t0:00:01\t-\t1\t1\t1\t0\t0\t0\t1.0\n",
     }
     for name, line in files.items():
-        path = tmp_path / name
+        path = tmp_path / "benchmarks" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + line)
-    costs = benchmark_costs(tmp_path).set_index("rule")
+    costs = benchmark_costs(sorted((tmp_path / "benchmarks").rglob("*.tsv"))).set_index("rule")
     assert costs.loc["train_classifier", "jobs"] == 2
     assert costs.loc["train_classifier", "wall_s"] == 30.0
     assert costs.loc["train_classifier", "cpu_s"] == 27.0
     assert costs.loc["train_classifier", "peak_rss_mb"] == 700
     assert np.isnan(costs.loc["manifest", "peak_rss_mb"])  # '-' is unknown, not an error
     assert costs.loc["total", "wall_s"] == 31.5 and costs.loc["total", "jobs"] == 3
-    assert benchmark_costs(tmp_path / "missing").empty
+    assert benchmark_costs([]).empty
+
+
+def test_classifier_steps_read_each_info_json(tmp_path):
+    for arm, seed, steps in (("baseline", 0, 120), ("dcgan", 1, 118)):
+        folder = tmp_path / "classifiers" / arm / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "info.json").write_text(json.dumps({"seed": seed, "optimizer_steps": steps}))
+    table = classifier_steps(sorted(tmp_path.rglob("info.json")))
+    assert table.to_dict("records") == [
+        {"arm": "baseline", "seed": 0, "optimizer_steps": 120},
+        {"arm": "dcgan", "seed": 1, "optimizer_steps": 118},
+    ]
 
 
 def make_tests(primary_rows: pd.DataFrame) -> pd.DataFrame:
@@ -170,6 +184,7 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
         tstr=tstr,
         image_quality=quality,
         costs=costs,
+        steps=pd.DataFrame([{"arm": "dcgan", "seed": 0, "optimizer_steps": 640}]),
         alpha=0.05,
         data_source="folder",
     )
@@ -188,6 +203,7 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
     assert "rejected in 0.045 of studies" in text and "per-patch McNemar in 0.600" in text
     assert "skipped: no synthetic patches" in text and "real (reference)" in text
     assert "| predict | 2 | 3.0 | 2.5 | 900.0 |" in text and "Demo caveat" not in text
+    assert "| dcgan | 0 | 640 |" in text
     one_patient = build_summary(
         summary_ci=summary_ci(patients=1, width=0),
         tests=make_tests(primary([(0.02, np.nan, np.nan, np.nan, UNDEFINED)])),

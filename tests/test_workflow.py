@@ -45,7 +45,6 @@ def tiny_config() -> dict:
         min_steps=0,
         batch_size=32,
         checkpoint_every=5,
-        preview_every=5,
     )
     config["diffusion"].update(
         vae_channels=[4, 8],
@@ -182,10 +181,49 @@ def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, t
     assert not rules & {"make_demo_data", "manifest", "split", "pack", "train_dcgan"}
 
 
+@pytest.mark.parametrize(("key", "value"), [("guidance_scale", 3.0), ("sampling_steps", 3)])
+def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_path, key, value):
+    """train_diffusion receives no sampling knob (rules/common.smk slices the section)."""
+    rules = jobs_after_change(finished_run, tmp_path, "diffusion", key, value)
+    assert "sample_diffusion" in rules
+    assert not rules & {"train_diffusion", "train_dcgan", "sample_dcgan"}
+
+
+def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
+    """A generator trained, its library edited: the training rule reruns (in a fresh state
+    folder, not resuming the finished run); an edit to a module it does not import does not."""
+    workdir = copy_workflow(tmp_path, tiny_config())
+    target = "results/models/dcgan/class0/generator.safetensors"
+    run = snakemake(workdir, target)
+    assert run.returncode == 0, run.stderr[-4000:]
+    library = workdir / "workflow_scripts/idc_synth"
+    for name, reruns in (("statistics.py", False), ("dcgan.py", True)):
+        (library / name).write_text((library / name).read_text() + "\n# edited\n")
+        dry = snakemake(workdir, "-n", target)
+        assert dry.returncode == 0, dry.stderr[-2000:]
+        assert ("rule train_dcgan:" in dry.stdout + dry.stderr) == reruns, name
+    assert len(list((workdir / "results/state/dcgan/class0").glob("code-*"))) == 1
+
+
 def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
     rules = jobs_after_change(finished_run, tmp_path, "figures", "dpi", 72)
     assert "plot_metrics" in rules
     assert rules <= {"all", "write_summary"} | {rule for rule in rules if rule.startswith("plot_")}
+
+
+def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run):
+    """One row per rule family of the declared benchmark files, and every classifier's
+    optimizer steps."""
+    infos = sorted((finished_run / "results/classifiers").glob("*/seed*/info.json"))
+    costs = pd.read_csv(finished_run / "results/metrics/cost.tsv", sep="\t").set_index("rule")
+    assert costs.loc["train_classifier", "jobs"] == len(infos)
+    assert costs.loc["total", "jobs"] == costs.drop(index="total")["jobs"].sum()
+    steps = pd.read_csv(finished_run / "results/metrics/classifier_steps.tsv", sep="\t")
+    assert sorted(zip(steps["arm"], steps["seed"], strict=True)) == sorted(
+        (path.parent.parent.name, int(path.parent.name.removeprefix("seed"))) for path in infos
+    )
+    assert (steps["optimizer_steps"] > 0).all()
+    assert "| train_classifier |" in (finished_run / "results/summary.md").read_text()
 
 
 def test_summary_figures_and_html_report(finished_run):
@@ -391,7 +429,16 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
         if (arm, seed) in runs:
             predictions = finished_run / f"results/predictions/{arm}/seed{seed}.parquet"
             assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [draw]
-    assert (finished_run / "results/state/classifiers/dcgan/seed1/checkpoint.pt").is_file()
+    assert (
+        len(
+            list(
+                (finished_run / "results/state/classifiers/dcgan/seed1").glob(
+                    "code-*/checkpoint.pt"
+                )
+            )
+        )
+        == 1
+    )
     log = (finished_run / "results/logs/train_classifier/diffusion/seed1.log").read_text()
     assert "of draw 1 from 4 shards" in log
 

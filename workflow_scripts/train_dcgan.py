@@ -9,8 +9,6 @@ from idc_synth.grids import save_grid
 from idc_synth.pack import load_packed
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 
-MAX_PREVIEW_ROWS = 20  # snapshots shown in the progress grid, evenly spaced over training
-
 
 def select_training_rows(labels: np.ndarray, label: int | None, conditional: bool) -> np.ndarray:
     """Rows to train on: one class for a per-class generator, all for the conditional one."""
@@ -23,12 +21,6 @@ def select_training_rows(labels: np.ndarray, label: int | None, conditional: boo
     if len(rows) == 0:
         raise ValueError(f"the train split has no patches of class {label}")
     return rows
-
-
-def progress_rows(previews: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
-    """At most MAX_PREVIEW_ROWS snapshots, evenly spaced, always the first and the last."""
-    picks = np.unique(np.linspace(0, len(previews) - 1, min(len(previews), MAX_PREVIEW_ROWS)))
-    return [previews[int(index)] for index in picks]
 
 
 def main(
@@ -64,7 +56,7 @@ def main(
         save_generator(result.generator, settings, weights, config, label=label)
         losses.parent.mkdir(parents=True, exist_ok=True)
         result.history.to_csv(losses, sep="\t", index=False)
-        shown = progress_rows(result.previews)
+        shown = result.previews
         save_grid(
             np.concatenate([snapshot for _, snapshot in shown]), previews, columns=len(shown[0][1])
         )

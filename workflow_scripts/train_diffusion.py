@@ -73,6 +73,8 @@ def main(
         pd.DataFrame(trainer.losses, columns=["step", "phase", "loss"]).to_csv(
             staging / "losses.tsv", sep="\t", index=False
         )
+        # The rule passes no sampling knob (a change to one must not retrain), so the previews
+        # sample with DiffusionSettings' defaults for guidance and DDIM steps.
         sampler = load_sampler(staging / "model", settings, accelerator)
         grid = np.concatenate(
             [

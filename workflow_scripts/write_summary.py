@@ -1,11 +1,11 @@
-"""Rule write_summary: results/summary.md from the statistics, quality and benchmark tables."""
+"""Rule write_summary: results/summary.md from the statistics, quality and cost tables."""
 
 from pathlib import Path
 
 import pandas as pd
 
 from idc_synth.runtime import rule_logging
-from idc_synth.summary import benchmark_costs, build_summary
+from idc_synth.summary import build_summary
 
 
 def _read(path: Path | None, **options) -> pd.DataFrame | None:
@@ -15,7 +15,8 @@ def _read(path: Path | None, **options) -> pd.DataFrame | None:
 def main(
     *,
     tables: dict[str, Path | None],
-    benchmark_dir: Path,
+    costs: Path,
+    steps: Path,
     summary_path: Path,
     alpha: float,
     data_source: str,
@@ -35,9 +36,15 @@ def main(
             logger.info("read %s: %s", name, path)
         frames["tests"]["note"] = frames["tests"]["note"].fillna("")
         frames["primary"]["note"] = frames["primary"]["note"].fillna("")
-        costs = benchmark_costs(benchmark_dir)
-        logger.info("benchmarks under %s: %d rule families", benchmark_dir, len(costs))
-        text = build_summary(**frames, costs=costs, alpha=alpha, data_source=data_source, arms=arms)
+        logger.info("read %s and %s", costs, steps)
+        text = build_summary(
+            **frames,
+            costs=pd.read_csv(costs, sep="\t"),
+            steps=pd.read_csv(steps, sep="\t"),
+            alpha=alpha,
+            data_source=data_source,
+            arms=arms,
+        )
         summary_path.parent.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(text)
         logger.info("wrote %s:\n%s", summary_path, text)
@@ -62,7 +69,8 @@ if __name__ == "__main__":
             name: Path(getattr(sm.input, name)) if getattr(sm.input, name, None) else None
             for name in names
         },
-        benchmark_dir=Path(sm.params.benchmarks),
+        costs=Path(sm.input.costs),
+        steps=Path(sm.input.steps),
         summary_path=Path(sm.output.summary),
         alpha=float(sm.params.alpha),
         data_source=str(sm.params.data_source),

@@ -48,6 +48,7 @@ LEAKY_SLOPE = 0.2
 INIT_STD = 0.02
 LABEL_EMBEDDING_DIM = 16  # G's label code; two classes need little, but a 1-d code trains slowly
 PREVIEW_COUNT = 16  # fixed-noise patches per snapshot (conditional: half per class)
+PREVIEW_ROWS = 20  # snapshots over a training run, each a row of the progress grid
 STANDING_BATCHES = 64  # noise batches whose batch-norm statistics sampling averages
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = ["step", "epoch", "loss_d", "loss_g", "d_real", "d_fake"]
@@ -67,7 +68,6 @@ class DCGANSettings:
     lr_discriminator: float
     beta1: float
     checkpoint_every: int  # steps
-    preview_every: int  # steps
     conditional: bool
     seed: int
 
@@ -79,7 +79,6 @@ class DCGANSettings:
             "epochs",
             "batch_size",
             "checkpoint_every",
-            "preview_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"DCGANSettings.{name} must be >= 1, got {getattr(self, name)}")
@@ -429,6 +428,13 @@ def _train_step(
     return torch.stack([loss_d, loss_g, d_real, d_fake]).detach()
 
 
+def preview_steps(total_steps: int) -> set[int]:
+    """The steps whose snapshot the progress grid shows: PREVIEW_ROWS evenly spaced ones, the
+    first and the last included. Fixed by the step count, so that no preview knob reaches the
+    training job (a change to one would retrain)."""
+    return set(np.linspace(0, total_steps, PREVIEW_ROWS).round().astype(int).tolist())
+
+
 def _log_window(run: _Run, total_steps: int, window: int) -> None:
     """Mean losses since the last preview: single-step GAN losses are too noisy to read."""
     recent = np.asarray(run.history[-window:])
@@ -458,10 +464,10 @@ def train_dcgan(
 
     ``labels`` matter only when ``settings.conditional``. There are ``settings.epochs`` x
     ``steps_per_epoch`` steps, or ``settings.min_steps`` if that is more. After step s, a
-    snapshot of the fixed preview batch is taken when s is a multiple of ``preview_every`` or
-    the last step (and at step 0), and then the whole run state is checkpointed atomically to
-    ``state_path`` when s is a multiple of ``checkpoint_every`` or the last step;
-    ``on_preview(step, images)`` is called last.
+    snapshot of the fixed preview batch is taken when s is one of ``preview_steps`` (evenly
+    spaced, step 0 and the last included), and then the whole run state is checkpointed
+    atomically to ``state_path`` when s is a multiple of ``checkpoint_every`` or the last
+    step; ``on_preview(step, images)`` is called last.
 
     Resuming: a checkpoint at ``state_path`` with the same settings and training data is
     continued from its step (a stale one from other settings or data is ignored, with a
@@ -483,6 +489,8 @@ def train_dcgan(
         raise ValueError(f"labels must be in {CLASSES}, got {np.unique(labels).tolist()}")
     per_epoch = steps_per_epoch(len(images), settings.batch_size)
     total_steps = max(settings.epochs * per_epoch, settings.min_steps)
+    shown = preview_steps(total_steps)
+    window = max(1, total_steps // (PREVIEW_ROWS - 1))
     run = _Run(settings, data_digest(images, labels), device)
     _resume(run, state_path, total_steps)
     if run.step == 0:
@@ -516,9 +524,9 @@ def train_dcgan(
         run.history.append([step, epoch, *values.tolist()])
         progress.update(1)
         last = step == total_steps
-        snapshot = run.preview() if last or step % settings.preview_every == 0 else None
+        snapshot = run.preview() if step in shown else None
         if snapshot is not None:
-            _log_window(run, total_steps, settings.preview_every)
+            _log_window(run, total_steps, window)
         if last or step % settings.checkpoint_every == 0:
             save_checkpoint(state_path, run.state(epoch))
         if snapshot is not None and on_preview is not None:

@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from idc_synth.grids import tile  # noqa: E402
+from idc_synth.metrics import METRIC_LABELS, arm_sort_key  # noqa: E402
 from idc_synth.statistics import TEST_METRICS  # noqa: E402
 
 DEFAULT_COLORS = {
@@ -34,15 +35,6 @@ DEFAULT_COLORS = {
     "real": "#009E73",
 }
 FALLBACK_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced\naccuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-}
 
 
 @dataclass(frozen=True)
@@ -84,8 +76,7 @@ def _figure(style: Style, rows: int, columns: int, width: float, height: float, 
 
 
 def _arm_order(arms) -> list[str]:
-    known = ("baseline", "dcgan", "diffusion")
-    return sorted(set(arms), key=lambda arm: (known.index(arm) if arm in known else 9, arm))
+    return sorted(set(arms), key=arm_sort_key)
 
 
 def _message(ax, text: str) -> None:
@@ -133,7 +124,9 @@ def plot_metrics(
                     alpha=0.5,
                     linewidths=0,
                 )
-    ax.set_xticks(np.arange(len(metrics)), [METRIC_LABELS.get(m, m) for m in metrics])
+    ax.set_xticks(
+        np.arange(len(metrics)), [textwrap.fill(METRIC_LABELS.get(m, m), 10) for m in metrics]
+    )
     ax.set_ylabel("test metric")
     ax.set_title("Test metrics by arm (mean over seeds, patient-bootstrap CI; dots: seeds)")
     ax.grid(axis="y", alpha=0.3)

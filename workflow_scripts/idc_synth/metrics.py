@@ -15,6 +15,22 @@ SCORE_KEYS = (
 )
 METRIC_KEYS = (*SCORE_KEYS, "tn", "fp", "fn", "tp")  # scores, then the confusion counts
 METRIC_COLUMNS = ("arm", "seed", *METRIC_KEYS)
+# How tables and figures name the scores.
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+}
+BASELINE = "baseline"
+
+
+def arm_sort_key(arm: str) -> tuple[int, str]:
+    """The order arms appear in every table and figure: the baseline first, then by name."""
+    return (0 if arm == BASELINE else 1, arm)
 
 
 def classification_metrics(

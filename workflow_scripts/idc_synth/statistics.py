@@ -38,11 +38,10 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
-from idc_synth.metrics import SCORE_KEYS, classification_metrics
+from idc_synth.metrics import BASELINE, SCORE_KEYS, arm_sort_key, classification_metrics
 
 TEST_METRICS = SCORE_KEYS  # arms are compared on every score, not on the confusion counts
 PRIMARY_METRICS = ("balanced_accuracy", "roc_auc")
-BASELINE = "baseline"
 POWER = 0.8  # the minimal detectable difference is quoted at this power
 TESTS_COLUMNS = [
     "comparison",
@@ -740,4 +739,4 @@ def _nanmean(values: np.ndarray) -> float:
 
 def _arm_order(key: tuple[str, int]) -> tuple[int, str, int]:
     arm, seed = key
-    return (0 if arm == BASELINE else 1, arm, seed)
+    return (*arm_sort_key(arm), seed)

@@ -10,6 +10,7 @@ is written as "undefined (why)", never as numbers.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,19 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.statistics import BASELINE as BASELINE_ARM
+from idc_synth.metrics import BASELINE, METRIC_LABELS
 from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-}
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
+STEP_COLUMNS = ["arm", "seed", "optimizer_steps"]
 
 
 def _format(value, digits: int = 3) -> str:
@@ -115,6 +108,22 @@ def _undefined_note(summary_ci: pd.DataFrame) -> str:
 QUALITY_COUNT_COLUMNS = ("n", "kid_subset", "n_copy_checked")
 
 
+def classifier_steps(infos: Sequence[Path]) -> pd.DataFrame:
+    """Optimizer steps each classifier took (its info.json, results/classifiers/{arm}/seed{seed}):
+    equal budgets across arms are what makes the arms comparable."""
+    rows = []
+    for path in map(Path, infos):
+        info = json.loads(path.read_text())
+        rows.append(
+            {
+                "arm": path.parent.parent.name,
+                "seed": int(info["seed"]),
+                "optimizer_steps": info.get("optimizer_steps"),
+            }
+        )
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
 def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     """The measured rows, every column the quality rule wrote but its free text (the skipped
     feature spaces are named by quality_spaces instead)."""
@@ -153,13 +162,15 @@ def _skipped(image_quality: pd.DataFrame) -> pd.Series:
     return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
-def benchmark_costs(benchmark_dir: Path) -> pd.DataFrame:
+def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
     """Wall and CPU seconds summed, peak RSS maxed, per rule family (the first path part under
-    the benchmark folder), plus a total row. Repeated benchmark runs in one file are averaged."""
+    the last `benchmarks` folder), plus a total row. Repeated runs in one file are averaged."""
     rows = []
-    for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
-        relative = path.relative_to(benchmark_dir)
-        rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
+    for path in map(Path, paths):
+        parts = path.parts
+        last = len(parts) - 1 - parts[::-1].index("benchmarks") if "benchmarks" in parts else -1
+        under = parts[last + 1 :]
+        rule = under[0] if last >= 0 and len(under) > 1 else path.stem
         try:
             table = pd.read_csv(path, sep="\t")
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
@@ -449,6 +460,7 @@ def build_summary(
     patient_spread: pd.DataFrame | None = None,
     probability_calibration: pd.DataFrame | None = None,
     robustness: pd.DataFrame | None = None,
+    steps: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -518,6 +530,10 @@ def build_summary(
         "jobs, peak resident memory (MB) of the largest job.",
         "",
         markdown_table(costs, digits=1),
+        "",
+        "Optimizer steps per classifier (its `info.json`):",
+        "",
+        markdown_table(steps) if steps is not None else "_(not recorded)_",
         "",
         *generalization_section(patient_spread),
         *calibration_section(probability_calibration),
@@ -668,15 +684,15 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
     for perturbation, group in rows.groupby("perturbation", sort=False):
         best = group.loc[group["degradation"].idxmax()]
         decided = group[(group["verdict"] == "difference")]
-        if best["arm"] != BASELINE_ARM and best["verdict"] == "difference":
+        if best["arm"] != BASELINE and best["verdict"] == "difference":
             claim = "significantly less than the baseline"
         elif (
-            best["arm"] == BASELINE_ARM
+            best["arm"] == BASELINE
             and len(decided)
             and (decided["degradation_difference"] < 0).all()
         ):
             claim = "significantly less than every generator arm with a verdict"
-        elif best["arm"] == BASELINE_ARM:
+        elif best["arm"] == BASELINE:
             claim = (
                 "no generator arm shown to degrade differently by the primary endpoint's inference"
             )

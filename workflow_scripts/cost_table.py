@@ -1,0 +1,32 @@
+"""Rule cost_table: the cost per rule family from the DAG's benchmark files, and the optimizer
+steps each classifier took."""
+
+from pathlib import Path
+
+from idc_synth.runtime import rule_logging
+from idc_synth.summary import benchmark_costs, classifier_steps
+
+
+def main(
+    *, benchmarks: list[Path], infos: list[Path], costs: Path, steps: Path, log: Path | None
+) -> None:
+    with rule_logging(log) as logger:
+        table = benchmark_costs(benchmarks)
+        logger.info("read %d benchmark files: %d rule families", len(benchmarks), len(table) - 1)
+        steps_table = classifier_steps(infos)
+        logger.info("read %d classifier info.json files", len(infos))
+        costs.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(costs, sep="\t", index=False)
+        steps_table.to_csv(steps, sep="\t", index=False)
+        logger.info("wrote %s, %s", costs, steps)
+
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
+    main(
+        benchmarks=[Path(path) for path in sm.input.benchmarks],
+        infos=[Path(path) for path in sm.input.infos],
+        costs=Path(sm.output.costs),
+        steps=Path(sm.output.steps),
+        log=Path(sm.log[0]),
+    )

@@ -1,0 +1,60 @@
+"""A digest of the library code an entry script runs, for a rule's params: Snakemake sees edits
+to the script itself, not to the idc_synth modules it imports, so without it "I changed the
+training code" would rerun nothing."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+PACKAGE = "idc_synth"
+
+
+def _module_file(scripts_dir: Path, dotted: str) -> Path | None:
+    """The file of a dotted module under scripts_dir (a package's __init__.py), or None."""
+    base = scripts_dir.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    """Dotted names of the idc_synth modules a parsed file imports (`from idc_synth.x import
+    y` counts y too, in case it is a module)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.split(".")[0] == PACKAGE}
+
+
+def library_files(script: Path, scripts_dir: Path) -> list[Path]:
+    """Every idc_synth file the script imports, directly or through other idc_synth modules,
+    with the __init__.py of each package on the way."""
+    seen: set[Path] = set()
+    pending = [Path(script)]
+    while pending:
+        tree = ast.parse(pending.pop().read_text())
+        for dotted in _imported(tree):
+            parts = dotted.split(".")
+            for depth in range(1, len(parts) + 1):
+                path = _module_file(scripts_dir, ".".join(parts[:depth]))
+                if path is not None and path not in seen:
+                    seen.add(path)
+                    pending.append(path)
+    return sorted(seen)
+
+
+def code_digest(script: Path, scripts_dir: Path) -> str:
+    """SHA-256 (16 hex digits) of the paths, relative to scripts_dir, and contents of the
+    library files the script imports: the same wherever the checkout lives."""
+    digest = hashlib.sha256()
+    for path in library_files(script, scripts_dir):
+        digest.update(path.relative_to(scripts_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
