@@ -6,6 +6,7 @@ The calibration of the primary test is proven by simulation in test_inference_ca
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -296,3 +297,10 @@ def test_a_single_arm_has_nothing_to_compare():
     result = compare_arms(fake_predictions(["baseline"], [0, 1], n_patients=8), Settings(30))
     assert result.primary.empty and list(result.primary.columns) == PRIMARY_COLUMNS
     assert result.tests.empty and len(result.summary_ci) == 7
+
+
+def test_settings_from_params_takes_the_fields_a_rule_passes():
+    params = SimpleNamespace(confidence_level=0.9, alpha=0.01, seed=3)  # seed: not a setting
+    settings = Settings.from_params(params)
+    assert (settings.confidence_level, settings.alpha) == (0.9, 0.01)
+    assert settings.bootstrap_samples == Settings().bootstrap_samples

@@ -55,11 +55,7 @@ if __name__ == "__main__":
             ),
             effects=[float(effect) for effect in sm.params.effects],
             n_studies=int(sm.params.studies),
-            settings=Settings(
-                bootstrap_samples=int(sm.params.bootstrap_samples),
-                confidence_level=float(sm.params.confidence_level),
-                alpha=float(sm.params.alpha),
-            ),
+            settings=Settings.from_params(sm.params),
             seed=int(sm.params.seed),
             log=Path(sm.log[0]),
         )

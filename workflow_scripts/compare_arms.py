@@ -3,9 +3,7 @@ components (see idc_synth.statistics)."""
 
 from pathlib import Path
 
-import pandas as pd
-
-from idc_synth.runtime import rule_logging
+from idc_synth.runtime import read_parquets, rule_logging, write_tsv
 from idc_synth.statistics import Settings, compare_arms
 
 
@@ -18,17 +16,11 @@ def main(
 ) -> None:
     """`outputs` maps tests, summary_ci, primary and variance to their TSV paths."""
     with rule_logging(log) as logger:
-        predictions = pd.concat(
-            [pd.read_parquet(path) for path in prediction_paths], ignore_index=True
-        )
-        logger.info("read %d prediction files (%d rows)", len(prediction_paths), len(predictions))
+        predictions = read_parquets(prediction_paths, logger)
         logger.info("settings: %s", settings)
         result = compare_arms(predictions, settings)
         for name, path in outputs.items():
-            table = getattr(result, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(path, sep="\t", index=False)
-            logger.info("wrote %s (%d rows):\n%s", path, len(table), table.to_string())
+            write_tsv(path, getattr(result, name), logger)
 
 
 if __name__ == "__main__":
@@ -39,12 +31,6 @@ if __name__ == "__main__":
             name: Path(getattr(sm.output, name))
             for name in ("tests", "summary_ci", "primary", "variance")
         },
-        settings=Settings(
-            bootstrap_samples=int(sm.params.bootstrap_samples),
-            bootstrap_seed=int(sm.params.bootstrap_seed),
-            confidence_level=float(sm.params.confidence_level),
-            alpha=float(sm.params.alpha),
-            primary_metric=str(sm.params.primary_metric),
-        ),
+        settings=Settings.from_params(sm.params),
         log=Path(sm.log[0]),
     )

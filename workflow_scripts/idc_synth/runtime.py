@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch loads only in the jobs that use it: the data rules stay light
+    import pandas as pd
     import torch
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -82,3 +83,19 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ValueError(f"unknown device {name!r}; valid: auto, cpu, cuda")
     return torch.device(name)
+
+
+def read_parquets(paths: list[Path], logger: logging.Logger) -> pd.DataFrame:
+    """Several Parquet tables of one kind (e.g. every arm's and seed's predictions) stacked."""
+    import pandas as pd
+
+    table = pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+    logger.info("read %d files (%d rows)", len(paths), len(table))
+    return table
+
+
+def write_tsv(path: Path, table: pd.DataFrame, logger: logging.Logger) -> None:
+    """A result table as TSV, its folder made, and the table itself in the log."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, sep="\t", index=False)
+    logger.info("wrote %s (%d rows):\n%s", path, len(table), table.to_string())

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,14 @@ class Settings:
     def __post_init__(self):
         if self.primary_metric not in PRIMARY_METRICS:
             raise ValueError(f"primary_metric must be one of {PRIMARY_METRICS}")
+
+    @classmethod
+    def from_params(cls, params) -> Settings:
+        """The fields a rule passes as params (by name); the rest keep their defaults, so a
+        rule receives only the settings it depends on."""
+        return cls(
+            **{f.name: getattr(params, f.name) for f in fields(cls) if hasattr(params, f.name)}
+        )
 
 
 @dataclass(frozen=True)
