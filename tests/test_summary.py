@@ -19,6 +19,7 @@ from idc_synth.summary import (
     percent,
     quality_spaces,
     quality_table,
+    spread_verdict,
     tstr_table,
 )
 
@@ -255,3 +256,10 @@ def test_quality_section_names_the_spaces_and_tstr_lists_the_baseline_once():
     rows = tstr_table(tstr, summary_ci())
     assert rows["arm"].tolist() == ["dcgan_only", "baseline"]
     assert rows["trained on"].tolist() == ["synthetic only", "real (reference)"]
+
+
+def test_spread_verdict_reads_as_a_sentence_for_each_interval():
+    assert spread_verdict({"ci_low": 0.01, "ci_high": 0.05}) == "widens"
+    assert spread_verdict({"ci_low": -0.05, "ci_high": -0.01}) == "narrows"
+    assert spread_verdict({"ci_low": -0.02, "ci_high": 0.03}) == "does not clearly change"
+    assert spread_verdict({"ci_low": np.nan, "ci_high": np.nan}) == "undefined"

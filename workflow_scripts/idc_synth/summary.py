@@ -550,7 +550,7 @@ def spread_verdict(row) -> str:
         return "widens"
     if row["ci_high"] < 0:
         return "narrows"
-    return "no clear change"
+    return "does not clearly change"
 
 
 def generalization_section(spread: pd.DataFrame | None) -> list[str]:
