@@ -240,6 +240,7 @@ def test_quality_section_names_the_spaces_and_tstr_lists_the_baseline_once():
     assert table["feature_space"].tolist() == ["classifier"]
     assert "status" not in table and "note" not in table
     assert markdown_table(table).splitlines()[2].startswith("| classifier | dcgan | 0 | 128 |")
+    assert "<NA>" not in markdown_table(table.assign(n=pd.array([pd.NA], dtype="Int64")))
     assert quality_spaces(quality) == (
         "Feature spaces measured: classifier. Not measured: inception (skipped: no Inception "
         "weights)."

@@ -28,6 +28,8 @@ STEP_COLUMNS = ["arm", "seed", "optimizer_steps"]
 def _format(value, digits: int = 3) -> str:
     if value is None:
         return ""
+    if value is pd.NA:  # a missing count in an integer column
+        return "–"
     if isinstance(value, float | np.floating):
         if math.isnan(value):
             return "–"
