@@ -176,21 +176,21 @@ def dcgan_workload(settings_kw: dict, device, amp_dtype=None):
     """(train_step, sample(n)) of the project's DCGAN at these settings."""
     import torch
 
-    from idc_synth import dcgan
+    from idc_synth.dcgan import model, training
 
-    settings = dcgan.DCGANSettings(**settings_kw)
-    run = dcgan._Run(settings, "benchmark", device)
+    settings = model.DCGANSettings(**settings_kw)
+    run = training._Run(settings, "benchmark", device)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     real = torch.rand(settings.batch_size, 3, 50, 50, device=device) * 2 - 1
 
     def train_step() -> None:
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            dcgan._train_step(run, real, None, loss_fn)
+            training._train_step(run, real, None, loss_fn)
         sync(device)
 
     def sample(n: int) -> None:
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            dcgan.generate(run.generator, n, seed=0, device=device)
+            model.generate(run.generator, n, seed=0, device=device)
         sync(device)
 
     return train_step, sample

@@ -18,7 +18,22 @@ def test_library_files_follow_imports_through_the_package():
     # imported directly, and through idc_synth.diffusion.training
     assert {"idc_synth/diffusion/training.py", "idc_synth/checkpoint.py"} <= files
     assert "idc_synth/diffusion/__init__.py" in files
-    assert "idc_synth/dcgan.py" not in files and "idc_synth/classifier.py" not in files
+    assert not any(file.startswith("idc_synth/dcgan/") for file in files)
+    assert "idc_synth/classifier.py" not in files
+
+
+def test_library_files_of_the_dcgan_scripts_hold_the_dcgan_package_modules_they_import():
+    def files(script: str) -> set[str]:
+        paths = library_files(SCRIPTS / script, SCRIPTS)
+        return {path.relative_to(SCRIPTS).as_posix() for path in paths}
+
+    package = {"idc_synth/dcgan/__init__.py", "idc_synth/dcgan/model.py"}
+    train = files("train_dcgan.py")
+    # training imported directly, and model both directly and through dcgan.training
+    assert package | {"idc_synth/dcgan/training.py", "idc_synth/checkpoint.py"} <= train
+    sample = files("sample_dcgan.py")
+    assert package <= sample
+    assert "idc_synth/dcgan/training.py" not in sample
 
 
 def test_digest_changes_with_imported_code_only_and_not_with_the_checkout(tmp_path):
@@ -29,6 +44,13 @@ def test_digest_changes_with_imported_code_only_and_not_with_the_checkout(tmp_pa
     unrelated = copy / "idc_synth" / "statistics.py"
     unrelated.write_text(unrelated.read_text() + "\n# edited\n")
     assert code_digest(script, copy) == before
-    model = copy / "idc_synth" / "dcgan.py"
-    model.write_text(model.read_text() + "\n# edited\n")
-    assert code_digest(script, copy) != before
+    sampler = copy / "sample_dcgan.py"
+    sampled = code_digest(sampler, copy)
+    # train_dcgan runs both dcgan modules; sample_dcgan runs model.py only
+    for module, resamples in (("training.py", False), ("model.py", True)):
+        edited = copy / "idc_synth" / "dcgan" / module
+        edited.write_text(edited.read_text() + "\n# edited\n")
+        after = code_digest(script, copy)
+        assert after != before, module
+        assert (code_digest(sampler, copy) != sampled) == resamples, module
+        before, sampled = after, code_digest(sampler, copy)

@@ -22,20 +22,17 @@ import train_dcgan as train_script
 from torch import nn
 
 from idc_synth.checkpoint import load_checkpoint
-from idc_synth.dcgan import (
-    HISTORY_COLUMNS,
-    PREVIEW_COUNT,
+from idc_synth.dcgan.model import (
     DCGANSettings,
     build_discriminator,
     build_generator,
     generate,
     load_generator,
-    preview_steps,
     save_generator,
     standing_statistics,
     to_uint8,
-    train_dcgan,
 )
+from idc_synth.dcgan.training import HISTORY_COLUMNS, PREVIEW_COUNT, preview_steps, train_dcgan
 from idc_synth.synthetic import CountPolicy, shard_seed
 
 WORKFLOW_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
@@ -192,17 +189,18 @@ KILLABLE_CHILD = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-import idc_synth.dcgan as dcgan
+import idc_synth.dcgan.training as training
 import train_dcgan
+from idc_synth.dcgan.model import DCGANSettings
 
-save = dcgan.save_checkpoint
+save = training.save_checkpoint
 def save_then_pause(path, state):
     save(path, state)
     time.sleep(0.5)
-dcgan.save_checkpoint = save_then_pause
+training.save_checkpoint = save_then_pause
 arguments = json.loads(sys.argv[2])
 paths = {key: Path(value) for key, value in arguments.pop("paths").items()}
-settings = dcgan.DCGANSettings(**arguments.pop("settings"))
+settings = DCGANSettings(**arguments.pop("settings"))
 train_dcgan.main(settings=settings, **paths, **arguments)
 """
 

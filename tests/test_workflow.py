@@ -197,7 +197,7 @@ def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
     run = snakemake(workdir, target)
     assert run.returncode == 0, run.stderr[-4000:]
     library = workdir / "workflow_scripts/idc_synth"
-    for name, reruns in (("statistics.py", False), ("dcgan.py", True)):
+    for name, reruns in (("statistics.py", False), ("dcgan/training.py", True)):
         (library / name).write_text((library / name).read_text() + "\n# edited\n")
         dry = snakemake(workdir, "-n", target)
         assert dry.returncode == 0, dry.stderr[-2000:]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.dcgan import STANDING_BATCHES, generate, load_generator, standing_statistics
+from idc_synth.dcgan.model import STANDING_BATCHES, generate, load_generator, standing_statistics
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import CountPolicy, plan_shard
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from idc_synth.dcgan import DCGANSettings, save_generator, train_dcgan
+from idc_synth.dcgan.model import DCGANSettings, save_generator
+from idc_synth.dcgan.training import train_dcgan
 from idc_synth.grids import save_grid
 from idc_synth.pack import load_packed
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
