@@ -340,7 +340,8 @@ def test_generators_never_read_val_or_test(finished_run):
     readers_of_test = {
         rule for rule, paths in inputs.items() if any("packed/test." in p for p in paths)
     }
-    assert readers_of_test == {"predict"}
+    # only prediction jobs: the clean one and the perturbed one (robustness), no training
+    assert readers_of_test == {"predict", "predict_perturbed"}
     readers_of_holdout = {
         rule for rule, paths in inputs.items() if any("packed/holdout." in p for p in paths)
     }
