@@ -200,6 +200,23 @@ def write_packed_split(directory, name, images, labels):
     return directory / f"{name}.npy", directory / f"{name}.parquet"
 
 
+def run_predict_script(model_dir, images, table, arm, predictions, log):
+    """The predict entry script on one packed split with seed 0's classifier in model_dir."""
+    predict_script.main(
+        weights=model_dir / "weights.safetensors",
+        info=model_dir / "info.json",
+        test_images=images,
+        test_table=table,
+        arm=arm,
+        seed=0,
+        batch_size=16,
+        device="cpu",
+        predictions=predictions,
+        threads=1,
+        log=log,
+    )
+
+
 def run_train_script(
     train_npy, train_pq, val_npy, val_pq, model_dir, log, synthetic=(), draw=NO_DRAW, **settings
 ):
@@ -229,19 +246,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
     run_train_script(train_npy, train_pq, val_npy, val_pq, model_dir, log)
     predictions = tmp_path / "predictions" / "baseline" / "seed0.parquet"
-    predict_script.main(
-        weights=model_dir / "weights.safetensors",
-        info=model_dir / "info.json",
-        test_images=val_npy,
-        test_table=val_pq,
-        arm="baseline",
-        seed=0,
-        batch_size=16,
-        device="cpu",
-        predictions=predictions,
-        threads=1,
-        log=log,
-    )
+    run_predict_script(model_dir, val_npy, val_pq, "baseline", predictions, log)
     metrics = tmp_path / "metrics" / "baseline_seed0.tsv"
     score_predictions.main(predictions=predictions, metrics=metrics, log=log)
 
@@ -297,19 +302,7 @@ def test_synthetic_patches_join_only_the_train_split(task, tmp_path):
     # the step budget is the real split's: ceil(96 / 32) steps, though 101 patches train
     assert info["budget"] == "steps" and info["budget_steps"] == info["optimizer_steps"] == 3
     predictions = tmp_path / "predictions.parquet"
-    predict_script.main(
-        weights=model_dir / "weights.safetensors",
-        info=model_dir / "info.json",
-        test_images=val_npy,
-        test_table=val_pq,
-        arm="dcgan",
-        seed=0,
-        batch_size=16,
-        device="cpu",
-        predictions=predictions,
-        threads=1,
-        log=log,
-    )
+    run_predict_script(model_dir, val_npy, val_pq, "dcgan", predictions, log)
     assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [1]
 
 
