@@ -20,6 +20,7 @@ include: "rules/evaluate.smk"
 include: "rules/quality.smk"
 include: "rules/statistics.smk"
 include: "rules/robustness.smk"
+include: "rules/sweep.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
 

@@ -222,9 +222,11 @@ PERTURBATIONS = [
 
 def figure_families():
     """The figure families this study draws: the image-quality ones only when a generator runs,
-    robustness only when a perturbation is configured."""
+    robustness only when a perturbation is configured, the data-efficiency map only when the
+    sweep is on."""
     quality = ("quality", "closest_pairs") if generators() else ()
     robustness = ("robustness",) if PERTURBATIONS else ()
+    sweep = ("efficiency", "learning_curve") if config["sweep"]["enabled"] else ()
     return (
         "metrics",
         "confusion",
@@ -235,6 +237,7 @@ def figure_families():
         "training",
         *quality,
         *robustness,
+        *sweep,
     )
 
 
@@ -261,6 +264,8 @@ def final_targets():
     ]
     if PERTURBATIONS:
         targets.append("results/metrics/robustness.tsv")
+    if config["sweep"]["enabled"]:
+        targets.append("results/metrics/efficiency.tsv")
     if TSTR_ARMS:
         targets += ["results/metrics/tstr.tsv", "results/metrics/image_quality.tsv"]
     if config["synthetic"]["write_png"]:
@@ -367,10 +372,138 @@ def cost_inputs(wildcards):
         files.append(rules.quality_reference.benchmark)
         files += expand(rules.image_quality.benchmark, candidate=QUALITY_CANDIDATES)
     files += expand(rules.predict_perturbed.benchmark, perturbation=PERTURBATIONS)
+    if config["sweep"]["enabled"]:
+        files += sweep_benchmarks()
     return {
         "benchmarks": files,
         "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
     }
+
+
+# The data-efficiency sweep (rules/sweep.smk, config `sweep:`).
+SWEEP = config["sweep"]
+
+
+def sweep_name(value):
+    """A fraction's or ratio's wildcard: 0.5 -> '0.5', 1.0 -> '1' (as idc_synth.sweep)."""
+    return f"{float(value):g}"
+
+
+SWEEP_FRACTIONS = [sweep_name(value) for value in sorted(set(SWEEP["real_fractions"]))]
+# Ratio 0 (real only) is every cell's reference, so it is always trained.
+SWEEP_RATIOS = [sweep_name(value) for value in sorted({0, *SWEEP["synthetic_ratios"]})]
+SWEEP_SYNTHETIC_RATIOS = [ratio for ratio in SWEEP_RATIOS if float(ratio) > 0]
+SWEEP_LARGEST_RATIO = max(float(ratio) for ratio in SWEEP_RATIOS)
+
+
+wildcard_constraints:
+    fraction=r"[0-9.]+",
+    ratio=r"[0-9.]+",
+
+
+def sweep_folder(fraction):
+    return f"results/sweep/frac{fraction}"
+
+
+def sweep_train(fraction):
+    """The packed train patches a fraction trains on: the main ones for fraction 1."""
+    if float(fraction) == 1:
+        return packed("train")
+    return {
+        "train_images": f"{sweep_folder(fraction)}/train.npy",
+        "train_table": f"{sweep_folder(fraction)}/train.parquet",
+    }
+
+
+def sweep_split(fraction):
+    """The split table a fraction's draws are sized by (its excluded patients do not count)."""
+    if float(fraction) == 1:
+        return rules.split.output.split
+    return f"{sweep_folder(fraction)}/split.parquet"
+
+
+def sweep_models(fraction):
+    """Where a fraction's generators are: the main study's for fraction 1."""
+    if float(fraction) == 1:
+        return "results/models"
+    return f"{sweep_folder(fraction)}/models"
+
+
+def sweep_classifier_inputs(wildcards):
+    """Real val, the fraction's real train, and for a generator cell the shards of the seed's
+    draw sampled for this fraction."""
+    inputs = {**packed("val"), **sweep_train(wildcards.fraction)}
+    if wildcards.arm != "baseline":
+        shards = (
+            f"{sweep_folder(wildcards.fraction)}/synthetic/{wildcards.arm}/"
+            "draw{draw}/class{label}/shard{shard}.{extension}"
+        )
+        for name, extension in (("synthetic", "parquet"), ("synthetic_images", "npy")):
+            inputs[name] = expand(
+                shards,
+                draw=classifier_draw(wildcards),
+                label=(0, 1),
+                shard=range(config["synthetic"]["shards_per_class"]),
+                extension=extension,
+            )
+    return inputs
+
+
+def sweep_cells():
+    """(arm, fraction, ratio, seed) of every classifier in the map: each fraction's real-only
+    classifiers and each generator at each synthetic ratio."""
+    cells = [("baseline", fraction, "0") for fraction in SWEEP_FRACTIONS]
+    cells += [
+        (generator, fraction, ratio)
+        for generator in generators()
+        for fraction in SWEEP_FRACTIONS
+        for ratio in SWEEP_SYNTHETIC_RATIOS
+    ]
+    return [(*cell, seed) for cell in cells for seed in SEEDS]
+
+
+def sweep_trained_cells():
+    """The cells the sweep trains itself: all but fraction 1's real-only classifiers."""
+    return [
+        (arm, fraction, ratio, seed)
+        for arm, fraction, ratio, seed in sweep_cells()
+        if arm != "baseline" or float(fraction) != 1
+    ]
+
+
+def sweep_benchmarks():
+    """The benchmark file of every job the sweep adds (the cost table's sweep rows)."""
+    subsets = [fraction for fraction in SWEEP_FRACTIONS if float(fraction) != 1]
+    files = []
+    if "dcgan" in ARMS:
+        models = sorted({dcgan_model(label) for label in (0, 1)})
+        files += expand(
+            rules.sweep_train_dcgan.benchmark, fraction=subsets, model=models
+        )
+    if "diffusion" in ARMS:
+        files += expand(rules.sweep_train_diffusion.benchmark, fraction=subsets)
+    if SWEEP_SYNTHETIC_RATIOS:
+        for generator in generators():
+            files += expand(
+                getattr(rules, f"sweep_sample_{generator}").benchmark,
+                fraction=SWEEP_FRACTIONS,
+                draw=synthetic_draws(),
+                label=(0, 1),
+                shard=range(config["synthetic"]["shards_per_class"]),
+            )
+    for trained in (rules.sweep_train_classifier, rules.sweep_predict):
+        files += [
+            trained.benchmark.format(arm=arm, fraction=fraction, ratio=ratio, seed=seed)
+            for arm, fraction, ratio, seed in sweep_trained_cells()
+        ]
+    return [*files, rules.sweep_efficiency.benchmark]
+
+
+def sweep_predictions(arm, fraction, ratio, seed):
+    """A cell's test predictions: the main study's for the real-only classifier of fraction 1."""
+    if arm == "baseline" and float(fraction) == 1:
+        return f"results/predictions/baseline/seed{seed}.parquet"
+    return f"{sweep_folder(fraction)}/predictions/{arm}/ratio{ratio}/seed{seed}.parquet"
 
 
 def inception_weights():

@@ -92,6 +92,14 @@ FIGURE_TABLE = {
         "inputs": {"robustness": rules.robustness_metrics.output.table},
         "category": ("Classification", "Robustness"),
     },
+    "efficiency": {
+        "inputs": {"efficiency": rules.sweep_efficiency.output.table},
+        "category": ("Classification", "Data efficiency"),
+    },
+    "learning_curve": {
+        "inputs": {"efficiency": rules.sweep_efficiency.output.table},
+        "category": ("Classification", "Data efficiency"),
+    },
 }
 
 

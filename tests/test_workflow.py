@@ -317,9 +317,9 @@ def test_dcgan_arm_trains_on_real_plus_synthetic(finished_run):
     assert dcgan["n_val"] == baseline["n_val"]  # validation stays real
 
 
-def dry_run_inputs(workdir: Path) -> dict[str, list[str]]:
+def dry_run_inputs(workdir: Path, *args: str) -> dict[str, list[str]]:
     """rule name -> input files of every job a forced dry run of the whole DAG would run."""
-    dry = snakemake(workdir, "-n", "--forceall")
+    dry = snakemake(workdir, "-n", "--forceall", *args)
     assert dry.returncode == 0, dry.stderr[-2000:]
     inputs: dict[str, list[str]] = {}
     rule = None
@@ -483,3 +483,44 @@ def test_robustness_predicts_perturbed_tests_without_touching_the_packed_split(f
     assert packed_time < (results / "robustness/stain.parquet").stat().st_mtime
     assert (results / "figures/robustness.png").stat().st_size > 1000
     assert "## Robustness to stain and acquisition shift" in (results / "summary.md").read_text()
+
+
+def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patients(
+    finished_run, tmp_path
+):
+    study = Path(shutil.copytree(finished_run, tmp_path / "sweep", symlinks=True))
+    overlay = tmp_path / "sweep.yaml"
+    sweep = {"enabled": True, "real_fractions": [0.5, 1.0], "synthetic_ratios": [0, 1]}
+    overlay.write_text(yaml.safe_dump({"sweep": sweep}))
+    rules = jobs_after_change(study, tmp_path, "sweep", "enabled", True)
+    # jobs that do not depend on a fraction are the main study's, not repeated
+    assert not rules & {"pack", "train_dcgan", "train_diffusion", "train_classifier", "predict"}
+    assert {"sweep_subset", "sweep_train_dcgan", "sweep_train_diffusion"} <= rules
+    inputs = dry_run_inputs(study, "--configfile", str(overlay))
+    for rule in ("sweep_train_dcgan", "sweep_train_diffusion"):
+        assert inputs[rule] and all(p.startswith("results/sweep/frac0.5/") for p in inputs[rule])
+    run = snakemake(study, "--configfile", str(overlay))
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    results = study / "results"
+    kept = (results / "sweep/frac0.5/patients.txt").read_text().split()
+    train = pd.read_parquet(results / "data/packed/train.parquet")["patient"].astype(str)
+    assert set(kept) < set(train)
+    # the fraction's generators trained on a copy holding its patients' patches, nothing else
+    subset = pd.read_parquet(results / "sweep/frac0.5/train.parquet")["patient"].astype(str)
+    assert set(subset) == set(kept) and len(subset) == train.isin(kept).sum()
+    dcgan_log = (results / "logs/sweep/frac0.5/train_dcgan/class0.log").read_text()
+    assert "sweep/frac0.5/train.npy" in dcgan_log
+
+    efficiency = pd.read_csv(results / "metrics/efficiency.tsv", sep="\t")
+    assert len(efficiency) == 2 + 2 * 2  # real-only per fraction, 2 generators x 2 fractions
+    assert set(efficiency["real_fraction"]) == {0.5, 1.0}
+    at_full = efficiency.query("arm == 'baseline' and real_fraction == 1.0")
+    main = pd.read_csv(results / "metrics/summary_ci.tsv", sep="\t")
+    main = main.query("arm == 'baseline' and metric == 'balanced_accuracy'")
+    assert at_full["value"].iloc[0] == pytest.approx(main["mean"].iloc[0])  # shared classifiers
+    assert efficiency.query("real_fraction == 0.5")["real_train_patches"].eq(len(subset)).all()
+    for family in ("efficiency", "learning_curve"):
+        assert (results / f"figures/{family}.png").stat().st_size > 1000
+    costs = pd.read_csv(results / "metrics/cost.tsv", sep="\t").set_index("rule")
+    assert costs.loc["sweep_train_classifier", "jobs"] == 2 + 2 * 2 * 2  # fraction 1 shared

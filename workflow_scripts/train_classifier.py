@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.batches import IndexedImages, Part, synthetic_parts
+from idc_synth.batches import IndexedImages, Part, synthetic_parts, synthetic_share
 from idc_synth.classifier import (
     TrainSettings,
     save_classifier,
@@ -25,6 +25,7 @@ def main(
     synthetic: list[Path],
     synthetic_draw: int,
     settings: TrainSettings,
+    synthetic_ratio: float | None = None,
     state: Path | None,
     device: str,
     weights: Path,
@@ -38,8 +39,9 @@ def main(
     train table still sets the step budget, so every arm gets the same optimizer steps.
 
     Synthetic patches only ever join the training set; validation (period choice) stays real.
-    ``synthetic_draw`` is recorded (NO_DRAW without synthetic patches); ``state`` is the
-    checkpoint a killed job resumes from.
+    ``synthetic_draw`` is recorded (NO_DRAW without synthetic patches); ``synthetic_ratio``
+    (the data-efficiency sweep) keeps only round(ratio x real count) of each class, the first
+    ones of the draw; ``state`` is the checkpoint a killed job resumes from.
     """
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
@@ -57,6 +59,10 @@ def main(
             raise ValueError(f"synthetic shards {synthetic} given without a draw")
         if synthetic:
             shards = synthetic_parts(synthetic)
+            if synthetic_ratio is not None:
+                if train_images is None:
+                    raise ValueError("a synthetic ratio is relative to real train patches")
+                shards = synthetic_share(shards, parts[0].labels, synthetic_ratio)
             parts.extend(shards)
             synthetic_y = np.concatenate([part.labels for part in shards])
             synthetic_counts = {
@@ -105,6 +111,7 @@ if __name__ == "__main__":
         synthetic=[Path(path) for path in ([shards] if isinstance(shards, str) else shards)],
         synthetic_draw=int(sm.params.synthetic_draw),
         settings=TrainSettings(**sm.params.settings),
+        synthetic_ratio=sm.params.get("synthetic_ratio"),  # set by the sweep's rule only
         state=Path(sm.params.state),
         device=sm.params.device,
         weights=Path(sm.output.weights),

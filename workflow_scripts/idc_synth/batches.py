@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.layout import CLASSES
+
 
 @dataclass(frozen=True)
 class Part:
@@ -55,6 +57,32 @@ def synthetic_parts(table_paths: Sequence[Path]) -> list[Part]:
                 )
             )
     return parts
+
+
+def synthetic_share(parts: Sequence[Part], real_labels: np.ndarray, ratio: float) -> list[Part]:
+    """The first round(ratio x real count) synthetic patches of each class, in shard order;
+    stops when the draw holds fewer (it was sampled for a smaller ratio)."""
+    wanted = {label: round(ratio * int(np.sum(real_labels == label))) for label in CLASSES}
+    taken = dict.fromkeys(CLASSES, 0)
+    shares = []
+    for part in parts:
+        rows = np.arange(len(part.images)) if part.rows is None else part.rows
+        keep = np.zeros(len(part), dtype=bool)
+        for label in CLASSES:
+            positions = np.flatnonzero(part.labels == label)[: wanted[label] - taken[label]]
+            keep[positions] = True
+            taken[label] += len(positions)
+        if keep.any():
+            shares.append(Part(part.images, part.labels[keep], rows[keep]))
+    short = {
+        label: (taken[label], wanted[label]) for label in CLASSES if taken[label] < wanted[label]
+    }
+    if short:
+        raise ValueError(
+            f"synthetic ratio {ratio:g} needs {short} (taken, wanted) patches per "
+            "class but the draw holds fewer; it must be sampled at the largest ratio"
+        )
+    return shares
 
 
 def release_mapped_pages(images: np.ndarray) -> bool:

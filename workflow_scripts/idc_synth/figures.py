@@ -611,6 +611,89 @@ def plot_robustness(robustness: pd.DataFrame, path: Path, style: Style = Style()
     return _save(figure, path, style)
 
 
+def _efficiency_generators(efficiency: pd.DataFrame) -> list[str]:
+    return [arm for arm in _arm_order(efficiency["arm"]) if arm != "baseline"]
+
+
+def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """The data-efficiency map, one heatmap per generator: real fraction (rows) x synthetic
+    ratio (columns), coloured by the primary-metric difference from the fraction's real-only
+    classifier; each cell prints the difference, a star where the Holm-corrected test is
+    significant, "undef." where the interval is undefined."""
+    generators = _efficiency_generators(efficiency)
+    cells = efficiency[efficiency["arm"].isin(generators)]
+    metric = efficiency["metric"].iloc[0] if len(efficiency) else ""
+    fractions = sorted(cells["real_fraction"].unique())
+    ratios = sorted(cells["synthetic_ratio"].unique())
+    limit = float(np.nanmax(np.abs(cells["difference"].to_numpy(float)), initial=0.0)) or 0.01
+    figure, axes = _figure(
+        style, 1, max(1, len(generators)), 0.9 * len(ratios) + 2.2, 0.5 * len(fractions) + 1.6
+    )
+    image = None
+    for ax, generator in zip(axes[0], generators, strict=False):
+        rows = cells[cells["arm"] == generator]
+        grid = rows.pivot(index="real_fraction", columns="synthetic_ratio", values="difference")
+        grid = grid.reindex(index=fractions, columns=ratios)
+        image = ax.imshow(
+            grid.to_numpy(float), cmap="RdBu", vmin=-limit, vmax=limit, origin="lower"
+        )
+        for row in rows.itertuples():
+            i, j = fractions.index(row.real_fraction), ratios.index(row.synthetic_ratio)
+            if pd.isna(row.p_holm):
+                text = "undef."
+            else:
+                star = "*" if str(row.significant).lower() == "true" else ""
+                text = f"{row.difference:+.3f}{star}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=style.font_size - 1)
+        ax.set_xticks(range(len(ratios)), [f"{r:g}" for r in ratios])
+        ax.set_yticks(range(len(fractions)), [f"{f:g}" for f in fractions])
+        ax.set(title=generator, xlabel="synthetic ratio (x real per class)")
+    axes[0][0].set_ylabel("real train fraction")
+    if image is not None:
+        label = METRIC_LABELS.get(metric, metric).replace("\n", " ")
+        figure.colorbar(image, ax=axes[0].tolist(), label=f"{label}: difference vs real only")
+    else:
+        _message(axes[0][0], "no generator in the sweep")
+    return _save(figure, path, style)
+
+
+def plot_learning_curve(efficiency: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """The primary metric vs real train patches (log axis), one panel per generator, one line
+    per synthetic ratio (0: the real-only classifiers, in the baseline colour), mean over seeds
+    with its two-level bootstrap interval (no bar where it is undefined)."""
+    generators = _efficiency_generators(efficiency) or ["baseline"]
+    metric = efficiency["metric"].iloc[0] if len(efficiency) else ""
+    real_only = efficiency[efficiency["arm"] == "baseline"]
+    figure, axes = _figure(style, 1, len(generators), 3.2 * len(generators), 3.0, sharey=True)
+    for ax, generator in zip(axes[0], generators, strict=True):
+        rows = efficiency[efficiency["arm"] == generator]
+        ratios = sorted(rows["synthetic_ratio"].unique())
+        lines = [("real only", real_only, style.color("baseline"), 1.0)]
+        lines += [
+            (
+                f"ratio {ratio:g}",
+                rows[rows["synthetic_ratio"] == ratio],
+                style.color(generator),
+                0.35 + 0.65 * (k + 1) / len(ratios),
+            )
+            for k, ratio in enumerate(ratios)
+        ]
+        for label, line, color, alpha in lines:
+            line = line.sort_values("real_train_patches")
+            x = line["real_train_patches"].to_numpy(float)
+            y = line["value"].to_numpy(float)
+            low, high = (line[c].to_numpy(float) for c in ("value_ci_low", "value_ci_high"))
+            ax.plot(x, y, "o-", color=color, alpha=alpha, markersize=3.5, linewidth=1, label=label)
+            defined = ~np.isnan(low) & ~np.isnan(high)
+            ax.vlines(x[defined], low[defined], high[defined], color=color, alpha=alpha)
+        ax.set_xscale("log")
+        ax.set(title=generator, xlabel="real train patches")
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=style.font_size - 1)
+    axes[0][0].set_ylabel(METRIC_LABELS.get(metric, metric).replace("\n", " "))
+    return _save(figure, path, style)
+
+
 # ---------------------------------------------------------------------------------------------
 # From a rule's named input files
 
@@ -713,6 +796,14 @@ def _render_robustness(inputs, path, style, options):
     return plot_robustness(_read_tsv(_one(inputs, "robustness")), path, style)
 
 
+def _render_efficiency(inputs, path, style, options):
+    return plot_efficiency(_read_tsv(_one(inputs, "efficiency")), path, style)
+
+
+def _render_learning_curve(inputs, path, style, options):
+    return plot_learning_curve(_read_tsv(_one(inputs, "efficiency")), path, style)
+
+
 Renderer = Callable[[Mapping[str, Sequence[Path]], Path, Style, Mapping], Path]
 FAMILIES: dict[str, Renderer] = {
     "metrics": _render_metrics,
@@ -725,6 +816,8 @@ FAMILIES: dict[str, Renderer] = {
     "per_patient": _render_per_patient,
     "reliability": _render_reliability,
     "robustness": _render_robustness,
+    "efficiency": _render_efficiency,
+    "learning_curve": _render_learning_curve,
 }
 
 

@@ -1,0 +1,177 @@
+# The data-efficiency sweep (config `sweep:`, off by default): nested shares of the train
+# patients x synthetic ratios. A fraction below 1 gets its own packed train patches, generators
+# trained on those alone, and draws sampled at the largest ratio; its classifiers take the first
+# ratio x real count synthetic patches of each class. Fraction 1 shares the main study's
+# generators and real-only classifiers. The jobs reuse the main rules with other paths.
+
+
+rule sweep_subset:
+    input:
+        **packed("train"),
+        split=rules.split.output.split,
+    output:
+        train_images="results/sweep/frac{fraction}/train.npy",
+        train_table="results/sweep/frac{fraction}/train.parquet",
+        split="results/sweep/frac{fraction}/split.parquet",
+        patients="results/sweep/frac{fraction}/patients.txt",
+    log:
+        "results/logs/sweep/frac{fraction}/subset.log",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=lambda wildcards, attempt: 30 * attempt,
+    params:
+        fraction=lambda wildcards: float(wildcards.fraction),
+        seed=SWEEP["seed"],
+    script:
+        "../workflow_scripts/sweep_subset.py"
+
+
+use rule train_dcgan as sweep_train_dcgan with:
+    input:
+        train_images="results/sweep/frac{fraction}/train.npy",
+        train_table="results/sweep/frac{fraction}/train.parquet",
+    output:
+        weights="results/sweep/frac{fraction}/models/dcgan/{model}/generator.safetensors",
+        config="results/sweep/frac{fraction}/models/dcgan/{model}/generator.json",
+        losses="results/sweep/frac{fraction}/models/dcgan/{model}/losses.tsv",
+        previews="results/sweep/frac{fraction}/models/dcgan/{model}/previews.png",
+    log:
+        "results/logs/sweep/frac{fraction}/train_dcgan/{model}.log",
+    benchmark:
+        "results/benchmarks/sweep_train_dcgan/frac{fraction}/{model}.tsv"
+    params:
+        state=state_path("sweep/frac{fraction}/dcgan/{model}", "train_dcgan"),
+
+
+use rule train_diffusion as sweep_train_diffusion with:
+    input:
+        **pretrained_inputs(None),
+        train_images="results/sweep/frac{fraction}/train.npy",
+        train_table="results/sweep/frac{fraction}/train.parquet",
+    output:
+        model=directory("results/sweep/frac{fraction}/models/diffusion/model"),
+        losses="results/sweep/frac{fraction}/models/diffusion/losses.tsv",
+        previews="results/sweep/frac{fraction}/models/diffusion/previews.png",
+    log:
+        "results/logs/sweep/frac{fraction}/train_diffusion.log",
+    benchmark:
+        "results/benchmarks/sweep_train_diffusion/frac{fraction}.tsv"
+    params:
+        state=state_path("sweep/frac{fraction}/diffusion", "train_diffusion"),
+
+
+# Draws at the largest ratio from the fraction's generators; smaller ratios use their start.
+SWEEP_COUNT = {"count_policy": {"mode": "ratio", "value": SWEEP_LARGEST_RATIO}}
+
+
+use rule sample_dcgan as sweep_sample_dcgan with:
+    input:
+        weights=lambda wildcards: f"{sweep_models(wildcards.fraction)}/dcgan/"
+        f"{dcgan_model(wildcards.label)}/generator.safetensors",
+        config=lambda wildcards: f"{sweep_models(wildcards.fraction)}/dcgan/"
+        f"{dcgan_model(wildcards.label)}/generator.json",
+        split=lambda wildcards: sweep_split(wildcards.fraction),
+    output:
+        images="results/sweep/frac{fraction}/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
+        table="results/sweep/frac{fraction}/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",
+    log:
+        "results/logs/sweep/frac{fraction}/sample_dcgan/draw{draw}/class{label}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/sweep_sample_dcgan/frac{fraction}/draw{draw}/class{label}/shard{shard}.tsv"
+    params:
+        **SWEEP_COUNT,
+
+
+use rule sample_diffusion as sweep_sample_diffusion with:
+    input:
+        model=lambda wildcards: f"{sweep_models(wildcards.fraction)}/diffusion/model",
+        split=lambda wildcards: sweep_split(wildcards.fraction),
+    output:
+        images="results/sweep/frac{fraction}/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
+        table="results/sweep/frac{fraction}/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
+    log:
+        "results/logs/sweep/frac{fraction}/sample_diffusion/draw{draw}/class{label}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/sweep_sample_diffusion/frac{fraction}/draw{draw}/class{label}/shard{shard}.tsv"
+    params:
+        **SWEEP_COUNT,
+
+
+SWEEP_CLASSIFIER = (
+    "results/sweep/frac{fraction}/classifiers/{arm}/ratio{ratio}/seed{seed}"
+)
+
+
+use rule train_classifier as sweep_train_classifier with:
+    input:
+        unpack(sweep_classifier_inputs),
+    output:
+        weights=f"{SWEEP_CLASSIFIER}/model.safetensors",
+        info=f"{SWEEP_CLASSIFIER}/info.json",
+        history=f"{SWEEP_CLASSIFIER}/history.tsv",
+    log:
+        "results/logs/sweep/frac{fraction}/train_classifier/{arm}/ratio{ratio}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/sweep_train_classifier/frac{fraction}/{arm}/ratio{ratio}/seed{seed}.tsv"
+    params:
+        state=state_path(
+            "sweep/frac{fraction}/classifiers/{arm}/ratio{ratio}/seed{seed}",
+            "train_classifier",
+        ),
+        synthetic_ratio=lambda wildcards: float(wildcards.ratio),
+
+
+use rule predict as sweep_predict with:
+    input:
+        **packed("test"),
+        weights=f"{SWEEP_CLASSIFIER}/model.safetensors",
+        info=f"{SWEEP_CLASSIFIER}/info.json",
+    output:
+        predictions="results/sweep/frac{fraction}/predictions/{arm}/ratio{ratio}/seed{seed}.parquet",
+    log:
+        "results/logs/sweep/frac{fraction}/predict/{arm}/ratio{ratio}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/sweep_predict/frac{fraction}/{arm}/ratio{ratio}/seed{seed}.tsv"
+
+
+rule sweep_efficiency:
+    input:
+        predictions=[sweep_predictions(*cell) for cell in sweep_cells()],
+        train_tables=[
+            sweep_train(fraction)["train_table"] for _, fraction, _, _ in sweep_cells()
+        ],
+    output:
+        table=report(
+            "results/metrics/efficiency.tsv",
+            caption="../report/efficiency.rst",
+            category="Classification",
+            subcategory="Data efficiency",
+        ),
+    log:
+        "results/logs/sweep/efficiency.log",
+    benchmark:
+        "results/benchmarks/sweep_efficiency.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        cells=[
+            {
+                "arm": arm,
+                "real_fraction": float(fraction),
+                "synthetic_ratio": float(ratio),
+            }
+            for arm, fraction, ratio, _ in sweep_cells()
+        ],
+        bootstrap_samples=SWEEP["bootstrap_samples"],
+        bootstrap_seed=config["statistics"]["bootstrap_seed"],
+        confidence_level=config["statistics"]["confidence_level"],
+        alpha=config["statistics"]["alpha"],
+        primary_metric=config["statistics"]["primary_metric"],
+    script:
+        "../workflow_scripts/sweep_efficiency.py"

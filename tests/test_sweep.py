@@ -1,0 +1,162 @@
+"""The data-efficiency sweep's parts: nested patient fractions, their packed copies, the
+synthetic share of a ratio, and the efficiency table's inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_statistics import fake_predictions
+
+from idc_synth.batches import Part, synthetic_share
+from idc_synth.figures import plot_efficiency, plot_learning_curve
+from idc_synth.statistics import Settings, holm
+from idc_synth.sweep import (
+    EFFICIENCY_COLUMNS,
+    EXCLUDED,
+    SweepError,
+    efficiency_table,
+    fraction_patients,
+    holm_floor,
+    write_fraction,
+)
+
+
+def split_table(n_train=20, idc=(0, 30)) -> pd.DataFrame:
+    patients = [f"p{i:02d}" for i in range(n_train)] + ["v0", "t0"]
+    rng = np.random.default_rng(1)
+    n_idc = rng.integers(*idc, len(patients)) if idc[1] > idc[0] else np.zeros(len(patients))
+    return pd.DataFrame(
+        {
+            "patient": patients,
+            "split": ["train"] * n_train + ["val", "test"],
+            "n_patches": 40,
+            "n_idc": n_idc.astype(int),
+        }
+    )
+
+
+def test_fractions_are_nested_seeded_whole_patient_prefixes():
+    split = split_table()
+    by_fraction = {f: fraction_patients(split, f, seed=0) for f in (0.1, 0.25, 0.5, 1.0)}
+    assert [len(p) for p in by_fraction.values()] == [2, 5, 10, 20]
+    assert set(by_fraction[0.1]) < set(by_fraction[0.25]) < set(by_fraction[0.5])
+    assert sorted(by_fraction[1.0]) == [f"p{i:02d}" for i in range(20)]  # only train patients
+    assert fraction_patients(split, 0.25, seed=0) == by_fraction[0.25]
+    assert fraction_patients(split, 0.25, seed=1) != by_fraction[0.25]
+
+
+def test_a_fraction_without_a_class_stops_with_the_fix():
+    with pytest.raises(SweepError, match="no class-1 patch.*sweep.real_fractions"):
+        fraction_patients(split_table(idc=(0, 0)), 0.1, seed=0)
+
+
+def test_a_fraction_is_packed_apart_with_only_its_patients(tmp_path):
+    split = split_table(n_train=6)
+    patients = np.repeat(split["patient"][:6].to_numpy(), 3)
+    images = np.arange(len(patients) * 50 * 50 * 3, dtype=np.uint64).astype(np.uint8)
+    images = images.reshape(len(patients), 50, 50, 3)
+    table = pd.DataFrame({"row": np.arange(len(patients)), "patient": patients, "label": 1})
+    np.save(tmp_path / "train.npy", images)
+    table.to_parquet(tmp_path / "train.parquet")
+    before = (tmp_path / "train.npy").read_bytes()
+    kept = fraction_patients(split, 0.5, seed=0)
+    out = tmp_path / "frac0.5"
+    n = write_fraction(
+        tmp_path / "train.npy",
+        tmp_path / "train.parquet",
+        split,
+        kept,
+        out / "train.npy",
+        out / "train.parquet",
+        out / "split.parquet",
+    )
+    subset, subset_images = pd.read_parquet(out / "train.parquet"), np.load(out / "train.npy")
+    assert n == 9 and set(subset["patient"]) == set(kept)
+    assert subset["row"].tolist() == list(range(9))
+    source_rows = np.flatnonzero(np.isin(patients, kept))
+    assert np.array_equal(subset_images, images[source_rows])
+    fraction_split = pd.read_parquet(out / "split.parquet")
+    assert set(fraction_split.loc[fraction_split["split"] == "train", "patient"]) == set(kept)
+    assert (fraction_split["split"] == EXCLUDED).sum() == 3
+    assert (tmp_path / "train.npy").read_bytes() == before  # the main packed split is untouched
+
+
+def shard(labels, start=0) -> Part:
+    labels = np.asarray(labels)
+    images = np.full((len(labels), 2, 2, 3), start, dtype=np.uint8)
+    return Part(images, labels)
+
+
+def test_a_ratio_takes_the_first_patches_of_each_class_of_the_draw():
+    real = np.array([0] * 10 + [1] * 4)
+    parts = [shard([0] * 12, 0), shard([1] * 6, 1)]
+    share = synthetic_share(parts, real, 0.5)
+    assert [len(part) for part in share] == [5, 2]
+    assert share[0].rows.tolist() == [0, 1, 2, 3, 4] and share[1].rows.tolist() == [0, 1]
+    full = synthetic_share(parts, real, 1.0)
+    assert [len(part) for part in full] == [10, 4]
+    with pytest.raises(ValueError, match="sampled at the largest ratio"):
+        synthetic_share(parts, real, 2.0)
+
+
+def cells_and_predictions(shift_by_cell):
+    """Two fractions, a baseline and two generator cells each, 3 seeds, 10 test patients."""
+    cells, predictions = [], []
+    for fraction in (0.5, 1.0):
+        arms = {"baseline": 0.0, **shift_by_cell[fraction]}
+        frame = fake_predictions(list(arms), [0, 1, 2], n_patients=10, shift=arms)
+        for (arm, _seed), rows in frame.groupby(["arm", "seed"], sort=False):
+            generator, _, ratio = arm.partition("@")
+            cells.append(
+                {
+                    "arm": generator,
+                    "real_fraction": fraction,
+                    "synthetic_ratio": float(ratio or 0),
+                    "train_patients": int(10 * fraction),
+                    "real_train_patches": int(400 * fraction),
+                }
+            )
+            predictions.append(rows.drop(columns="arm"))
+    return cells, predictions
+
+
+def test_efficiency_compares_each_cell_with_its_fractions_real_only_classifier():
+    cells, predictions = cells_and_predictions(
+        {0.5: {"dcgan@1": 0.3, "dcgan@2": 0.0}, 1.0: {"dcgan@1": 0.0, "dcgan@2": 0.0}}
+    )
+    table = efficiency_table(cells, predictions, Settings(bootstrap_samples=5000))
+    assert list(table.columns) == EFFICIENCY_COLUMNS
+    assert len(table) == 6 and table["seeds"].eq(3).all() and table["n_test_patients"].eq(10).all()
+    baseline = table[table["arm"] == "baseline"].set_index("real_fraction")
+    assert baseline["difference"].isna().all()
+    generator = table[table["arm"] == "dcgan"].set_index(["real_fraction", "synthetic_ratio"])
+    assert generator["difference"].to_numpy() == pytest.approx(
+        generator["value"].to_numpy()
+        - baseline.loc[generator.index.get_level_values(0), "value"].to_numpy()
+    )
+    planted = generator.loc[(0.5, 1.0)]
+    assert planted["difference"] > 0.05 and planted["verdict"] == "difference"
+    assert bool(planted["significant"]) and planted["ci_low"] > 0
+    assert generator.loc[(1.0, 2.0), "verdict"] != "difference"
+    # Holm over every generator cell of the map, not per fraction
+    assert generator["p_holm"].to_numpy() == pytest.approx(holm(generator["p_value"].to_numpy()))
+    assert (table["p_holm_floor"] < 0.05).all()
+
+
+def test_the_holm_floor_says_when_no_cell_can_be_significant():
+    # 10 test patients: the expanded bootstrap's smallest p with 1000 resamples is ~0.017,
+    # so a map of 4 cells cannot reach 0.05 whatever the data; 5000 resamples can.
+    assert holm_floor(4, 10, Settings(bootstrap_samples=1000)) > 0.05
+    assert holm_floor(4, 10, Settings(bootstrap_samples=5000)) < 0.05
+    assert holm_floor(1, 10, Settings(bootstrap_samples=1000)) < 0.05
+
+
+def test_efficiency_figures_draw_the_map_and_the_learning_curve(tmp_path):
+    cells, predictions = cells_and_predictions(
+        {0.5: {"dcgan@1": 0.3, "diffusion@1": 0.0}, 1.0: {"dcgan@1": 0.0, "diffusion@1": 0.0}}
+    )
+    table = efficiency_table(cells, predictions, Settings(bootstrap_samples=100))
+    for plot, name in ((plot_efficiency, "map.png"), (plot_learning_curve, "curve.png")):
+        path = plot(table, tmp_path / name)
+        assert path.stat().st_size > 5000
