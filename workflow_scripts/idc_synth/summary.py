@@ -3,9 +3,11 @@
 Sections: the headline table (arm x metric, mean over seeds with its interval), the primary
 endpoint and the conclusion derived from it, the methods (with the calibration simulation and
 the design's minimal detectable difference), secondary effects, variance components,
-train-on-synthetic results, the descriptive clustered McNemar tests, image quality and the
-computational cost per rule family (from Snakemake's benchmark files). An undefined interval
-is written as "undefined (why)", never as numbers.
+train-on-synthetic results, the descriptive clustered McNemar tests, image quality, the
+computational cost per rule family (from Snakemake's benchmark files), generalization,
+calibration, robustness, data efficiency, and each generator's advantages and limitations
+(idc_synth.discussion). An undefined interval is written as "undefined (why)", never as
+numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from idc_synth.discussion import discussion_section, efficiency_section
 from idc_synth.metrics import BASELINE, METRIC_LABELS
 from idc_synth.report_format import (
     format_value,
@@ -421,6 +424,7 @@ def build_summary(
     probability_calibration: pd.DataFrame | None = None,
     robustness: pd.DataFrame | None = None,
     steps: pd.DataFrame | None = None,
+    efficiency: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -498,6 +502,17 @@ def build_summary(
         *generalization_section(patient_spread),
         *calibration_section(probability_calibration),
         *robustness_section(robustness),
+        *efficiency_section(efficiency),
+        *discussion_section(
+            [arm for arm in arms if arm != BASELINE],
+            primary=primary,
+            image_quality=image_quality,
+            tstr=tstr,
+            costs=costs,
+            robustness=robustness,
+            probability_calibration=probability_calibration,
+            efficiency=efficiency,
+        ),
     ]
     return "\n".join(sections)
 
