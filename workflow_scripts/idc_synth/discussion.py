@@ -278,9 +278,11 @@ def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
     return findings
 
 
-def _measured_quality(image_quality: pd.DataFrame) -> pd.DataFrame:
-    status = image_quality.get("status", pd.Series("", index=image_quality.index))
-    return image_quality[~status.fillna("").astype(str).str.startswith("skipped")]
+def skipped_quality(image_quality: pd.DataFrame) -> pd.Series:
+    """Which image-quality rows were skipped (a feature space without its weights)."""
+    if "status" not in image_quality:
+        return pd.Series(False, index=image_quality.index)
+    return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
 def _with_sd(row: dict, score: str, sd: str | None) -> str:
@@ -290,7 +292,7 @@ def _with_sd(row: dict, score: str, sd: str | None) -> str:
 
 def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | None:
     """FID (and KID) of the generator against the held-out floor and the val shift rows."""
-    generator = rows["generator"]
+    generator = rows["ours"]
     if is_missing(generator.get("fid")):
         return None
     floor, shift = rows.get("holdout", {}), rows.get("real_val", {})
@@ -323,7 +325,7 @@ def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | Non
 def _share_findings(space: str, label, rows: dict[str, dict]) -> list[Finding]:
     """Precision (fidelity) and recall (coverage) against the val shift row, called only
     beyond SHARE_Z binomial standard errors of the difference at the rows' n."""
-    generator, shift = rows["generator"], rows.get("real_val", {})
+    generator, shift = rows["ours"], rows.get("real_val", {})
     groups: dict[str, list[str]] = {ADVANTAGE: [], LIMITATION: [], NEUTRAL: []}
     for score in ("precision", "recall"):
         ours, theirs = generator.get(score), shift.get(score)
@@ -386,9 +388,8 @@ def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Findi
             )
         ]
     findings = []
-    status = image_quality.get("status", pd.Series("", index=image_quality.index)).fillna("")
-    skipped = image_quality[status.astype(str).str.startswith("skipped")]
-    for space, group in skipped.groupby("feature_space", sort=False):
+    skipped = skipped_quality(image_quality)
+    for space, group in image_quality[skipped].groupby("feature_space", sort=False):
         key = SKIPPED_SPACE_KEYS.get(space)
         how = f"; set `{key}` to measure it" if key else ""
         findings.append(
@@ -399,17 +400,17 @@ def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Findi
                 "image_quality",
             )
         )
-    measured = _measured_quality(image_quality)
-    for space, in_space in measured.groupby("feature_space", sort=False):
+    for space, in_space in image_quality[~skipped].groupby("feature_space", sort=False):
         copies = []
         for label, group in in_space.groupby("label", sort=False):
+            # This arm's row as "ours", next to the holdout (floor) and real_val (shift) rows.
             rows = {
-                ("generator" if source == arm else source): record
+                ("ours" if source == arm else source): record
                 for source, record in zip(group["generator"], group.to_dict("records"), strict=True)
             }
-            if "generator" not in rows:
+            if "ours" not in rows:
                 continue
-            copies.append(rows["generator"])
+            copies.append(rows["ours"])
             distance = _distance_finding(space, label, rows)
             findings += [distance] if distance else []
             findings += _share_findings(space, label, rows)
@@ -461,11 +462,8 @@ def cost_findings(arm: str, costs: pd.DataFrame | None, generators: list[str]) -
     if len(classifier) and classifier["jobs"].iloc[0]:
         per_job = float(classifier["wall_s"].iloc[0]) / float(classifier["jobs"].iloc[0])
         text += f", {wall / per_job:.1f}× one classifier's training ({per_job:.1f} s wall)"
-    others = {
-        other: float(_generator_cost(costs, other)["wall_s"].sum())
-        for other in generators
-        if other != arm and not _generator_cost(costs, other).empty
-    }
+    others = {other: _generator_cost(costs, other) for other in generators if other != arm}
+    others = {other: float(rows["wall_s"].sum()) for other, rows in others.items() if len(rows)}
     if others:
         text += "; vs " + ", ".join(f"{other} {value:.1f} s" for other, value in others.items())
     if others and all(wall * COST_MARGIN < value for value in others.values()):

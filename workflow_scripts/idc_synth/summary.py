@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.discussion import discussion_section, efficiency_section
+from idc_synth.discussion import discussion_section, efficiency_section, skipped_quality
 from idc_synth.metrics import BASELINE, METRIC_LABELS
 from idc_synth.report_format import (
     format_value,
@@ -96,7 +96,7 @@ def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     feature spaces are named by quality_spaces instead)."""
     if image_quality is None or image_quality.empty:
         return None
-    measured = image_quality[~_skipped(image_quality)].drop(
+    measured = image_quality[~skipped_quality(image_quality)].drop(
         columns=["note", "status"], errors="ignore"
     )
     counts = [column for column in QUALITY_COUNT_COLUMNS if column in measured]
@@ -107,7 +107,7 @@ def quality_spaces(image_quality: pd.DataFrame | None) -> str:
     """Which feature spaces the quality rows were measured in, and why any was skipped."""
     if image_quality is None or image_quality.empty or "feature_space" not in image_quality:
         return ""
-    skipped = _skipped(image_quality)
+    skipped = skipped_quality(image_quality)
     used = list(dict.fromkeys(image_quality.loc[~skipped, "feature_space"]))
     reasons = {
         space: status
@@ -121,12 +121,6 @@ def quality_spaces(image_quality: pd.DataFrame | None) -> str:
     if reasons:
         line += " Not measured: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()) + "."
     return line
-
-
-def _skipped(image_quality: pd.DataFrame) -> pd.Series:
-    if "status" not in image_quality:
-        return pd.Series(False, index=image_quality.index)
-    return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
 def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
