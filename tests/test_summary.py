@@ -378,12 +378,11 @@ def discussion_tables(efficiency: pd.DataFrame | None, robustness: pd.DataFrame 
             )
         ]
         + [
-            {
-                "feature_space": "inception",
-                "generator": "dcgan",
-                "label": 0,
-                "status": "skipped: no weights",
-            }
+            {"feature_space": space, "generator": source, "label": label, "status": status}
+            for space, source, label, status in (
+                ("inception", "dcgan", 0, "skipped: no weights"),
+                ("classifier", "holdout", 1, "skipped: 9 patches of class 1"),
+            )
         ]
     )
     costs = pd.DataFrame(
@@ -499,7 +498,9 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
     )
     assert "data efficiency: no effect shown at every real fraction" in neutral
     assert "cost: generator training + sampling 200.0 s wall" in joined["diffusion"]["Limitations"]
-    assert "set `quality.inception_weights`" in joined["dcgan"]["Not measured"]
+    missing = joined["dcgan"]["Not measured"]
+    assert "inception space skipped: no weights; set `quality.inception_weights`" in missing
+    assert "classifier space, holdout class 1: skipped: 9 patches of class 1" in missing
 
 
 def write_entry_summary(folder, efficiency) -> str:

@@ -70,6 +70,9 @@ COST_MARGIN = 1.25
 # of the difference is sampling noise.
 SHARE_Z = 1.96
 SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
+# The real reference rows of image_quality.tsv (idc_synth.quality.REFERENCES; not imported,
+# that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
+FLOOR, SHIFT = "holdout", "real_val"
 
 ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED = "advantage", "limitation", "neutral", "missing"
 HEADINGS = {
@@ -273,7 +276,8 @@ def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
         elif verdict == "conflict":
             kind, text = NEUTRAL, f"vs {other}: test and interval disagree ({numbers})"
         else:
-            kind, text = NEUTRAL, f"vs {other}: no conclusion, too few test patients"
+            why = str(row.get("note") or "undefined").removeprefix("undefined: ")
+            kind, text = NEUTRAL, f"vs {other}: no conclusion can be drawn ({why})"
         findings.append(Finding("primary endpoint", kind, text, "primary"))
     return findings
 
@@ -295,7 +299,7 @@ def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | Non
     generator = rows["ours"]
     if is_missing(generator.get("fid")):
         return None
-    floor, shift = rows.get("holdout", {}), rows.get("real_val", {})
+    floor, shift = rows.get(FLOOR, {}), rows.get(SHIFT, {})
     scores = [s for s in ("fid", "kid") if not is_missing(generator.get(s))]
     spread = {"kid": "kid_std"}  # KID's SD over subsets, printed so a noisy KID shows as one
     numbers = "; ".join(
@@ -325,7 +329,7 @@ def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | Non
 def _share_findings(space: str, label, rows: dict[str, dict]) -> list[Finding]:
     """Precision (fidelity) and recall (coverage) against the val shift row, called only
     beyond SHARE_Z binomial standard errors of the difference at the rows' n."""
-    generator, shift = rows["ours"], rows.get("real_val", {})
+    generator, shift = rows["ours"], rows.get(SHIFT, {})
     groups: dict[str, list[str]] = {ADVANTAGE: [], LIMITATION: [], NEUTRAL: []}
     for score in ("precision", "recall"):
         ours, theirs = generator.get(score), shift.get(score)
@@ -389,17 +393,17 @@ def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Findi
         ]
     findings = []
     skipped = skipped_quality(image_quality)
-    for space, group in image_quality[skipped].groupby("feature_space", sort=False):
-        key = SKIPPED_SPACE_KEYS.get(space)
-        how = f"; set `{key}` to measure it" if key else ""
-        findings.append(
-            Finding(
-                "image quality",
-                NOT_MEASURED,
-                f"{space} space {group['status'].iloc[0]}{how}",
-                "image_quality",
-            )
-        )
+    ours = image_quality["generator"].isin([arm, FLOOR, SHIFT])
+    for (space, status), group in image_quality[skipped & ours].groupby(
+        ["feature_space", "status"], sort=False
+    ):
+        if skipped[image_quality["feature_space"] == space].all():
+            key = SKIPPED_SPACE_KEYS.get(space)
+            text = f"{space} space {status}" + (f"; set `{key}` to measure it" if key else "")
+        else:
+            rows = ", ".join(f"{r.generator} class {r.label}" for r in group.itertuples())
+            text = f"{space} space, {rows}: {status}"
+        findings.append(Finding("image quality", NOT_MEASURED, text, "image_quality"))
     for space, in_space in image_quality[~skipped].groupby("feature_space", sort=False):
         copies = []
         for label, group in in_space.groupby("label", sort=False):
@@ -534,6 +538,11 @@ def robustness_findings(arm: str, robustness: pd.DataFrame | None) -> list[Findi
     return findings
 
 
+def _calibration_cell(row: pd.Series) -> str:
+    why = str(row.get("note") or "").removeprefix("interval undefined: ")
+    return f"{format_value(row['value'])} {interval(row['ci_low'], row['ci_high'], why)}"
+
+
 def calibration_findings(arm: str, calibration: pd.DataFrame | None) -> list[Finding]:
     """Brier and ECE of ``arm`` next to the baseline's: secondary, no between-arm test."""
     if calibration is None or calibration.empty:
@@ -544,11 +553,9 @@ def calibration_findings(arm: str, calibration: pd.DataFrame | None) -> list[Fin
         cells = means[means["metric"] == metric].set_index("arm")
         if arm not in cells.index or BASELINE not in cells.index:
             continue
-        ours, base = cells.loc[arm], cells.loc[BASELINE]
         parts.append(
-            f"{name} {format_value(ours['value'])} {interval(ours['ci_low'], ours['ci_high'])}"
-            f" vs baseline {format_value(base['value'])} "
-            f"{interval(base['ci_low'], base['ci_high'])}"
+            f"{name} {_calibration_cell(cells.loc[arm])} vs baseline "
+            f"{_calibration_cell(cells.loc[BASELINE])}"
         )
     if not parts:
         return [Finding("calibration", NOT_MEASURED, "no rows", "probability_calibration")]
