@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 import write_summary
 
 from idc_synth.discussion import EFFICIENCY_COLUMNS, discussion_section, efficiency_sentences
@@ -358,9 +359,14 @@ def test_non_monotone_effects_are_said_plainly_and_hurts_needs_significance():
     dcgan, diffusion = efficiency_sentences(efficiency_table(cells))
     assert dcgan.startswith("dcgan: not monotone in the real fraction, so no threshold is given")
     assert "below" not in dcgan
-    assert "helps at 10% (10%: +0.050" in dcgan and "no effect shown at 25%," in dcgan
-    assert "hurts at 100% (100%: -0.030 [-0.050, -0.010], Holm p 0.040" in dcgan
+    assert (
+        "helps at 10% (+0.050 [0.010, 0.090], Holm p 0.020 at synthetic ratio 1)" in dcgan
+        and "no effect shown at 25%," in dcgan
+    )
+    assert "hurts at 100% (-0.030 [-0.050, -0.010], Holm p 0.040" in dcgan
     assert diffusion.startswith("diffusion: no effect shown at every real fraction")
+    with pytest.raises(ValueError, match="p_holm"):
+        efficiency_sentences(efficiency_table(cells).drop(columns="p_holm"))
 
 
 def discussion_tables(efficiency: pd.DataFrame | None, robustness: pd.DataFrame | None) -> dict:

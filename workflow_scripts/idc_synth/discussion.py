@@ -123,6 +123,7 @@ def _strongest(cells: pd.DataFrame, sign: int) -> str:
 
 def read_fraction(fraction: float, cells: pd.DataFrame) -> FractionReading:
     """helps / hurts only for cells whose Holm-corrected test and interval agree."""
+    cells = cells.fillna({"verdict": "undefined"})  # a cell without a verdict decides nothing
     decided = cells[cells["verdict"] == "difference"]
     helps, hurts = decided[decided["difference"] > 0], decided[decided["difference"] < 0]
     if len(helps) and len(hurts):
@@ -139,13 +140,20 @@ def read_fraction(fraction: float, cells: pd.DataFrame) -> FractionReading:
     return FractionReading(fraction, "no effect shown", "")
 
 
-def _details(readings: list[FractionReading]) -> str:
+def _details(readings: list[FractionReading], listed: bool = False) -> str:
+    """The numbers behind a run of fractions, each named unless the sentence already lists
+    the run's fractions (``listed``) and it is a single one."""
+    if listed and len(readings) == 1:
+        return f" ({readings[0].detail})" if readings[0].detail else ""
     shown = [f"{percent(r.fraction)}: {r.detail}" for r in readings if r.detail]
     return f" ({'; '.join(shown)})" if shown else ""
 
 
 def efficiency_readings(efficiency: pd.DataFrame) -> dict[str, list[FractionReading]]:
     """Per generator, one reading per real fraction, smallest fraction first."""
+    missing = [column for column in EFFICIENCY_COLUMNS if column not in efficiency]
+    if missing:
+        raise ValueError(f"efficiency table without the columns {missing}")
     cells = efficiency[(efficiency["arm"] != BASELINE) & (efficiency["synthetic_ratio"] > 0)]
     return {
         arm: [read_fraction(fraction, group) for fraction, group in rows.groupby("real_fraction")]
@@ -164,7 +172,8 @@ def efficiency_sentence(arm: str, readings: list[FractionReading]) -> str:
             if len(readings) == 1
             else f"at every real fraction tested ({fractions})"
         )
-        return f"{arm}: {STATUS_PHRASES[readings[0].status]} {where}{_details(readings)}."
+        details = _details(readings, listed=True)
+        return f"{arm}: {STATUS_PHRASES[readings[0].status]} {where}{details}."
     if len(runs) == 2:
         low, high = runs
         cut = percent(high[0].fraction)
@@ -174,7 +183,7 @@ def efficiency_sentence(arm: str, readings: list[FractionReading]) -> str:
         )
     steps = ", ".join(
         f"{STATUS_PHRASES[run[0].status]} at {', '.join(percent(r.fraction) for r in run)}"
-        f"{_details(run)}"
+        f"{_details(run, listed=True)}"
         for run in runs
     )
     return f"{arm}: not monotone in the real fraction, so no threshold is given: {steps}."
