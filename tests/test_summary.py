@@ -7,7 +7,10 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
+import write_summary
 
+from idc_synth.discussion import EFFICIENCY_COLUMNS, discussion_section, efficiency_sentences
 from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS, decide
 from idc_synth.summary import (
     benchmark_costs,
@@ -264,3 +267,290 @@ def test_spread_verdict_reads_as_a_sentence_for_each_interval():
     assert spread_verdict({"ci_low": -0.05, "ci_high": -0.01}) == "narrows"
     assert spread_verdict({"ci_low": -0.02, "ci_high": 0.03}) == "does not clearly change"
     assert spread_verdict({"ci_low": np.nan, "ci_high": np.nan}) == "undefined"
+
+
+# Data efficiency and the advantages/limitations discussion (idc_synth.discussion).
+
+FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+NULL_CELL = (0.004, -0.02, 0.03, 1.0, "no difference")
+
+
+def efficiency_table(cells: dict[tuple[str, float, float], tuple]) -> pd.DataFrame:
+    """results/metrics/efficiency.tsv from (arm, real_fraction, synthetic_ratio) ->
+    (difference, ci_low, ci_high, p_holm, verdict), with the real-only baseline row of every
+    fraction (synthetic_ratio 0, no difference)."""
+    rows = []
+    for fraction in sorted({fraction for _, fraction, _ in cells}):
+        rows.append(
+            {"arm": "baseline", "real_fraction": fraction, "synthetic_ratio": 0.0}
+            | {"value": 0.8, "difference": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            | {"p_value": np.nan, "p_holm": np.nan, "significant": np.nan, "verdict": np.nan}
+        )
+    for (arm, fraction, ratio), (difference, low, high, p_holm, verdict) in cells.items():
+        rows.append(
+            {"arm": arm, "real_fraction": fraction, "synthetic_ratio": ratio}
+            | {"value": 0.8 + difference, "difference": difference, "ci_low": low}
+            | {"ci_high": high, "p_value": p_holm / 4, "p_holm": p_holm}
+            | {"significant": p_holm < 0.05, "verdict": verdict}
+        )
+    frame = pd.DataFrame(rows).assign(
+        train_patients=lambda f: (f["real_fraction"] * 40).round().astype(int),
+        real_train_patches=lambda f: f["train_patients"] * 100,
+        metric="balanced_accuracy",
+        value_ci_low=lambda f: f["value"] - 0.03,
+        value_ci_high=lambda f: f["value"] + 0.03,
+        n_test_patients=20,
+        seeds="0,1,2",
+    )
+    return frame[EFFICIENCY_COLUMNS]
+
+
+def sweep(arm: str, by_fraction: dict[float, dict[float, tuple]]) -> dict:
+    return {
+        (arm, fraction, ratio): cell
+        for fraction, ratios in by_fraction.items()
+        for ratio, cell in ratios.items()
+    }
+
+
+def test_significant_cells_read_as_helps_below_a_threshold_with_the_best_ratio():
+    quarter = {0.5: NULL_CELL, 1.0: (0.06, 0.02, 0.1, 0.01, "difference")}
+    cells = sweep(
+        "dcgan",
+        {
+            0.1: {
+                0.5: (0.05, 0.01, 0.09, 0.02, "difference"),
+                1.0: (0.08, 0.03, 0.13, 0.004, "difference"),
+            },
+            0.25: quarter,
+            0.5: {0.5: NULL_CELL, 1.0: NULL_CELL},
+            1.0: {0.5: NULL_CELL, 1.0: (0.01, -0.01, 0.03, 0.5, "no difference")},
+        },
+    )
+    assert efficiency_sentences(efficiency_table(cells)) == [
+        "dcgan: helps below 50% real data (10%: +0.080 [0.030, 0.130], Holm p 0.004 at synthetic "
+        "ratio 1, strongest of 2 significant ratios; 25%: +0.060 [0.020, 0.100], Holm p 0.010 at "
+        "synthetic ratio 1), no effect shown at 50% and above."
+    ]
+
+
+def test_all_null_cells_read_as_no_effect_and_a_conflict_is_never_helps():
+    null = {fraction: {0.5: NULL_CELL, 1.0: NULL_CELL} for fraction in FRACTIONS}
+    assert efficiency_sentences(efficiency_table(sweep("diffusion", null))) == [
+        "diffusion: no effect shown at every real fraction tested (10%, 25%, 50%, 100%)."
+    ]
+    # Significant after Holm but the interval covers 0: the test and the interval disagree.
+    conflict = null | {0.1: {0.5: (0.05, -0.01, 0.11, 0.01, "conflict"), 1.0: NULL_CELL}}
+    (sentence,) = efficiency_sentences(efficiency_table(sweep("diffusion", conflict)))
+    assert "helps" not in sentence
+    assert sentence.startswith("diffusion: inconclusive (test and interval disagree) below 25%")
+
+
+def test_non_monotone_effects_are_said_plainly_and_hurts_needs_significance():
+    cells = sweep(
+        "dcgan",
+        {
+            0.1: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")},
+            0.25: {1.0: NULL_CELL},
+            0.5: {1.0: (0.04, 0.01, 0.07, 0.03, "difference")},
+            1.0: {1.0: (-0.03, -0.05, -0.01, 0.04, "difference")},
+        },
+    ) | sweep("diffusion", {fraction: {1.0: NULL_CELL} for fraction in FRACTIONS})
+    dcgan, diffusion = efficiency_sentences(efficiency_table(cells))
+    assert dcgan.startswith("dcgan: not monotone in the real fraction, so no threshold is given")
+    assert "below" not in dcgan
+    assert (
+        "helps at 10% (+0.050 [0.010, 0.090], Holm p 0.020 at synthetic ratio 1)" in dcgan
+        and "no effect shown at 25%," in dcgan
+    )
+    assert "hurts at 100% (-0.030 [-0.050, -0.010], Holm p 0.040" in dcgan
+    assert diffusion.startswith("diffusion: no effect shown at every real fraction")
+    with pytest.raises(ValueError, match="p_holm"):
+        efficiency_sentences(efficiency_table(cells).drop(columns="p_holm"))
+
+
+def discussion_tables(efficiency: pd.DataFrame | None, robustness: pd.DataFrame | None) -> dict:
+    quality = pd.DataFrame(
+        [
+            {"feature_space": "classifier", "generator": source, "label": 0, "n": 100}
+            | {"fid": fid, "kid": kid, "kid_std": 0.01, "precision": p, "recall": r}
+            | {"near_copy_share": share, "near_copy_low": low, "near_copy_high": high}
+            | {"near_copy_expected": 0.01, "status": "ok"}
+            for source, fid, kid, p, r, share, low, high in (
+                ("dcgan", 9.0, 0.3, 0.9, 0.2, 0.05, 0.03, 0.08),
+                ("diffusion", 1.2, 0.005, 0.88, 0.9, 0.0, 0.0, 0.004),
+                ("holdout", 0.5, -0.01, 0.9, 0.95, np.nan, np.nan, np.nan),
+                ("real_val", 1.5, 0.01, 0.9, 0.93, 0.01, 0.002, 0.03),
+            )
+        ]
+        + [
+            {"feature_space": space, "generator": source, "label": label, "status": status}
+            for space, source, label, status in (
+                ("inception", "dcgan", 0, "skipped: no weights"),
+                ("classifier", "holdout", 1, "skipped: 9 patches of class 1"),
+            )
+        ]
+    )
+    costs = pd.DataFrame(
+        {
+            "rule": ["train_classifier", "train_dcgan", "sample_dcgan", "train_diffusion"],
+            "jobs": [10, 2, 4, 1],
+            "wall_s": [100.0, 30.0, 10.0, 200.0],
+            "cpu_s": [90.0, 25.0, 8.0, 150.0],
+            "peak_rss_mb": [1000.0, 800.0, 700.0, 1500.0],
+        }
+    )
+    return {
+        "primary": primary([(0.03, 0.01, 0.05, 0.001, ""), (0.004, -0.02, 0.03, 0.6, "")]),
+        "image_quality": quality,
+        "tstr": None,
+        "costs": costs,
+        "robustness": robustness,
+        "probability_calibration": None,
+        "efficiency": efficiency,
+    }
+
+
+def robustness_rows() -> pd.DataFrame:
+    """Blur: dcgan degrades significantly less; JPEG: diffusion significantly more."""
+    rows = []
+    for perturbation, strength, arm, degradation, difference, low, high, p_holm, verdict in (
+        ("blur", 1.5, "baseline", -0.10, np.nan, np.nan, np.nan, np.nan, np.nan),
+        ("blur", 1.5, "dcgan", -0.02, 0.08, 0.03, 0.13, 0.01, "difference"),
+        ("blur", 1.5, "diffusion", -0.11, -0.01, -0.05, 0.03, 1.0, "no difference"),
+        ("jpeg", 15, "baseline", -0.01, np.nan, np.nan, np.nan, np.nan, np.nan),
+        ("jpeg", 15, "dcgan", -0.005, 0.005, -0.02, 0.03, 1.0, "no difference"),
+        ("jpeg", 15, "diffusion", -0.07, -0.06, -0.1, -0.02, 0.02, "difference"),
+    ):
+        rows.append(
+            {"perturbation": perturbation, "strength": strength, "arm": arm}
+            | {"metric": "balanced_accuracy"}
+            | {"mean": 0.8 + degradation, "degradation": degradation}
+            | {"comparison": "" if arm == "baseline" else f"{arm} vs baseline"}
+            | {"degradation_difference": difference, "difference_ci_low": low}
+            | {"difference_ci_high": high, "p_holm": p_holm, "verdict": verdict, "note": ""}
+        )
+    return pd.DataFrame(rows)
+
+
+def findings_by_kind(text: str, arm: str) -> dict[str, list[str]]:
+    """The bullet lines of one generator's block, keyed by the heading above them."""
+    block = text.split(f"### {arm}\n", 1)[1].split("\n### ", 1)[0]
+    kinds, heading = {}, None
+    for line in block.splitlines():
+        if line.startswith("**"):
+            heading = line.strip("*").split(" (")[0]
+        elif line.startswith("- "):
+            kinds.setdefault(heading, []).append(line)
+    return kinds
+
+
+def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table():
+    null = {fraction: {1.0: NULL_CELL} for fraction in FRACTIONS}
+    efficiency = efficiency_table(
+        sweep("dcgan", null | {0.1: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")}})
+        | sweep("diffusion", null)
+    )
+    text = "\n".join(
+        discussion_section(
+            ["dcgan", "diffusion"], **discussion_tables(efficiency, robustness_rows())
+        )
+    )
+    cites = re.compile(r"\(results/metrics/(\w+)\.tsv\)$")
+    sources = {
+        "primary endpoint": "primary",
+        "image quality": "image_quality",
+        "memorization": "image_quality",
+        "train on synthetic": "tstr",
+        "cost": "cost",
+        "robustness": "robustness",
+        "calibration": "probability_calibration",
+        "data efficiency": "efficiency",
+    }
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(lines) >= 16
+    for line in lines:
+        aspect = line[2:].split(":", 1)[0]
+        assert cites.search(line).group(1) == sources[aspect], line
+    dcgan, diffusion = findings_by_kind(text, "dcgan"), findings_by_kind(text, "diffusion")
+    joined = {
+        arm: {k: "\n".join(v) for k, v in kinds.items()}
+        for arm, kinds in (("dcgan", dcgan), ("diffusion", diffusion))
+    }
+    # Holm-significant differences with agreeing intervals are the only decided advantages.
+    assert "higher balanced accuracy than baseline (+0.030" in joined["dcgan"]["Advantages"]
+    assert "degrades less than the baseline under blur 1.5" in joined["dcgan"]["Advantages"]
+    assert "data efficiency: helps below 25% real data" in joined["dcgan"]["Advantages"]
+    assert "cost: generator training + sampling 40.0 s wall" in joined["dcgan"]["Advantages"]
+    # FID and KID beyond the val shift, precision/recall below it, near copies above expected.
+    dcgan_limits = joined["dcgan"]["Limitations"]
+    assert "FID 9.000 vs held-out floor 0.500, val shift 1.500" in dcgan_limits
+    assert "recall 0.200 vs 0.930: below val patches'" in dcgan_limits
+    assert "more near copies of train patches than expected" in dcgan_limits
+    # Within the shift, fewer copies than expected; a null comparison is neutral, not a claim.
+    assert "within the cross-patient shift" in joined["diffusion"]["Advantages"]
+    assert "no sign of memorization" in joined["diffusion"]["Advantages"]
+    neutral = joined["diffusion"]["Neither shown"]
+    assert "no difference in balanced accuracy vs baseline shown" in neutral
+    assert "no difference in degradation vs the baseline shown under blur" in neutral
+    assert "least degradation" not in neutral  # dcgan degrades least under blur
+    assert (
+        "degrades more than the baseline under jpeg 15 (-0.060"
+        in joined["diffusion"]["Limitations"]
+    )
+    assert (
+        "shown under jpeg; the least degradation of the arms under jpeg"
+        in joined["dcgan"]["Neither shown"]
+    )
+    assert "data efficiency: no effect shown at every real fraction" in neutral
+    assert "cost: generator training + sampling 200.0 s wall" in joined["diffusion"]["Limitations"]
+    missing = joined["dcgan"]["Not measured"]
+    assert "inception space skipped: no weights; set `quality.inception_weights`" in missing
+    assert "classifier space, holdout class 1: skipped: 9 patches of class 1" in missing
+
+
+def write_entry_summary(folder, efficiency) -> str:
+    """results/summary.md as write_summary's main writes it from the tables on disk."""
+    rows = primary([(0.03, 0.01, 0.05, 0.001, "")])
+    tables = {"summary_ci": summary_ci(), "tests": make_tests(rows), "primary": rows}
+    tables["costs"] = pd.DataFrame(columns=["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"])
+    tables["steps"] = pd.DataFrame(columns=["arm", "seed", "optimizer_steps"])
+    for name, frame in tables.items():
+        frame.to_csv(folder / f"{name}.tsv", sep="\t", index=False)
+    optional = ("variance", "calibration", "tstr", "image_quality", "patient_spread")
+    write_summary.main(
+        tables={name: folder / f"{name}.tsv" for name in ("summary_ci", "tests", "primary")}
+        | dict.fromkeys((*optional, "probability_calibration", "robustness"))
+        | {"efficiency": efficiency},
+        costs=folder / "costs.tsv",
+        steps=folder / "steps.tsv",
+        summary_path=folder / "summary.md",
+        alpha=0.05,
+        data_source="folder",
+        arms=["baseline", "dcgan"],
+        log=None,
+    )
+    return (folder / "summary.md").read_text()
+
+
+def test_missing_tables_say_not_measured_and_name_the_config_key(tmp_path):
+    text = "\n".join(discussion_section(["dcgan"], **discussion_tables(None, None)))
+    missing = findings_by_kind(text, "dcgan")["Not measured"]
+    assert any(
+        "data efficiency: not measured: data-efficiency sweep not run (sweep.enabled: false)" in m
+        and m.endswith("(results/metrics/efficiency.tsv)")
+        for m in missing
+    )
+    assert any("`robustness.perturbations`" in m for m in missing)
+    assert efficiency_sentences(None) == ["Data-efficiency sweep not run (sweep.enabled: false)."]
+    # The entry script reads efficiency.tsv when the rule passes it, and leaves it out otherwise.
+    table = efficiency_table(
+        sweep("dcgan", {0.5: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")}, 1.0: {1.0: NULL_CELL}})
+    )
+    table.to_csv(tmp_path / "efficiency.tsv", sep="\t", index=False)
+    summary = write_entry_summary(tmp_path, efficiency=tmp_path / "efficiency.tsv")
+    assert "- dcgan: helps below 100% real data (50%: +0.050" in summary
+    assert "| dcgan | 50% | 1 | 20 |" in summary
+    assert "Data-efficiency sweep not run (sweep.enabled: false)." in write_entry_summary(
+        tmp_path, efficiency=None
+    )

@@ -231,6 +231,9 @@ def test_summary_figures_and_html_report(finished_run):
     for arm in ("baseline", "dcgan", "diffusion"):
         assert arm in summary
     assert "## Primary endpoint" in summary and "## Methods" in summary
+    discussion = summary.split("## Advantages and limitations", 1)[1]
+    assert "### dcgan" in discussion and "### diffusion" in discussion
+    assert "(results/metrics/cost.tsv)" in discussion
     tests = pd.read_csv(finished_run / "results/metrics/tests.tsv", sep="\t")
     assert set(tests["role"]) == {"primary", "secondary", "descriptive"}
     primary = pd.read_csv(finished_run / "results/metrics/primary.tsv", sep="\t")

@@ -24,11 +24,14 @@ def main(
     log: Path | None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
-    patient_spread, probability_calibration and robustness paths (None when not run)."""
+    patient_spread, probability_calibration, robustness and efficiency paths (None when not
+    run)."""
     with rule_logging(log) as logger:
         frames = {
             name: _read(
-                path, dtype={"seed": str, "label": str, "worst_patient": str}, keep_default_na=True
+                path,
+                dtype={"seed": str, "label": str, "worst_patient": str, "note": str},
+                keep_default_na=True,
             )
             for name, path in tables.items()
         }
@@ -63,6 +66,7 @@ if __name__ == "__main__":
         "patient_spread",
         "probability_calibration",
         "robustness",
+        "efficiency",  # only when the data-efficiency sweep runs
     )
     main(
         tables={

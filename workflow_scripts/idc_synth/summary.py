@@ -3,9 +3,11 @@
 Sections: the headline table (arm x metric, mean over seeds with its interval), the primary
 endpoint and the conclusion derived from it, the methods (with the calibration simulation and
 the design's minimal detectable difference), secondary effects, variance components,
-train-on-synthetic results, the descriptive clustered McNemar tests, image quality and the
-computational cost per rule family (from Snakemake's benchmark files). An undefined interval
-is written as "undefined (why)", never as numbers.
+train-on-synthetic results, the descriptive clustered McNemar tests, image quality, the
+computational cost per rule family (from Snakemake's benchmark files), generalization,
+calibration, robustness, data efficiency, and each generator's advantages and limitations
+(idc_synth.discussion). An undefined interval is written as "undefined (why)", never as
+numbers.
 """
 
 from __future__ import annotations
@@ -15,66 +17,29 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from idc_synth.discussion import discussion_section, efficiency_section, skipped_quality
 from idc_synth.metrics import BASELINE, METRIC_LABELS
+from idc_synth.report_format import (
+    format_value,
+    interval,
+    is_missing,
+    markdown_table,
+    percent,
+    signed,
+)
 from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
 STEP_COLUMNS = ["arm", "seed", "optimizer_steps"]
 
 
-def _format(value, digits: int = 3) -> str:
-    if value is None:
-        return ""
-    if value is pd.NA:  # a missing count in an integer column
-        return "–"
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return "–"
-        if value != 0 and abs(value) < 10 ** (-digits):
-            return f"{value:.1e}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub-flavoured Markdown table (pipes in cells escaped)."""
-    if frame.empty:
-        return "_(no rows)_"
-    header = "| " + " | ".join(str(column) for column in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    lines = [header, rule]
-    for row in frame.itertuples(index=False):
-        cells = [_format(value, digits).replace("|", "\\|") for value in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def percent(level: float) -> str:
-    """0.95 -> '95%', 0.975 -> '97.5%'."""
-    return f"{100 * level:.10g}%"
-
-
-def interval(low: float, high: float, reason: str = "") -> str:
-    """'[low, high]', or 'undefined (reason)' when either end is missing or the interval has
-    zero width: such an interval is never printed as numbers."""
-    if _missing(low) or _missing(high) or low == high:
-        why = reason or ("zero width" if not _missing(low) and low == high else "no resamples")
-        return f"undefined ({why.removeprefix('undefined: ')})"
-    return f"[{_format(float(low))}, {_format(float(high))}]"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
-
-
 def headline_table(summary_ci: pd.DataFrame) -> pd.DataFrame:
     """Arms as rows, metrics as columns: 'mean [ci_low, ci_high]', or 'mean (CI undefined)'."""
     cells = summary_ci.assign(
         cell=[
-            f"{_format(row.mean)} "
+            f"{format_value(row.mean)} "
             + (
                 "(CI undefined)"
                 if interval(row.ci_low, row.ci_high).startswith("undefined")
@@ -131,7 +96,7 @@ def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     feature spaces are named by quality_spaces instead)."""
     if image_quality is None or image_quality.empty:
         return None
-    measured = image_quality[~_skipped(image_quality)].drop(
+    measured = image_quality[~skipped_quality(image_quality)].drop(
         columns=["note", "status"], errors="ignore"
     )
     counts = [column for column in QUALITY_COUNT_COLUMNS if column in measured]
@@ -142,7 +107,7 @@ def quality_spaces(image_quality: pd.DataFrame | None) -> str:
     """Which feature spaces the quality rows were measured in, and why any was skipped."""
     if image_quality is None or image_quality.empty or "feature_space" not in image_quality:
         return ""
-    skipped = _skipped(image_quality)
+    skipped = skipped_quality(image_quality)
     used = list(dict.fromkeys(image_quality.loc[~skipped, "feature_space"]))
     reasons = {
         space: status
@@ -156,12 +121,6 @@ def quality_spaces(image_quality: pd.DataFrame | None) -> str:
     if reasons:
         line += " Not measured: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()) + "."
     return line
-
-
-def _skipped(image_quality: pd.DataFrame) -> pd.Series:
-    if "status" not in image_quality:
-        return pd.Series(False, index=image_quality.index)
-    return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
 def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
@@ -217,10 +176,6 @@ def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
     return costs[COST_COLUMNS]
 
 
-def _signed(value: float) -> str:
-    return f"{value:+.3f}" if not _missing(value) else "–"
-
-
 def primary_table(primary: pd.DataFrame) -> pd.DataFrame:
     """One row per comparison of the primary endpoint."""
     return pd.DataFrame(
@@ -228,7 +183,7 @@ def primary_table(primary: pd.DataFrame) -> pd.DataFrame:
             "comparison": primary["comparison"],
             "A": primary["mean_a"],
             "B": primary["mean_b"],
-            "difference (A − B)": [_signed(value) for value in primary["difference"]],
+            "difference (A − B)": [signed(value) for value in primary["difference"]],
             f"{percent(primary['confidence_level'].iloc[0])} CI": [
                 interval(row.ci_low, row.ci_high, row.note) for row in primary.itertuples()
             ],
@@ -247,10 +202,10 @@ def _comparison_sentence(row, level: str) -> str:
     metric = METRIC_LABELS.get(row.metric, row.metric)
     ci = interval(row.ci_low, row.ci_high, row.note)
     numbers = (
-        f"difference {_signed(row.difference)}, {level} CI {ci}, Holm p = {_format(row.p_holm)}"
+        f"difference {signed(row.difference)}, {level} CI {ci}, Holm p = {format_value(row.p_holm)}"
     )
     if row.verdict == "undefined":
-        observed = f"(observed difference {_signed(row.difference)}, not interpretable)"
+        observed = f"(observed difference {signed(row.difference)}, not interpretable)"
         if row.n_patients < row.min_patients:
             return (
                 f"- **{row.comparison}: no conclusion can be drawn**: {int(row.n_patients)} "
@@ -268,7 +223,7 @@ def _comparison_sentence(row, level: str) -> str:
         return (
             f"- **{row.comparison}: no difference shown** in {metric} ({numbers}). The interval "
             f"covers 0; true differences inside it cannot be ruled out, and only differences "
-            f"of about {_format(row.mdd)} or more would have been detected with "
+            f"of about {format_value(row.mdd)} or more would have been detected with "
             f"{POWER:.0%} power."
         )
     test_says = "significant" if row.significant else "not significant"
@@ -357,11 +312,11 @@ def methods(primary: pd.DataFrame, calibration: pd.DataFrame | None, alpha: floa
             f"{int(first['patches_per_patient'])} patches, {int(first['n_seeds'])} seeds, "
             "per-patient difficulty, arm-by-patient model bias and per-seed noise): with no "
             f"true difference the primary test rejected in "
-            f"{_format(rate.get('two_level_bootstrap', math.nan))} of studies (α = {alpha:g}, "
+            f"{format_value(rate.get('two_level_bootstrap', math.nan))} of studies (α = {alpha:g}, "
             f"Monte Carlo allowance {tolerance:.3f}), per-patch McNemar in "
-            f"{_format(rate.get('patch_mcnemar', math.nan))}; at a planted difference of "
-            f"{_format(largest['true_difference'].iloc[0])} in balanced accuracy the primary "
-            f"test rejected in {_format(power.get('two_level_bootstrap', math.nan))}.",
+            f"{format_value(rate.get('patch_mcnemar', math.nan))}; at a planted difference of "
+            f"{format_value(largest['true_difference'].iloc[0])} in balanced accuracy the primary "
+            f"test rejected in {format_value(power.get('two_level_bootstrap', math.nan))}.",
             "",
             markdown_table(
                 calibration[["method", "true_difference", "n_studies", "rejection_rate", "mc_se"]]
@@ -376,7 +331,7 @@ def methods(primary: pd.DataFrame, calibration: pd.DataFrame | None, alpha: floa
             "error of the difference: "
             + (
                 ", ".join(
-                    f"{row.comparison} {_format(row.mdd)}"
+                    f"{row.comparison} {format_value(row.mdd)}"
                     for row in primary.itertuples()
                     if row.verdict != "undefined"
                 )
@@ -395,7 +350,7 @@ def secondary_table(tests: pd.DataFrame) -> pd.DataFrame:
         {
             "comparison": rows["comparison"],
             "metric": [METRIC_LABELS.get(metric, metric) for metric in rows["metric"]],
-            "difference": [_signed(value) for value in rows["mean_difference"]],
+            "difference": [signed(value) for value in rows["mean_difference"]],
             "CI": [interval(row.ci_low, row.ci_high, row.note) for row in rows.itertuples()],
         }
     )
@@ -463,6 +418,7 @@ def build_summary(
     probability_calibration: pd.DataFrame | None = None,
     robustness: pd.DataFrame | None = None,
     steps: pd.DataFrame | None = None,
+    efficiency: pd.DataFrame | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -540,13 +496,24 @@ def build_summary(
         *generalization_section(patient_spread),
         *calibration_section(probability_calibration),
         *robustness_section(robustness),
+        *efficiency_section(efficiency),
+        *discussion_section(
+            [arm for arm in arms if arm != BASELINE],
+            primary=primary,
+            image_quality=image_quality,
+            tstr=tstr,
+            costs=costs,
+            robustness=robustness,
+            probability_calibration=probability_calibration,
+            efficiency=efficiency,
+        ),
     ]
     return "\n".join(sections)
 
 
 def spread_verdict(row) -> str:
     """Whether arm_a's patients spread wider than arm_b's, as far as the interval allows."""
-    if _missing(row["ci_low"]) or _missing(row["ci_high"]):
+    if is_missing(row["ci_low"]) or is_missing(row["ci_high"]):
         return "undefined"
     if row["ci_low"] > 0:
         return "widens"
@@ -587,7 +554,7 @@ def generalization_section(spread: pd.DataFrame | None) -> list[str]:
     for row in spread[spread["comparison"] != ""].to_dict("records"):
         verdict = spread_verdict(row)
         lines.append(
-            f"- {row['comparison']}: SD difference {_signed(row['spread_difference'])}, "
+            f"- {row['comparison']}: SD difference {signed(row['spread_difference'])}, "
             f"{level} CI {interval(row['ci_low'], row['ci_high'], row['note'])}: "
             + (
                 f"{row['arm']} {verdict} the spread over patients."
@@ -613,7 +580,7 @@ def calibration_section(calibration: pd.DataFrame | None) -> list[str]:
         cells = {"arm": arm}
         for record in group.to_dict("records"):
             name = {"brier": "Brier", "ece": "ECE"}[record["metric"]]
-            cells[name] = f"{_format(record['value'])} " + interval(
+            cells[name] = f"{format_value(record['value'])} " + interval(
                 record["ci_low"],
                 record["ci_high"],
                 str(record["note"]).removeprefix("interval undefined: "),
@@ -653,11 +620,11 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
             "strength": rows["strength"].map(lambda value: f"{value:g}"),
             "arm": rows["arm"],
             metric: [
-                f"{_format(r['mean'])} {interval(r['ci_low'], r['ci_high'], why)}"
+                f"{format_value(r['mean'])} {interval(r['ci_low'], r['ci_high'], why)}"
                 for r in rows.to_dict("records")
             ],
             "degradation": [
-                f"{_signed(r['degradation'])} "
+                f"{signed(r['degradation'])} "
                 + interval(r["degradation_ci_low"], r["degradation_ci_high"], why)
                 for r in rows.to_dict("records")
             ],
@@ -678,9 +645,9 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
     for r in rows[rows["comparison"] != ""].to_dict("records"):
         lines.append(
             f"- {r['perturbation']} {r['strength']:g}, {r['comparison']}: "
-            f"{_signed(r['degradation_difference'])}, {level} CI "
+            f"{signed(r['degradation_difference'])}, {level} CI "
             f"{interval(r['difference_ci_low'], r['difference_ci_high'], r['note'])}, "
-            f"Holm p {_format(r['p_holm'])}: {r['verdict'] or 'undefined'}."
+            f"Holm p {format_value(r['p_holm'])}: {r['verdict'] or 'undefined'}."
         )
     lines.append("")
     for perturbation, group in rows.groupby("perturbation", sort=False):
@@ -702,6 +669,6 @@ def robustness_section(robustness: pd.DataFrame | None) -> list[str]:
             claim = "not distinguishable from the baseline by the primary endpoint's inference"
         lines.append(
             f"- Least degradation under {perturbation}: {best['arm']} "
-            f"({_signed(best['degradation'])}), {claim}."
+            f"({signed(best['degradation'])}), {claim}."
         )
     return [*lines, ""]

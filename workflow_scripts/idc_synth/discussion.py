@@ -1,0 +1,638 @@
+"""The summary's reading of the study: one data-efficiency sentence per generator, and each
+generator's advantages and limitations, every line derived from a measured table and naming it.
+
+A claim goes only as far as its table's inference: "helps", "hurts", "advantage" and
+"limitation" need the Holm-corrected test and the interval to agree (verdict "difference"), an
+interval that excludes the reference rate (memorization), the held-out floor and cross-patient
+shift rows (image quality), or a cost gap beyond run-to-run timing noise; everything else is
+phrased neutrally ("no difference shown"). A table that was not produced says so, with the
+config key that produces it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from itertools import groupby
+
+import pandas as pd
+
+from idc_synth.metrics import BASELINE, METRIC_LABELS
+from idc_synth.report_format import (
+    format_value,
+    interval,
+    is_missing,
+    markdown_table,
+    percent,
+    signed,
+)
+from idc_synth.statistics import POWER
+
+# results/metrics/efficiency.tsv, one row per arm x real_fraction x synthetic_ratio; the
+# real-only classifier of each fraction is arm baseline, synthetic_ratio 0, no difference.
+EFFICIENCY_COLUMNS = [
+    "arm",
+    "real_fraction",
+    "synthetic_ratio",
+    "train_patients",
+    "real_train_patches",
+    "metric",
+    "value",
+    "value_ci_low",
+    "value_ci_high",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_holm",
+    "significant",
+    "verdict",
+    "n_test_patients",
+    "seeds",
+]
+TABLES = {
+    name: f"results/metrics/{name}.tsv"
+    for name in (
+        "primary",
+        "image_quality",
+        "tstr",
+        "cost",
+        "robustness",
+        "probability_calibration",
+        "efficiency",
+    )
+}
+SWEEP_OFF = "Data-efficiency sweep not run (sweep.enabled: false)."
+# Wall times of one run vary by 10-20% under shared load: a smaller cost gap is not called.
+COST_MARGIN = 1.25
+# Precision and recall are shares of n patches: a gap under this many binomial standard errors
+# of the difference is sampling noise.
+SHARE_Z = 1.96
+SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
+# The real reference rows of image_quality.tsv (idc_synth.quality.REFERENCES; not imported,
+# that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
+FLOOR, SHIFT = "holdout", "real_val"
+
+ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED = "advantage", "limitation", "neutral", "missing"
+HEADINGS = {
+    ADVANTAGE: "Advantages",
+    LIMITATION: "Limitations",
+    NEUTRAL: "Neither shown (no difference, secondary or descriptive)",
+    NOT_MEASURED: "Not measured",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Data efficiency
+
+
+@dataclass(frozen=True)
+class FractionReading:
+    """One generator at one real fraction, over its synthetic ratios."""
+
+    fraction: float
+    status: str  # helps | hurts | mixed | no effect shown | inconclusive | undefined
+    detail: str  # the numbers behind helps/hurts/mixed, else ""
+
+
+STATUS_PHRASES = {
+    "helps": "helps",
+    "hurts": "hurts",
+    "mixed": "helps at one synthetic ratio and hurts at another",
+    "no effect shown": "no effect shown",
+    "inconclusive": "inconclusive (test and interval disagree)",
+    "undefined": "undefined (too few test patients)",
+}
+
+
+def _difference(row: dict) -> str:
+    return f"{signed(row['difference'])} {interval(row['ci_low'], row['ci_high'])}"
+
+
+def _cell(row: dict) -> str:
+    return f"{_difference(row)}, Holm p {format_value(row['p_holm'])}"
+
+
+def _strongest(cells: pd.DataFrame, sign: int) -> str:
+    """The strongest significant cell of one sign, and which synthetic ratio it is."""
+    row = cells.loc[(sign * cells["difference"]).idxmax()].to_dict()
+    more = f", strongest of {len(cells)} significant ratios" if len(cells) > 1 else ""
+    return f"{_cell(row)} at synthetic ratio {row['synthetic_ratio']:g}{more}"
+
+
+def read_fraction(fraction: float, cells: pd.DataFrame) -> FractionReading:
+    """helps / hurts only for cells whose Holm-corrected test and interval agree."""
+    cells = cells.fillna({"verdict": "undefined"})  # a cell without a verdict decides nothing
+    decided = cells[cells["verdict"] == "difference"]
+    helps, hurts = decided[decided["difference"] > 0], decided[decided["difference"] < 0]
+    if len(helps) and len(hurts):
+        detail = f"helps {_strongest(helps, 1)}; hurts {_strongest(hurts, -1)}"
+        return FractionReading(fraction, "mixed", detail)
+    if len(helps):
+        return FractionReading(fraction, "helps", _strongest(helps, 1))
+    if len(hurts):
+        return FractionReading(fraction, "hurts", _strongest(hurts, -1))
+    if (cells["verdict"] == "conflict").any():
+        return FractionReading(fraction, "inconclusive", "")
+    if (cells["verdict"] == "undefined").all():
+        return FractionReading(fraction, "undefined", "")
+    return FractionReading(fraction, "no effect shown", "")
+
+
+def _details(readings: list[FractionReading], listed: bool = False) -> str:
+    """The numbers behind a run of fractions, each named unless the sentence already lists
+    the run's fractions (``listed``) and it is a single one."""
+    if listed and len(readings) == 1:
+        return f" ({readings[0].detail})" if readings[0].detail else ""
+    shown = [f"{percent(r.fraction)}: {r.detail}" for r in readings if r.detail]
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
+def efficiency_readings(efficiency: pd.DataFrame) -> dict[str, list[FractionReading]]:
+    """Per generator, one reading per real fraction, smallest fraction first."""
+    missing = [column for column in EFFICIENCY_COLUMNS if column not in efficiency]
+    if missing:
+        raise ValueError(f"efficiency table without the columns {missing}")
+    cells = efficiency[(efficiency["arm"] != BASELINE) & (efficiency["synthetic_ratio"] > 0)]
+    return {
+        arm: [read_fraction(fraction, group) for fraction, group in rows.groupby("real_fraction")]
+        for arm, rows in cells.groupby("arm", sort=False)
+    }
+
+
+def efficiency_sentence(arm: str, readings: list[FractionReading]) -> str:
+    """'dcgan: helps below 50% real data (...), no effect shown at 50% and above.' A threshold
+    only where the readings change once along the fraction; otherwise each fraction in turn."""
+    runs = [list(run) for _, run in groupby(readings, key=lambda reading: reading.status)]
+    if len(runs) == 1:
+        fractions = ", ".join(percent(r.fraction) for r in readings)
+        where = (
+            f"at {fractions} real data (the only fraction tested)"
+            if len(readings) == 1
+            else f"at every real fraction tested ({fractions})"
+        )
+        details = _details(readings, listed=True)
+        return f"{arm}: {STATUS_PHRASES[readings[0].status]} {where}{details}."
+    if len(runs) == 2:
+        low, high = runs
+        cut = percent(high[0].fraction)
+        return (
+            f"{arm}: {STATUS_PHRASES[low[0].status]} below {cut} real data{_details(low)}, "
+            f"{STATUS_PHRASES[high[0].status]} at {cut} and above{_details(high)}."
+        )
+    steps = ", ".join(
+        f"{STATUS_PHRASES[run[0].status]} at {', '.join(percent(r.fraction) for r in run)}"
+        f"{_details(run, listed=True)}"
+        for run in runs
+    )
+    return f"{arm}: not monotone in the real fraction, so no threshold is given: {steps}."
+
+
+def efficiency_sentences(efficiency: pd.DataFrame | None) -> list[str]:
+    """One sentence per generator of the sweep, or the line saying the sweep did not run."""
+    if efficiency is None or efficiency.empty:
+        return [SWEEP_OFF]
+    return [
+        efficiency_sentence(arm, readings)
+        for arm, readings in efficiency_readings(efficiency).items()
+    ]
+
+
+def efficiency_section(efficiency: pd.DataFrame | None) -> list[str]:
+    """The map read in one sentence per generator, then its cells."""
+    lines = ["## Data efficiency", ""]
+    if efficiency is None or efficiency.empty:
+        return [*lines, SWEEP_OFF, ""]
+    metric = METRIC_LABELS.get(efficiency["metric"].iloc[0], efficiency["metric"].iloc[0])
+    rows = efficiency.fillna({"verdict": ""}).to_dict("records")
+    table = pd.DataFrame(
+        {
+            "arm": [r["arm"] for r in rows],
+            "real fraction": [percent(r["real_fraction"]) for r in rows],
+            "synthetic ratio": [f"{r['synthetic_ratio']:g}" for r in rows],
+            "train patients": [r["train_patients"] for r in rows],
+            metric: [
+                f"{format_value(r['value'])} {interval(r['value_ci_low'], r['value_ci_high'])}"
+                for r in rows
+            ],
+            "difference": ["" if is_missing(r["difference"]) else _difference(r) for r in rows],
+            "Holm p": [r["p_holm"] for r in rows],
+            "verdict": [r["verdict"] for r in rows],
+        }
+    )
+    return [
+        *lines,
+        f"Classifiers trained on nested subsets of the train patients, each with synthetic "
+        f"patches from generators trained on that subset only; difference = {metric} of the "
+        "arm − the real-only classifier of the same fraction (seed-averaged, two-level "
+        "bootstrap interval), Holm over every generator cell of the sweep. A fraction reads "
+        "'helps' or 'hurts' only where a cell's Holm-corrected test and interval agree; the "
+        "strongest such synthetic ratio is quoted (`results/metrics/efficiency.tsv`, heatmap "
+        "and learning curve under `results/figures/`).",
+        "",
+        *(f"- {sentence}" for sentence in efficiency_sentences(efficiency)),
+        "",
+        markdown_table(table),
+        "",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Advantages and limitations
+
+
+@dataclass(frozen=True)
+class Finding:
+    aspect: str
+    kind: str  # ADVANTAGE | LIMITATION | NEUTRAL | NOT_MEASURED
+    text: str
+    table: str  # the key of TABLES it is read from
+
+    def line(self) -> str:
+        return f"- {self.aspect}: {self.text} ({TABLES[self.table]})"
+
+
+def _versus(row: dict, arm: str) -> tuple[str, float, float, float]:
+    """A primary comparison from ``arm``'s side: (other arm, difference, ci_low, ci_high)."""
+    if row["arm_a"] == arm:
+        return row["arm_b"], row["difference"], row["ci_low"], row["ci_high"]
+    return row["arm_a"], -row["difference"], -row["ci_high"], -row["ci_low"]
+
+
+def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
+    """Every primary comparison that involves ``arm``, with its verdict."""
+    findings = []
+    for row in primary.to_dict("records"):
+        if arm not in (row["arm_a"], row["arm_b"]):
+            continue
+        other, difference, low, high = _versus(row, arm)
+        metric = METRIC_LABELS.get(row["metric"], row["metric"])
+        numbers = (
+            f"{signed(difference)} {interval(low, high, row.get('note') or '')}, "
+            f"Holm p {format_value(row['p_holm'])}"
+        )
+        verdict = row["verdict"]
+        if verdict == "difference":
+            kind = ADVANTAGE if difference > 0 else LIMITATION
+            text = f"{'higher' if difference > 0 else 'lower'} {metric} than {other} ({numbers})"
+        elif verdict == "no difference":
+            kind = NEUTRAL
+            text = (
+                f"no difference in {metric} vs {other} shown ({numbers}; detectable with "
+                f"{POWER:.0%} power: about {format_value(row['mdd'])})"
+            )
+        elif verdict == "conflict":
+            kind, text = NEUTRAL, f"vs {other}: test and interval disagree ({numbers})"
+        else:
+            why = str(row.get("note") or "undefined").removeprefix("undefined: ")
+            kind, text = NEUTRAL, f"vs {other}: no conclusion can be drawn ({why})"
+        findings.append(Finding("primary endpoint", kind, text, "primary"))
+    return findings
+
+
+def skipped_quality(image_quality: pd.DataFrame) -> pd.Series:
+    """Which image-quality rows were skipped (a feature space without its weights)."""
+    if "status" not in image_quality:
+        return pd.Series(False, index=image_quality.index)
+    return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
+
+
+def _with_sd(row: dict, score: str, sd: str | None) -> str:
+    value = format_value(row.get(score, math.nan))
+    return f"{value} ± {format_value(row[sd])}" if sd and not is_missing(row.get(sd)) else value
+
+
+def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | None:
+    """FID (and KID) of the generator against the held-out floor and the val shift rows."""
+    generator = rows["ours"]
+    if is_missing(generator.get("fid")):
+        return None
+    floor, shift = rows.get(FLOOR, {}), rows.get(SHIFT, {})
+    scores = [s for s in ("fid", "kid") if not is_missing(generator.get(s))]
+    spread = {"kid": "kid_std"}  # KID's SD over subsets, printed so a noisy KID shows as one
+    numbers = "; ".join(
+        f"{s.upper()} {_with_sd(generator, s, spread.get(s))} vs held-out floor "
+        f"{_with_sd(floor, s, spread.get(s))}, val shift {_with_sd(shift, s, spread.get(s))}"
+        for s in scores
+    )
+    where = f"class {label}, {space} space: {numbers}"
+    if any(is_missing(shift.get(s)) for s in scores):
+        return Finding(
+            "image quality", NEUTRAL, f"{where}: no shift row to compare with", "image_quality"
+        )
+    beyond = [generator[s] > shift[s] for s in scores]
+    at_floor = all(not is_missing(floor.get(s)) and generator[s] <= floor[s] for s in scores)
+    if all(beyond):
+        kind = LIMITATION
+        reading = "farther from real train than patches of unseen patients (beyond the shift)"
+    elif at_floor:
+        kind, reading = ADVANTAGE, "at the held-out floor (as close as unseen train patches)"
+    elif not any(beyond):
+        kind, reading = ADVANTAGE, "within the cross-patient shift"
+    else:
+        kind, reading = NEUTRAL, "FID and KID disagree about the cross-patient shift"
+    return Finding("image quality", kind, f"{where}: {reading}", "image_quality")
+
+
+def _share_findings(space: str, label, rows: dict[str, dict]) -> list[Finding]:
+    """Precision (fidelity) and recall (coverage) against the val shift row, called only
+    beyond SHARE_Z binomial standard errors of the difference at the rows' n."""
+    generator, shift = rows["ours"], rows.get(SHIFT, {})
+    groups: dict[str, list[str]] = {ADVANTAGE: [], LIMITATION: [], NEUTRAL: []}
+    for score in ("precision", "recall"):
+        ours, theirs = generator.get(score), shift.get(score)
+        n_ours, n_theirs = generator.get("n"), shift.get("n")
+        if any(is_missing(v) for v in (ours, theirs, n_ours, n_theirs)) or not n_ours:
+            continue
+        se = math.sqrt(ours * (1 - ours) / n_ours + theirs * (1 - theirs) / n_theirs)
+        text = f"{score} {format_value(ours)} vs {format_value(theirs)}"
+        gap = ours - theirs
+        kind = NEUTRAL if abs(gap) <= SHARE_Z * se else ADVANTAGE if gap > 0 else LIMITATION
+        groups[kind].append(text)
+    readings = {
+        ADVANTAGE: "above val patches'",
+        LIMITATION: "below val patches' (lower fidelity or coverage of the real patches)",
+        NEUTRAL: "within sampling noise of val patches'",
+    }
+    return [
+        Finding(
+            "image quality",
+            kind,
+            f"class {label}, {space} space: {', '.join(texts)}: {readings[kind]}",
+            "image_quality",
+        )
+        for kind, texts in groups.items()
+        if texts
+    ]
+
+
+def _copy_finding(space: str, rows: list[dict]) -> Finding | None:
+    """Near-copy share (with its interval) against the rate a fresh real patch is flagged at."""
+    measured = [r for r in rows if not is_missing(r.get("near_copy_share"))]
+    if not measured:
+        return None
+    numbers = "; ".join(
+        f"class {r['label']} {format_value(r['near_copy_share'])} "
+        f"{interval(r['near_copy_low'], r['near_copy_high'])} vs expected "
+        f"{format_value(r['near_copy_expected'])}"
+        for r in measured
+    )
+    if any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
+        kind, reading = LIMITATION, "more near copies of train patches than expected"
+    elif all(r["near_copy_high"] < r["near_copy_expected"] for r in measured):
+        kind, reading = ADVANTAGE, "fewer near copies than expected: no sign of memorization"
+    else:
+        kind, reading = NEUTRAL, "no excess of near copies shown"
+    text = f"near-copy share in {space} space, {numbers}: {reading}"
+    return Finding("memorization", kind, text, "image_quality")
+
+
+def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Finding]:
+    """Distances (FID/KID), precision/recall and near copies of ``arm``'s patches per feature
+    space and class, against the held-out floor and the val shift; skipped spaces by key."""
+    if image_quality is None or image_quality.empty:
+        return [
+            Finding(
+                "image quality",
+                NOT_MEASURED,
+                "not measured (computed whenever `arms` lists a generator)",
+                "image_quality",
+            )
+        ]
+    findings = []
+    skipped = skipped_quality(image_quality)
+    ours = image_quality["generator"].isin([arm, FLOOR, SHIFT])
+    for (space, status), group in image_quality[skipped & ours].groupby(
+        ["feature_space", "status"], sort=False
+    ):
+        if skipped[image_quality["feature_space"] == space].all():
+            key = SKIPPED_SPACE_KEYS.get(space)
+            text = f"{space} space {status}" + (f"; set `{key}` to measure it" if key else "")
+        else:
+            rows = ", ".join(f"{r.generator} class {r.label}" for r in group.itertuples())
+            text = f"{space} space, {rows}: {status}"
+        findings.append(Finding("image quality", NOT_MEASURED, text, "image_quality"))
+    for space, in_space in image_quality[~skipped].groupby("feature_space", sort=False):
+        copies = []
+        for label, group in in_space.groupby("label", sort=False):
+            # This arm's row as "ours", next to the holdout (floor) and real_val (shift) rows.
+            rows = {
+                ("ours" if source == arm else source): record
+                for source, record in zip(group["generator"], group.to_dict("records"), strict=True)
+            }
+            if "ours" not in rows:
+                continue
+            copies.append(rows["ours"])
+            distance = _distance_finding(space, label, rows)
+            findings += [distance] if distance else []
+            findings += _share_findings(space, label, rows)
+        copy = _copy_finding(space, copies)
+        findings += [copy] if copy else []
+    return findings
+
+
+def tstr_findings(arm: str, tstr: pd.DataFrame | None) -> list[Finding]:
+    """What a classifier trained on ``arm``'s patches alone reaches on the real test split."""
+    if tstr is None or tstr.empty:
+        return [Finding("train on synthetic", NOT_MEASURED, "not run", "tstr")]
+    notes = tstr.get("note", pd.Series("", index=tstr.index)).fillna("").astype(str)
+    ran = tstr[~notes.str.startswith("skipped")]
+    ours = ran[ran["arm"] == f"{arm}_only"]
+    real = ran[ran["arm"] == BASELINE]
+    if ours.empty:
+        return [Finding("train on synthetic", NOT_MEASURED, f"no {arm}_only classifier", "tstr")]
+    text = (
+        f"trained on its patches alone, ROC AUC {format_value(ours['roc_auc'].mean())} "
+        f"({len(ours)} seed(s)) vs {format_value(real['roc_auc'].mean())} trained on real "
+        "patches: descriptive, no test"
+    )
+    return [Finding("train on synthetic", NEUTRAL, text, "tstr")]
+
+
+def _generator_cost(costs: pd.DataFrame, arm: str) -> pd.DataFrame:
+    pattern = re.compile(rf"(train|sample)_{re.escape(arm)}(_\w+)?")
+    return costs[[bool(pattern.fullmatch(str(rule))) for rule in costs["rule"]]]
+
+
+def cost_findings(arm: str, costs: pd.DataFrame | None, generators: list[str]) -> list[Finding]:
+    """Training + sampling time of ``arm``'s generator, in units of one classifier's training,
+    and against the other generators (called only beyond COST_MARGIN)."""
+    ours = _generator_cost(costs, arm) if costs is not None else pd.DataFrame()
+    if ours.empty:
+        return [
+            Finding(
+                "cost",
+                NOT_MEASURED,
+                f"no benchmark rows for train_{arm} or sample_{arm}",
+                "cost",
+            )
+        ]
+    wall, cpu = float(ours["wall_s"].sum()), float(ours["cpu_s"].sum())
+    parts = " + ".join(f"{r.rule} {r.wall_s:.1f} s" for r in ours.itertuples())
+    text = f"generator training + sampling {wall:.1f} s wall, {cpu:.1f} s CPU ({parts})"
+    classifier = costs[costs["rule"] == "train_classifier"]
+    if len(classifier) and classifier["jobs"].iloc[0]:
+        per_job = float(classifier["wall_s"].iloc[0]) / float(classifier["jobs"].iloc[0])
+        text += f", {wall / per_job:.1f}× one classifier's training ({per_job:.1f} s wall)"
+    others = {other: _generator_cost(costs, other) for other in generators if other != arm}
+    others = {other: float(rows["wall_s"].sum()) for other, rows in others.items() if len(rows)}
+    if others:
+        text += "; vs " + ", ".join(f"{other} {value:.1f} s" for other, value in others.items())
+    if others and all(wall * COST_MARGIN < value for value in others.values()):
+        kind = ADVANTAGE
+        text += ": the cheapest generator"
+    elif others and not any(wall > value * COST_MARGIN for value in others.values()):
+        kind = NEUTRAL
+        text += f": within {COST_MARGIN:g}× of the other generators, no cost difference called"
+    else:
+        kind = LIMITATION
+        text += ": extra compute the baseline does not need"
+    return [Finding("cost", kind, text, "cost")]
+
+
+def robustness_findings(arm: str, robustness: pd.DataFrame | None) -> list[Finding]:
+    """Degradation under each perturbation vs the baseline's, decided by the primary
+    endpoint's inference (Holm over every perturbation, strength and comparison)."""
+    if robustness is None or robustness.empty:
+        return [
+            Finding(
+                "robustness",
+                NOT_MEASURED,
+                "not measured; set strengths under `robustness.perturbations` to run it",
+                "robustness",
+            )
+        ]
+    robustness = robustness.fillna({"comparison": "", "verdict": "", "note": ""})
+    ours = robustness[robustness["comparison"] == f"{arm} vs {BASELINE}"]
+    findings = []
+    for r in ours[ours["verdict"] == "difference"].to_dict("records"):
+        less = r["degradation_difference"] > 0
+        findings.append(
+            Finding(
+                "robustness",
+                ADVANTAGE if less else LIMITATION,
+                f"degrades {'less' if less else 'more'} than the baseline under "
+                f"{r['perturbation']} {r['strength']:g} "
+                f"({signed(r['degradation_difference'])} "
+                f"{interval(r['difference_ci_low'], r['difference_ci_high'])}, "
+                f"Holm p {format_value(r['p_holm'])})",
+                "robustness",
+            )
+        )
+    decided = set(ours.loc[ours["verdict"] == "difference", "perturbation"])
+    undecided = [p for p in dict.fromkeys(ours["perturbation"]) if p not in decided]
+    if undecided:
+        strongest = robustness.groupby("perturbation", sort=False)["strength"].transform("last")
+        top = robustness[robustness["strength"] == strongest]
+        least = [
+            p
+            for p, group in top.groupby("perturbation", sort=False)
+            if p in undecided and group.loc[group["degradation"].idxmax(), "arm"] == arm
+        ]
+        text = f"no difference in degradation vs the baseline shown under {', '.join(undecided)}"
+        if least:
+            text += (
+                f"; the least degradation of the arms under {', '.join(least)} at the strongest "
+                "strength, a point estimate only"
+            )
+        conflicts = ours[ours["verdict"] == "conflict"]
+        if len(conflicts):
+            text += "; test and interval disagree at " + ", ".join(
+                f"{r['perturbation']} {r['strength']:g} ({signed(r['degradation_difference'])}, "
+                f"Holm p {format_value(r['p_holm'])})"
+                for r in conflicts.to_dict("records")
+            )
+        findings.append(Finding("robustness", NEUTRAL, text, "robustness"))
+    return findings
+
+
+def _calibration_cell(row: pd.Series) -> str:
+    why = str(row.get("note") or "").removeprefix("interval undefined: ")
+    return f"{format_value(row['value'])} {interval(row['ci_low'], row['ci_high'], why)}"
+
+
+def calibration_findings(arm: str, calibration: pd.DataFrame | None) -> list[Finding]:
+    """Brier and ECE of ``arm`` next to the baseline's: secondary, no between-arm test."""
+    if calibration is None or calibration.empty:
+        return [Finding("calibration", NOT_MEASURED, "not computed", "probability_calibration")]
+    means = calibration[calibration["seed"].astype(str) == "mean"]
+    parts = []
+    for metric, name in (("brier", "Brier"), ("ece", "ECE")):
+        cells = means[means["metric"] == metric].set_index("arm")
+        if arm not in cells.index or BASELINE not in cells.index:
+            continue
+        parts.append(
+            f"{name} {_calibration_cell(cells.loc[arm])} vs baseline "
+            f"{_calibration_cell(cells.loc[BASELINE])}"
+        )
+    if not parts:
+        return [Finding("calibration", NOT_MEASURED, "no rows", "probability_calibration")]
+    text = "; ".join(parts) + ": secondary, no between-arm test, no difference claimed"
+    return [Finding("calibration", NEUTRAL, text, "probability_calibration")]
+
+
+def efficiency_findings(arm: str, efficiency: pd.DataFrame | None) -> list[Finding]:
+    """The generator's data-efficiency sentence, an advantage where it helps somewhere and
+    hurts nowhere, a limitation the other way round."""
+    if efficiency is None or efficiency.empty:
+        text = "not measured: " + SWEEP_OFF[0].lower() + SWEEP_OFF[1:].rstrip(".")
+        return [Finding("data efficiency", NOT_MEASURED, text, "efficiency")]
+    readings = efficiency_readings(efficiency).get(arm)
+    if not readings:
+        return [Finding("data efficiency", NOT_MEASURED, f"no {arm} cells", "efficiency")]
+    statuses = {reading.status for reading in readings}
+    helps = bool(statuses & {"helps", "mixed"})
+    hurts = bool(statuses & {"hurts", "mixed"})
+    kind = ADVANTAGE if helps and not hurts else LIMITATION if hurts and not helps else NEUTRAL
+    text = efficiency_sentence(arm, readings).removeprefix(f"{arm}: ").rstrip(".")
+    return [Finding("data efficiency", kind, text, "efficiency")]
+
+
+def generator_findings(
+    arm: str,
+    generators: list[str],
+    *,
+    primary: pd.DataFrame,
+    image_quality: pd.DataFrame | None,
+    tstr: pd.DataFrame | None,
+    costs: pd.DataFrame | None,
+    robustness: pd.DataFrame | None,
+    probability_calibration: pd.DataFrame | None,
+    efficiency: pd.DataFrame | None,
+) -> list[Finding]:
+    return [
+        *primary_findings(arm, primary),
+        *quality_findings(arm, image_quality),
+        *tstr_findings(arm, tstr),
+        *cost_findings(arm, costs, generators),
+        *robustness_findings(arm, robustness),
+        *calibration_findings(arm, probability_calibration),
+        *efficiency_findings(arm, efficiency),
+    ]
+
+
+def discussion_section(generators: list[str], **tables) -> list[str]:
+    """'## Advantages and limitations': per generator, its findings grouped by kind. ``tables``:
+    the keyword arguments of generator_findings."""
+    lines = [
+        "## Advantages and limitations",
+        "",
+        "Read from the measured tables only; each line names its table. An advantage or a "
+        "limitation is called only where the inference supports it: a Holm-significant "
+        "difference whose interval agrees, a near-copy interval that excludes the expected "
+        "rate, image-quality scores against the held-out floor and the cross-patient shift, a "
+        f"cost gap beyond {COST_MARGIN:g}×. Costs are wall and CPU seconds from Snakemake's "
+        "benchmarks (which record no GPU time; a GPU job's wall time is what it holds the GPU).",
+        "",
+    ]
+    if not generators:
+        return [*lines, "_No generator in this study._", ""]
+    for arm in generators:
+        findings = generator_findings(arm, generators, **tables)
+        lines += [f"### {arm}", ""]
+        for kind, heading in HEADINGS.items():
+            chosen = [finding.line() for finding in findings if finding.kind == kind]
+            if chosen or kind in (ADVANTAGE, LIMITATION):
+                lines += [f"**{heading}**", "", *(chosen or ["_None shown._"]), ""]
+    return lines
