@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 import write_summary
 
-from idc_synth.discussion import EFFICIENCY_COLUMNS, discussion_section, efficiency_sentences
+from idc_synth.discussion import (
+    EFFICIENCY_COLUMNS,
+    discussion_section,
+    efficiency_sentences,
+    holm_floor_note,
+)
 from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS, decide
 from idc_synth.summary import (
     benchmark_costs,
@@ -300,7 +305,8 @@ def efficiency_table(cells: dict[tuple[str, float, float], tuple]) -> pd.DataFra
         value_ci_low=lambda f: f["value"] - 0.03,
         value_ci_high=lambda f: f["value"] + 0.03,
         n_test_patients=20,
-        seeds="0,1,2",
+        seeds=3,
+        p_holm_floor=0.001,
     )
     return frame[EFFICIENCY_COLUMNS]
 
@@ -554,3 +560,11 @@ def test_missing_tables_say_not_measured_and_name_the_config_key(tmp_path):
     assert "Data-efficiency sweep not run (sweep.enabled: false)." in write_entry_summary(
         tmp_path, efficiency=None
     )
+
+
+def test_a_map_too_large_for_its_resamples_says_no_cell_could_be_significant():
+    table = efficiency_table(sweep("dcgan", {0.5: {1.0: NULL_CELL}, 1.0: {1.0: NULL_CELL}}))
+    assert not holm_floor_note(table, alpha=0.05)
+    note = holm_floor_note(table.assign(p_holm_floor=0.078), alpha=0.05)
+    assert "could reach significance" in note[0] and "0.078" in note[0]
+    assert "sweep.bootstrap_samples" in note[0]

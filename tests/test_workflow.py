@@ -525,5 +525,7 @@ def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patient
     assert efficiency.query("real_fraction == 0.5")["real_train_patches"].eq(len(subset)).all()
     for family in ("efficiency", "learning_curve"):
         assert (results / f"figures/{family}.png").stat().st_size > 1000
+    efficiency_section = (results / "summary.md").read_text().split("## Data efficiency")[1]
+    assert "- dcgan:" in efficiency_section and "- diffusion:" in efficiency_section
     costs = pd.read_csv(results / "metrics/cost.tsv", sep="\t").set_index("rule")
     assert costs.loc["sweep_train_classifier", "jobs"] == 2 + 2 * 2 * 2  # fraction 1 shared

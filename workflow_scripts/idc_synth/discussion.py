@@ -28,29 +28,8 @@ from idc_synth.report_format import (
     signed,
 )
 from idc_synth.statistics import POWER
+from idc_synth.sweep import EFFICIENCY_COLUMNS
 
-# results/metrics/efficiency.tsv, one row per arm x real_fraction x synthetic_ratio; the
-# real-only classifier of each fraction is arm baseline, synthetic_ratio 0, no difference.
-EFFICIENCY_COLUMNS = [
-    "arm",
-    "real_fraction",
-    "synthetic_ratio",
-    "train_patients",
-    "real_train_patches",
-    "metric",
-    "value",
-    "value_ci_low",
-    "value_ci_high",
-    "difference",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "p_holm",
-    "significant",
-    "verdict",
-    "n_test_patients",
-    "seeds",
-]
 TABLES = {
     name: f"results/metrics/{name}.tsv"
     for name in (
@@ -199,7 +178,22 @@ def efficiency_sentences(efficiency: pd.DataFrame | None) -> list[str]:
     ]
 
 
-def efficiency_section(efficiency: pd.DataFrame | None) -> list[str]:
+def holm_floor_note(efficiency: pd.DataFrame, alpha: float) -> list[str]:
+    """Where the map's Holm family is too large for its resamples and test patients to reach
+    alpha, say that no cell could have been significant (so 'no effect shown' means little)."""
+    floor = float(efficiency["p_holm_floor"].min())
+    if floor < alpha:
+        return []
+    return [
+        f"No cell of this map could reach significance whatever the data: with "
+        f"{int(efficiency['n_test_patients'].min())} test patients, `sweep.bootstrap_samples` "
+        f"resamples and Holm over its cells, the smallest attainable p is {floor:.3g} (α = "
+        f"{alpha:g}). Raise `sweep.bootstrap_samples`, add test patients or test fewer cells.",
+        "",
+    ]
+
+
+def efficiency_section(efficiency: pd.DataFrame | None, alpha: float = 0.05) -> list[str]:
     """The map read in one sentence per generator, then its cells."""
     lines = ["## Data efficiency", ""]
     if efficiency is None or efficiency.empty:
@@ -233,6 +227,7 @@ def efficiency_section(efficiency: pd.DataFrame | None) -> list[str]:
         "",
         *(f"- {sentence}" for sentence in efficiency_sentences(efficiency)),
         "",
+        *holm_floor_note(efficiency, alpha),
         markdown_table(table),
         "",
     ]

@@ -496,7 +496,7 @@ def build_summary(
         *generalization_section(patient_spread),
         *calibration_section(probability_calibration),
         *robustness_section(robustness),
-        *efficiency_section(efficiency),
+        *efficiency_section(efficiency, alpha),
         *discussion_section(
             [arm for arm in arms if arm != BASELINE],
             primary=primary,
