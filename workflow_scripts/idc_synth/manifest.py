@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -217,7 +218,16 @@ def build_manifest(
     decoded = pixels_path.with_name(pixels_path.name + ".partial")
     kept = pixels_path.with_name(pixels_path.name + ".kept.partial")
     try:
+        started = time.perf_counter()
         inspections = decode_into(root, [row["path"] for row in parsed], decoded, workers)
+        seconds = time.perf_counter() - started
+        log.info(
+            "decoded %d patches once each in %.1f s (%.0f images/s, %d workers)",
+            len(parsed),
+            seconds,
+            len(parsed) / max(seconds, 1e-9),
+            workers,
+        )
         accepted, rows = [], []
         for index, (row, inspection) in enumerate(zip(parsed, inspections, strict=True)):
             if isinstance(inspection, str):
