@@ -91,13 +91,6 @@ def accelerate_launch(wildcards, resources):
     return " ".join(options)
 
 
-def data_root():
-    """The folder the manifest scans: the generated demo set or the user's data."""
-    if config["data"]["source"] == "demo":
-        return DEMO_ROOT
-    return config["data"]["root"]
-
-
 def manifest_inputs(wildcards):
     """The demo folder (made by a rule), or a user's root with its listing of files."""
     if config["data"]["source"] == "demo":

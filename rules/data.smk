@@ -1,4 +1,5 @@
-# Data stages: demo set -> manifest + QC -> patient split -> packed arrays per split. The
+# Data stages: demo set -> manifest + QC + pixels -> patient split -> packed arrays per split.
+# Each patch is decoded once, by the manifest; packing gathers rows of its pixel array. The
 # train patients' patches are packed twice, disjointly: `train` (what every model learns from)
 # and `holdout` (a seeded share no model sees: the image-quality floor and near-copy calibration).
 
@@ -33,6 +34,8 @@ rule manifest:
     output:
         manifest="results/data/manifest.parquet",
         qc="results/data/qc_rejected.tsv",
+        # row i: the RGB pixels of manifest row i, decoded once here
+        pixels="results/data/pixels.npy",
     log:
         "results/logs/manifest.log",
     benchmark:
@@ -70,8 +73,8 @@ rule split:
 
 rule pack:
     input:
-        root=data_root(),
         manifest=rules.manifest.output.manifest,
+        pixels=rules.manifest.output.pixels,
         split=rules.split.output.split,
     output:
         images="results/data/packed/{split}.npy",
@@ -84,7 +87,8 @@ rule pack:
         split="|".join(PACKED_SETS),
     conda:
         "../envs/data.yaml"
-    threads: config["pack"]["workers"]
+    # gathers rows of the manifest's pixel array: memory-bound, nothing to decode
+    threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,

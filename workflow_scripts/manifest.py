@@ -1,4 +1,5 @@
-"""Rule manifest: scan the data root into a patch manifest and a QC table of rejects."""
+"""Rule manifest: scan the data root into a patch manifest, a QC table of rejects, and the
+kept patches' pixels (each patch decoded once)."""
 
 from pathlib import Path
 
@@ -13,6 +14,7 @@ def main(
     max_reject_fraction: float,
     manifest_path: Path,
     qc_path: Path,
+    pixels_path: Path,
     failed_qc_path: Path,
     workers: int,
     log: Path | None,
@@ -20,7 +22,7 @@ def main(
     """On failure the QC table goes to failed_qc_path: Snakemake deletes a failed job's outputs."""
     with rule_logging(log) as logger:
         try:
-            result = build_manifest(root, size_policy, max_reject_fraction, workers)
+            result = build_manifest(root, size_policy, max_reject_fraction, pixels_path, workers)
         except ManifestError as error:
             if error.rejected is None:
                 raise
@@ -31,12 +33,13 @@ def main(
         result.manifest.to_parquet(manifest_path, index=False)
         counts = result.manifest.groupby("label").size().to_dict()
         logger.info(
-            "manifest: %d patches (%s per class), %d patients, %d padded; wrote %s",
+            "manifest: %d patches (%s per class), %d patients, %d padded; wrote %s and %s",
             len(result.manifest),
             counts,
             result.manifest["patient"].nunique(),
             (result.manifest["status"] == "padded").sum(),
             manifest_path,
+            pixels_path,
         )
         kept = result.rejected["reason"].str.startswith(KEPT)
         logger.info(
@@ -57,6 +60,7 @@ if __name__ == "__main__":
         max_reject_fraction=sm.params.max_reject_fraction,
         manifest_path=Path(sm.output.manifest),
         qc_path=Path(sm.output.qc),
+        pixels_path=Path(sm.output.pixels),
         failed_qc_path=Path(sm.params.failed_qc),
         workers=sm.threads,
         log=Path(sm.log[0]),
