@@ -1,30 +1,16 @@
-# Evaluation: per-seed classification metrics, gathered into one tidy table per question:
+# Evaluation: the per-seed classification metrics (written by predict), gathered into one tidy table per question:
 # the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv: ROC AUC first,
 # next to the real-trained baseline; an arm whose synthetic set lacks a class is a skipped row).
 
 
 localrules:
-    score_predictions,
     collect_metrics,
     collect_tstr_metrics,
 
 
-rule score_predictions:
-    input:
-        predictions=rules.predict.output.predictions,
-    output:
-        metrics="results/metrics/per_seed/{arm}/seed{seed}.tsv",
-    log:
-        "results/logs/score_predictions/{arm}/seed{seed}.log",
-    conda:
-        "../envs/evaluate.yaml"
-    script:
-        "../workflow_scripts/score_predictions.py"
-
-
 rule collect_metrics:
     input:
-        metrics=expand(rules.score_predictions.output.metrics, arm=ARMS, seed=SEEDS),
+        metrics=expand(rules.predict.output.metrics, arm=ARMS, seed=SEEDS),
     output:
         table="results/metrics/classification.tsv",
     log:
@@ -38,12 +24,12 @@ rule collect_metrics:
 rule collect_tstr_metrics:
     input:
         tstr=expand(
-            rules.score_predictions.output.metrics,
+            rules.predict.output.metrics,
             arm=[arm for arm in TSTR_ARMS if arm not in TSTR_SKIPPED],
             seed=TSTR_SEEDS,
         ),
         baseline=expand(
-            rules.score_predictions.output.metrics,
+            rules.predict.output.metrics,
             arm=[arm for arm in ARMS if arm == "baseline"],
             seed=SEEDS,
         ),
