@@ -43,25 +43,24 @@ rule sample_diffusion:
         model=rules.train_diffusion.output.model,
         split=rules.split.output.split,
     output:
-        images="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
-        table="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
+        images=shard_files("diffusion", "npy"),
+        tables=shard_files("diffusion", "parquet"),
     log:
-        "results/logs/sample_diffusion/draw{draw}/class{label}/shard{shard}.log",
+        "results/logs/sample_diffusion/draw{draw}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sample_diffusion/draw{draw}/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sample_diffusion/draw{draw}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
         gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         **synthetic_params(),
         settings=diffusion_sampling_settings(),
         device=config["device"],
         code=code_version("sample_diffusion"),
-        label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),
     script:
