@@ -14,6 +14,10 @@ rule train_diffusion:
         "results/logs/train_diffusion.log",
     benchmark:
         "results/benchmarks/train_diffusion.tsv"
+    # The head of the DAG's longest chain (train, sample, 4 classifiers, their predictions):
+    # started first, while every core is free for its two threads, it leaves the many
+    # one-thread jobs to fill the cores at the end instead of cores idling behind it.
+    priority: 1
     retries: 2
     conda:
         "../envs/torch.yaml"
@@ -49,6 +53,7 @@ rule sample_diffusion:
         "results/logs/sample_diffusion/draw{draw}/shard{shard}.log",
     benchmark:
         "results/benchmarks/sample_diffusion/draw{draw}/shard{shard}.tsv"
+    priority: 1  # the longest chain, as train_diffusion
     conda:
         "../envs/torch.yaml"
     threads: 1
