@@ -73,7 +73,7 @@ ENTRY_SCRIPTS = {
     "classifier": ("train_classifier", "predict"),
     "dcgan": ("train_dcgan", "sample_dcgan"),
     "diffusion": ("train_diffusion", "sample_diffusion"),
-    "evaluate": ("score_predictions", "collect_metrics", "compare_arms", "image_quality"),
+    "evaluate": ("collect_metrics", "compare_arms", "image_quality"),
     "report": ("write_summary", "plot_figure"),
 }
 

@@ -1,5 +1,6 @@
 # Classifier stages for every arm and seed: train on the train split (plus the arm's synthetic
-# draw for that seed) within the step budget, pick the period on val, predict the test split.
+# draw for that seed) within the step budget, pick the period on val, predict the test split and
+# score those predictions (one job: scoring alone would not pay for its own Python start).
 
 
 rule train_classifier:
@@ -38,6 +39,7 @@ rule predict:
         info=rules.train_classifier.output.info,
     output:
         predictions="results/predictions/{arm}/seed{seed}.parquet",
+        metrics="results/metrics/per_seed/{arm}/seed{seed}.tsv",
     log:
         "results/logs/predict/{arm}/seed{seed}.log",
     benchmark:

@@ -191,9 +191,23 @@ def synthetic_shards(generator, extension, draws):
     )
 
 
+# The classes a sampling job makes: every class, one job per draw and shard (a Python start
+# and a model load per class would cost more than a demo-sized class takes to sample).
+LABELS = (0, 1)
+
+
+def shard_files(generator, extension):
+    """One sampling job's files, one per class in LABELS order ({draw}, {shard}: its wildcards)."""
+    return expand(
+        f"results/synthetic/{generator}/draw{{{{draw}}}}/class{{label}}/shard{{{{shard}}}}.{extension}",
+        label=LABELS,
+    )
+
+
 def synthetic_params():
-    """How many synthetic patches each shard job makes and from which seed."""
+    """How many synthetic patches each shard job makes and from which seed, of which classes."""
     return {
+        "labels": list(LABELS),
         "n_shards": config["synthetic"]["shards_per_class"],
         "count_policy": config["synthetic"]["count"],
         "base_seed": config["synthetic"]["seed"],
@@ -358,7 +372,6 @@ def cost_inputs(wildcards):
         files += expand(
             getattr(rules, f"sample_{generator}").benchmark,
             draw=synthetic_draws(),
-            label=(0, 1),
             shard=range(config["synthetic"]["shards_per_class"]),
         )
     if generators():

@@ -35,16 +35,23 @@ rule train_dcgan:
 
 rule sample_dcgan:
     input:
-        weights=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.safetensors",
-        config=lambda wildcards: f"results/models/dcgan/{dcgan_model(wildcards.label)}/generator.json",
+        # the generator of each class in LABELS order (the conditional one: the same file)
+        weights=[
+            f"results/models/dcgan/{dcgan_model(label)}/generator.safetensors"
+            for label in LABELS
+        ],
+        configs=[
+            f"results/models/dcgan/{dcgan_model(label)}/generator.json"
+            for label in LABELS
+        ],
         split=rules.split.output.split,
     output:
-        images="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
-        table="results/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",
+        images=shard_files("dcgan", "npy"),
+        tables=shard_files("dcgan", "parquet"),
     log:
-        "results/logs/sample_dcgan/draw{draw}/class{label}/shard{shard}.log",
+        "results/logs/sample_dcgan/draw{draw}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sample_dcgan/draw{draw}/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sample_dcgan/draw{draw}/shard{shard}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -54,7 +61,6 @@ rule sample_dcgan:
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
         **synthetic_params(),
-        label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),
         device=config["device"],

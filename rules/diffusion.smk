@@ -14,6 +14,10 @@ rule train_diffusion:
         "results/logs/train_diffusion.log",
     benchmark:
         "results/benchmarks/train_diffusion.tsv"
+    # The head of the DAG's longest chain (train, sample, 4 classifiers, their predictions):
+    # started first, while every core is free for its two threads, it leaves the many
+    # one-thread jobs to fill the cores at the end instead of cores idling behind it.
+    priority: 1
     retries: 2
     conda:
         "../envs/torch.yaml"
@@ -43,25 +47,25 @@ rule sample_diffusion:
         model=rules.train_diffusion.output.model,
         split=rules.split.output.split,
     output:
-        images="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
-        table="results/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
+        images=shard_files("diffusion", "npy"),
+        tables=shard_files("diffusion", "parquet"),
     log:
-        "results/logs/sample_diffusion/draw{draw}/class{label}/shard{shard}.log",
+        "results/logs/sample_diffusion/draw{draw}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sample_diffusion/draw{draw}/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sample_diffusion/draw{draw}/shard{shard}.tsv"
+    priority: 1  # the longest chain, as train_diffusion
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
         gpu=GPUS,
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         **synthetic_params(),
         settings=diffusion_sampling_settings(),
         device=config["device"],
         code=code_version("sample_diffusion"),
-        label=lambda wildcards: int(wildcards.label),
         shard=lambda wildcards: int(wildcards.shard),
         draw=lambda wildcards: int(wildcards.draw),
     script:

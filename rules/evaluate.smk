@@ -1,56 +1,31 @@
-# Evaluation: per-seed classification metrics, gathered into one tidy table per question:
-# the arms (classification.tsv) and train-on-synthetic, test-on-real (tstr.tsv: ROC AUC first,
-# next to the real-trained baseline; an arm whose synthetic set lacks a class is a skipped row).
+# Evaluation: the per-seed classification metrics (written by predict) gathered into one tidy
+# table per question by one job: the arms (classification.tsv) and train-on-synthetic,
+# test-on-real (tstr.tsv: ROC AUC first, next to the real-trained baseline; an arm whose
+# synthetic set lacks a class is a skipped row).
 
 
 localrules:
-    score_predictions,
     collect_metrics,
-    collect_tstr_metrics,
-
-
-rule score_predictions:
-    input:
-        predictions=rules.predict.output.predictions,
-    output:
-        metrics="results/metrics/per_seed/{arm}/seed{seed}.tsv",
-    log:
-        "results/logs/score_predictions/{arm}/seed{seed}.log",
-    conda:
-        "../envs/evaluate.yaml"
-    script:
-        "../workflow_scripts/score_predictions.py"
 
 
 rule collect_metrics:
     input:
-        metrics=expand(rules.score_predictions.output.metrics, arm=ARMS, seed=SEEDS),
-    output:
-        table="results/metrics/classification.tsv",
-    log:
-        "results/logs/collect_metrics.log",
-    conda:
-        "../envs/evaluate.yaml"
-    script:
-        "../workflow_scripts/collect_metrics.py"
-
-
-rule collect_tstr_metrics:
-    input:
+        metrics=expand(rules.predict.output.metrics, arm=ARMS, seed=SEEDS),
         tstr=expand(
-            rules.score_predictions.output.metrics,
+            rules.predict.output.metrics,
             arm=[arm for arm in TSTR_ARMS if arm not in TSTR_SKIPPED],
             seed=TSTR_SEEDS,
         ),
         baseline=expand(
-            rules.score_predictions.output.metrics,
+            rules.predict.output.metrics,
             arm=[arm for arm in ARMS if arm == "baseline"],
             seed=SEEDS,
         ),
     output:
-        table="results/metrics/tstr.tsv",
+        classification="results/metrics/classification.tsv",
+        tstr="results/metrics/tstr.tsv",
     log:
-        "results/logs/collect_tstr_metrics.log",
+        "results/logs/collect_metrics.log",
     conda:
         "../envs/evaluate.yaml"
     params:

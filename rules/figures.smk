@@ -10,12 +10,12 @@ FIGURE_TABLE = {
     "metrics": {
         "inputs": {
             "summary_ci": rules.compare_arms.output.summary_ci,
-            "classification": rules.collect_metrics.output.table,
+            "classification": rules.collect_metrics.output.classification,
         },
         "category": ("Classification", "Figures"),
     },
     "confusion": {
-        "inputs": {"classification": rules.collect_metrics.output.table},
+        "inputs": {"classification": rules.collect_metrics.output.classification},
         "category": ("Classification", "Figures"),
     },
     "curves": {
@@ -75,7 +75,7 @@ FIGURE_TABLE = {
         "options": ("closest_pairs",),
     },
     "per_patient": {
-        "inputs": {"per_patient": rules.patient_metrics.output.per_patient},
+        "inputs": {"per_patient": rules.compare_arms.output.per_patient},
         "category": ("Classification", "Generalization"),
         "settings": {"primary_metric": config["statistics"]["primary_metric"]},
     },

@@ -26,6 +26,9 @@ QUALITY_SETTINGS = {
     },
     "confidence_level": config["statistics"]["confidence_level"],
 }
+# Two-thread jobs whose inputs are ready long before the end: run as soon as both cores are
+# free, not last, where each would wait for every one-thread job to finish.
+QUALITY_PRIORITY = 1
 QUALITY_RESOURCES = {
     "gpu": GPUS,
     "mem_mb": lambda wildcards, attempt: 8000 * attempt,
@@ -53,6 +56,7 @@ rule quality_reference:
         "results/logs/image_quality/reference.log",
     benchmark:
         "results/benchmarks/image_quality/reference.tsv"
+    priority: QUALITY_PRIORITY
     conda:
         "../envs/torch.yaml"
     threads: 2
@@ -81,6 +85,7 @@ rule image_quality:
         "results/benchmarks/image_quality/{candidate}.tsv"
     wildcard_constraints:
         candidate="|".join(QUALITY_CANDIDATES),
+    priority: QUALITY_PRIORITY
     conda:
         "../envs/torch.yaml"
     threads: 2

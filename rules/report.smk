@@ -37,8 +37,8 @@ rule write_summary:
         primary=rules.compare_arms.output.primary,
         variance=rules.compare_arms.output.variance,
         calibration=rules.calibration_simulation.output.table,
-        patient_spread=rules.patient_metrics.output.spread,
-        probability_calibration=rules.score_calibration.output.table,
+        patient_spread=rules.compare_arms.output.patient_spread,
+        probability_calibration=rules.compare_arms.output.probability_calibration,
         costs=rules.cost_table.output.costs,
         steps=rules.cost_table.output.steps,
     output:

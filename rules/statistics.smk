@@ -1,11 +1,26 @@
 # Statistics: the primary comparison of the arms with the test patient as the unit (two-level
 # bootstrap over patients and seeds, Holm over the comparisons), secondary effects, per-arm
-# intervals, variance components, and the simulation that shows the test's calibration.
+# intervals, variance components; generalization (per-test-patient metrics and their spread)
+# and probability calibration (Brier score, ECE) with the same patient bootstrap: one job reads
+# the predictions once and writes every table. And the simulation that shows the test's
+# calibration.
 
 
 localrules:
     calibration_simulation,
     plot_calibration,
+
+
+STATISTICS_PARAMS = {
+    key: config["statistics"][key]
+    for key in (
+        "bootstrap_samples",
+        "bootstrap_seed",
+        "confidence_level",
+        "alpha",
+        "primary_metric",
+    )
+}
 
 
 rule compare_arms:
@@ -36,6 +51,24 @@ rule compare_arms:
             category="Classification",
             subcategory="Statistics",
         ),
+        per_patient=report(
+            "results/metrics/per_patient.tsv",
+            caption="../report/generalization.rst",
+            category="Classification",
+            subcategory="Generalization",
+        ),
+        patient_spread=report(
+            "results/metrics/patient_spread.tsv",
+            caption="../report/generalization.rst",
+            category="Classification",
+            subcategory="Generalization",
+        ),
+        probability_calibration=report(
+            "results/metrics/probability_calibration.tsv",
+            caption="../report/reliability.rst",
+            category="Classification",
+            subcategory="Calibration",
+        ),
     log:
         "results/logs/compare_arms.log",
     benchmark:
@@ -47,11 +80,8 @@ rule compare_arms:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
-        bootstrap_samples=config["statistics"]["bootstrap_samples"],
-        bootstrap_seed=config["statistics"]["bootstrap_seed"],
-        confidence_level=config["statistics"]["confidence_level"],
-        alpha=config["statistics"]["alpha"],
-        primary_metric=config["statistics"]["primary_metric"],
+        **STATISTICS_PARAMS,
+        ece_bins=config["statistics"]["ece_bins"],
     script:
         "../workflow_scripts/compare_arms.py"
 

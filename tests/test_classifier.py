@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import predict as predict_script
 import pytest
-import score_predictions
 import torch
 import train_classifier as train_script
 from safetensors.torch import load_file
@@ -30,7 +29,7 @@ from idc_synth.classifier import (
     save_classifier,
     train_classifier,
 )
-from idc_synth.metrics import METRIC_COLUMNS
+from idc_synth.metrics import METRIC_COLUMNS, classification_metrics, prediction_scores
 from idc_synth.synthetic import NO_DRAW, write_shard
 
 SETTINGS = TrainSettings(
@@ -200,8 +199,9 @@ def write_packed_split(directory, name, images, labels):
     return directory / f"{name}.npy", directory / f"{name}.parquet"
 
 
-def run_predict_script(model_dir, images, table, arm, predictions, log):
-    """The predict entry script on one packed split with seed 0's classifier in model_dir."""
+def run_predict_script(model_dir, images, table, arm, predictions, log, metrics=None):
+    """The predict entry script on one packed split with seed 0's classifier in model_dir;
+    its scores go next to the predictions unless ``metrics`` names their file."""
     predict_script.main(
         weights=model_dir / "weights.safetensors",
         info=model_dir / "info.json",
@@ -212,6 +212,7 @@ def run_predict_script(model_dir, images, table, arm, predictions, log):
         batch_size=16,
         device="cpu",
         predictions=predictions,
+        metrics=metrics or predictions.with_suffix(".tsv"),
         threads=1,
         log=log,
     )
@@ -246,9 +247,8 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     model_dir, log = tmp_path / "classifiers" / "baseline" / "seed0", tmp_path / "log.txt"
     run_train_script(train_npy, train_pq, val_npy, val_pq, model_dir, log)
     predictions = tmp_path / "predictions" / "baseline" / "seed0.parquet"
-    run_predict_script(model_dir, val_npy, val_pq, "baseline", predictions, log)
     metrics = tmp_path / "metrics" / "baseline_seed0.tsv"
-    score_predictions.main(predictions=predictions, metrics=metrics, log=log)
+    run_predict_script(model_dir, val_npy, val_pq, "baseline", predictions, log, metrics)
 
     assert len(pd.read_csv(model_dir / "history.tsv", sep="\t")) == 1
     table = pd.read_parquet(predictions)
@@ -260,6 +260,14 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     assert list(scored.columns) == list(METRIC_COLUMNS)
     assert scored.loc[0, "arm"] == "baseline" and scored.loc[0, "seed"] == 0
     assert scored.loc[0, "tp"] + scored.loc[0, "fn"] == val_y.sum()
+    # the scores are those of the predictions as written (what the tables downstream read)
+    expected = classification_metrics(
+        table["label"].to_numpy(), table["probability"].to_numpy(), table["threshold"].iloc[0]
+    )
+    for key, value in expected.items():
+        assert scored.loc[0, key] == pytest.approx(value, nan_ok=True), key
+    with pytest.raises(ValueError, match="one seed"):
+        prediction_scores(pd.concat([table, table.assign(seed=1)]))
     assert "wrote" in log.read_text()
 
 

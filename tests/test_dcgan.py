@@ -278,17 +278,17 @@ def test_sample_shard_agrees_with_its_table(trained, tmp_path: Path) -> None:
     def sample(shard: int, label: int = 1, count: float = 1.0) -> tuple[Path, Path]:
         images, table = tmp_path / f"s{shard}.npy", tmp_path / f"s{shard}.parquet"
         sample_script.main(
-            weights=weights,
-            config=config,
+            labels=[label],
+            weights=[weights],
+            configs=[config],
             split=split,
-            label=label,
             shard=shard,
             n_shards=3,
             count=CountPolicy("ratio", count),  # 1.0: 4 class-1 patches, shards of 2, 1, 1
             base_seed=7,
             device="cpu",
-            images=images,
-            table=table,
+            images=[images],
+            tables=[table],
             threads=1,
             log=None,
         )

@@ -195,28 +195,36 @@ def test_sample_script_writes_a_shard_with_its_derived_seed(scratch_run, tmp_pat
         {"patient": ["a", "b"], "split": ["train", "test"], "n_patches": [20, 9], "n_idc": [5, 3]}
     ).to_parquet(split)
     shards = {}
-    for shard in (0, 1):  # 5 patches over 3 shards: 2, 2, 1
-        out = tmp_path / f"shard{shard}"
+
+    def sample(shard, labels, out):
         sample_diffusion.main(
             model=scratch_run["model"],
             split=split,
             settings=TINY,
-            label=1,
+            labels=labels,
             shard=shard,
             n_shards=3,
             count=CountPolicy("absolute", 5),
             base_seed=11,
-            images=out / "images.npy",
-            table=out / "table.parquet",
+            images=[out / f"images{label}.npy" for label in labels],
+            tables=[out / f"table{label}.parquet" for label in labels],
             device="cpu",
             threads=1,
             log=None,
         )
-        shards[shard] = np.load(out / "images.npy")
-        table = pd.read_parquet(out / "table.parquet")
-        assert (table["seed"] == shard_seed(11, "diffusion", 1, shard)).all()
-        assert (table["generator"] == "diffusion").all() and (table["label"] == 1).all()
-    assert shards[0].shape == (2, 50, 50, 3) and not np.array_equal(shards[0], shards[1])
+
+    for shard in (0, 1):  # 5 patches per class over 3 shards: 2, 2, 1
+        out = tmp_path / f"shard{shard}"
+        sample(shard, [0, 1], out)  # one job, both classes
+        for label in (0, 1):
+            shards[shard, label] = np.load(out / f"images{label}.npy")
+            table = pd.read_parquet(out / f"table{label}.parquet")
+            assert (table["seed"] == shard_seed(11, "diffusion", label, shard)).all()
+            assert (table["generator"] == "diffusion").all() and (table["label"] == label).all()
+    assert shards[0, 1].shape == (2, 50, 50, 3) and not np.array_equal(shards[0, 1], shards[1, 1])
+    # a class's patches do not depend on the classes sampled before it in the same job
+    sample(0, [1], tmp_path / "alone")
+    np.testing.assert_array_equal(np.load(tmp_path / "alone" / "images1.npy"), shards[0, 1])
 
 
 def test_empty_shard_needs_no_model(tmp_path):
@@ -224,25 +232,26 @@ def test_empty_shard_needs_no_model(tmp_path):
 
     split = tmp_path / "split.parquet"
     pd.DataFrame(
-        {"patient": ["a"], "split": ["train"], "n_patches": [10], "n_idc": [10]}
+        {"patient": ["a"], "split": ["train"], "n_patches": [10], "n_idc": [5]}
     ).to_parquet(split)
     sample_diffusion.main(
         model=tmp_path / "no-model-here",
         split=split,
         settings=TINY,
-        label=1,
+        labels=[0, 1],
         shard=0,
         n_shards=1,
-        count=CountPolicy("balance"),  # IDC is already the largest class: nothing to make
+        count=CountPolicy("balance"),  # the classes are balanced already: nothing to make
         base_seed=0,
-        images=tmp_path / "images.npy",
-        table=tmp_path / "table.parquet",
+        images=[tmp_path / "images0.npy", tmp_path / "images1.npy"],
+        tables=[tmp_path / "table0.parquet", tmp_path / "table1.parquet"],
         device="cpu",
         threads=1,
         log=None,
     )
-    assert np.load(tmp_path / "images.npy").shape == (0, 50, 50, 3)
-    assert len(pd.read_parquet(tmp_path / "table.parquet")) == 0
+    for label in (0, 1):
+        assert np.load(tmp_path / f"images{label}.npy").shape == (0, 50, 50, 3)
+        assert len(pd.read_parquet(tmp_path / f"table{label}.parquet")) == 0
 
 
 def test_missing_pretrained_path_is_a_clear_error(tmp_path):

@@ -17,14 +17,19 @@ def per_seed(folder, arm: str, seed: int, auc: float):
 def test_tstr_table_heads_with_auc_keeps_the_baseline_and_names_skipped_arms(tmp_path):
     tstr = [per_seed(tmp_path, "dcgan_only", 0, 0.7)]
     baseline = [per_seed(tmp_path, "baseline", s, 0.9) for s in (0, 1)]
-    out = tmp_path / "tstr.tsv"
-    collect_metrics.main_tstr(
+    out, classification = tmp_path / "tstr.tsv", tmp_path / "classification.tsv"
+    collect_metrics.main(
+        metric_paths=[*baseline, per_seed(tmp_path, "dcgan", 0, 0.8)],
         tstr_paths=tstr,
         baseline_paths=baseline,
         skipped={"diffusion_only": "no synthetic patches of class 0"},
-        table_path=out,
+        classification=classification,
+        tstr=out,
         log=None,
     )
+    # the same job writes the arms' table: every arm and seed, synthetic-only ones apart
+    arms = pd.read_csv(classification, sep="\t")
+    assert arms[["arm", "seed"]].values.tolist() == [["baseline", 0], ["baseline", 1], ["dcgan", 0]]
     table = pd.read_csv(out, sep="\t")
     assert list(table.columns[:4]) == ["arm", "seed", "training_data", "roc_auc"]
     assert list(table.columns) == list(collect_metrics.TSTR_COLUMNS)

@@ -1,4 +1,5 @@
-"""Rules collect_metrics and collect_tstr_metrics: one tidy table from the per-seed tables.
+"""Rule collect_metrics: two tidy tables from the per-seed tables (one job: each alone would not
+pay for its Python start).
 
 classification.tsv: a row per arm and seed. tstr.tsv (train on synthetic, test on real): a row
 per synthetic-only arm and seed, headed by ROC AUC (threshold-free, so the val-chosen threshold
@@ -65,40 +66,35 @@ def tstr_table(
     return pd.concat(parts, ignore_index=True).reindex(columns=list(TSTR_COLUMNS))
 
 
-def main(*, metric_paths: list[Path], table_path: Path, log: Path | None) -> None:
-    with rule_logging(log) as logger:
-        table = read_metrics(metric_paths)
-        table.to_csv(table_path, sep="\t", index=False)
-        logger.info("wrote %s (%d rows):\n%s", table_path, len(table), table.to_string())
-
-
-def main_tstr(
+def main(
     *,
+    metric_paths: list[Path],
     tstr_paths: list[Path],
     baseline_paths: list[Path],
     skipped: Mapping[str, str],
-    table_path: Path,
+    classification: Path,
+    tstr: Path,
     log: Path | None,
 ) -> None:
+    """classification.tsv from `metric_paths` (every arm and seed); tstr.tsv from the
+    synthetic-only arms' `tstr_paths`, the baseline's `baseline_paths` and the `skipped` arms."""
     with rule_logging(log) as logger:
-        table = tstr_table(tstr_paths, baseline_paths, skipped)
-        table.to_csv(table_path, sep="\t", index=False)
-        logger.info("wrote %s (%d rows):\n%s", table_path, len(table), table.to_string())
+        for path, table in (
+            (classification, read_metrics(metric_paths)),
+            (tstr, tstr_table(tstr_paths, baseline_paths, skipped)),
+        ):
+            table.to_csv(path, sep="\t", index=False)
+            logger.info("wrote %s (%d rows):\n%s", path, len(table), table.to_string())
 
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    if sm.rule == "collect_tstr_metrics":
-        main_tstr(
-            tstr_paths=[Path(path) for path in sm.input.tstr],
-            baseline_paths=[Path(path) for path in sm.input.baseline],
-            skipped=dict(sm.params.skipped),
-            table_path=Path(sm.output.table),
-            log=Path(sm.log[0]),
-        )
-    else:
-        main(
-            metric_paths=[Path(path) for path in sm.input.metrics],
-            table_path=Path(sm.output.table),
-            log=Path(sm.log[0]),
-        )
+    main(
+        metric_paths=[Path(path) for path in sm.input.metrics],
+        tstr_paths=[Path(path) for path in sm.input.tstr],
+        baseline_paths=[Path(path) for path in sm.input.baseline],
+        skipped=dict(sm.params.skipped),
+        classification=Path(sm.output.classification),
+        tstr=Path(sm.output.tstr),
+        log=Path(sm.log[0]),
+    )

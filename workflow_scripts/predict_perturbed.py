@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.classifier import load_classifier, predict_probabilities, prediction_table
+from idc_synth.classifier import Predictor
 from idc_synth.pack import load_packed
 from idc_synth.robustness import perturb
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
@@ -32,28 +32,23 @@ def main(
         limit_torch_threads(threads)
         torch_device = resolve_device(device)
         images, table = load_packed(test_images, test_table)  # a read-only memory map
-        models = [
-            (arm, classifier_seed, *load_classifier(weights, info, torch_device))
+        predictors = [
+            Predictor.load(arm, classifier_seed, weights, info, torch_device)
             for arm, classifier_seed, weights, info in classifiers
         ]
         logger.info(
-            "read %s (%d patches) and %d classifiers", test_images, len(images), len(models)
+            "read %s (%d patches) and %d classifiers", test_images, len(images), len(predictors)
         )
         frames = []
         for strength in strengths:
             perturbed = perturb(images, perturbation, strength, seed)
             logger.info("%s at strength %s (seed %d)", perturbation, strength, seed)
-            for arm, classifier_seed, model, info in models:
-                probabilities = predict_probabilities(model, perturbed, batch_size, torch_device)
-                frame = prediction_table(
-                    table,
-                    probabilities,
-                    info["threshold"],
-                    arm,
-                    classifier_seed,
-                    info["synthetic_draw"],
+            frames += [
+                predictor.predict(perturbed, table, batch_size).assign(
+                    perturbation=perturbation, strength=float(strength)
                 )
-                frames.append(frame.assign(perturbation=perturbation, strength=float(strength)))
+                for predictor in predictors
+            ]
         result = pd.concat(frames, ignore_index=True)
         predictions.parent.mkdir(parents=True, exist_ok=True)
         result.to_parquet(predictions, index=False)

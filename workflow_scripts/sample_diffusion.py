@@ -1,4 +1,6 @@
-"""Rule sample_diffusion: one shard of one draw of synthetic patches of one class (diffusion)."""
+"""Rule sample_diffusion: one shard of one draw of synthetic patches from the diffusion model,
+every class in one job (the i-th label's patches into the i-th images/table pair): the model
+loads once."""
 
 from pathlib import Path
 
@@ -16,13 +18,13 @@ def main(
     model: Path,
     split: Path,
     settings: DiffusionSettings,
-    label: int,
+    labels: list[int],
     shard: int,
     n_shards: int,
     count: CountPolicy,
     base_seed: int,
-    images: Path,
-    table: Path,
+    images: list[Path],
+    tables: list[Path],
     device: str,
     threads: int,
     log: Path | None,
@@ -30,24 +32,31 @@ def main(
 ) -> None:
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
-        plan = plan_shard(
-            pd.read_parquet(split),
-            count,
-            generator="diffusion",
-            label=label,
-            shard=shard,
-            draw=draw,
-            n_shards=n_shards,
-            base_seed=base_seed,
-        )
-        logger.info(plan.describe())
-        if plan.size == 0:
-            patches = empty_patches()
-        else:
-            sampler = load_sampler(model, settings, make_accelerator(settings, device))
-            patches = sampler.sample(label, plan.size, plan.seed)
-        plan.write(patches, images, table)
-        logger.info("read %s, %s; wrote %s, %s", model, split, images, table)
+        train_split = pd.read_parquet(split)
+        sampler = None  # loaded on the first class with patches to make
+        for label, images_path, table_path in zip(labels, images, tables, strict=True):
+            plan = plan_shard(
+                train_split,
+                count,
+                generator="diffusion",
+                label=label,
+                shard=shard,
+                draw=draw,
+                n_shards=n_shards,
+                base_seed=base_seed,
+            )
+            logger.info(plan.describe())
+            if plan.size == 0:
+                patches = empty_patches()
+            else:
+                # Each call seeds its own noise generator: a class's patches do not depend on
+                # the classes sampled before it in this job.
+                sampler = sampler or load_sampler(
+                    model, settings, make_accelerator(settings, device)
+                )
+                patches = sampler.sample(label, plan.size, plan.seed)
+            plan.write(patches, images_path, table_path)
+            logger.info("read %s, %s; wrote %s, %s", model, split, images_path, table_path)
 
 
 if __name__ == "__main__":
@@ -56,14 +65,14 @@ if __name__ == "__main__":
         model=Path(sm.input.model),
         split=Path(sm.input.split),
         settings=DiffusionSettings(**sm.params.settings),
-        label=int(sm.params.label),
+        labels=[int(label) for label in sm.params.labels],
         shard=int(sm.params.shard),
         draw=int(sm.params.draw),
         n_shards=int(sm.params.n_shards),
         count=CountPolicy(**sm.params.count_policy),
         base_seed=int(sm.params.base_seed),
-        images=Path(sm.output.images),
-        table=Path(sm.output.table),
+        images=[Path(path) for path in sm.output.images],
+        tables=[Path(path) for path in sm.output.tables],
         device=sm.params.device,
         threads=sm.threads,
         log=Path(sm.log[0]),

@@ -500,6 +500,37 @@ def load_classifier(
     return model.to(device).eval(), info
 
 
+@dataclass(frozen=True)
+class Predictor:
+    """A trained classifier loaded for prediction, with the arm and seed that name its rows."""
+
+    arm: str
+    seed: int
+    model: nn.Module
+    info: dict
+    device: torch.device
+
+    @classmethod
+    def load(
+        cls, arm: str, seed: int, weights: Path, info: Path, device: torch.device | str
+    ) -> Predictor:
+        model, model_info = load_classifier(weights, info, device)
+        return cls(arm, seed, model, model_info, torch.device(device))
+
+    def predict(self, images: np.ndarray, table: pd.DataFrame, batch_size: int) -> pd.DataFrame:
+        """The prediction table of ``images`` (the rows of ``table``) at the classifier's own
+        (val-chosen) threshold."""
+        probabilities = predict_probabilities(self.model, images, batch_size, self.device)
+        return prediction_table(
+            table,
+            probabilities,
+            self.info["threshold"],
+            self.arm,
+            self.seed,
+            self.info["synthetic_draw"],
+        )
+
+
 def prediction_table(
     table: pd.DataFrame,
     probabilities: np.ndarray,

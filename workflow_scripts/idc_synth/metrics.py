@@ -92,3 +92,23 @@ def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     balanced = (tpr + 1 - fpr)[finite] / 2
     candidates = thresholds[finite][np.isclose(balanced, balanced.max(), rtol=0, atol=1e-12)]
     return float(candidates[np.argmin(np.abs(candidates - 0.5))])
+
+
+def prediction_scores(predictions) -> dict[str, str | int | float]:
+    """The METRIC_COLUMNS row of one prediction table (one arm, seed and threshold, as the
+    predict job writes it: idc_synth.classifier.PREDICTION_COLUMNS)."""
+    constant = {}
+    for column in ("arm", "seed", "threshold"):
+        values = predictions[column].unique().tolist()
+        if len(values) != 1:
+            raise ValueError(f"expected one {column} in a prediction table, found {values}")
+        constant[column] = values[0]
+    return {
+        "arm": constant["arm"],
+        "seed": constant["seed"],
+        **classification_metrics(
+            predictions["label"].to_numpy(),
+            predictions["probability"].to_numpy(),
+            constant["threshold"],
+        ),
+    }
