@@ -196,10 +196,11 @@ def synthetic_shards(generator, extension, draws):
 LABELS = (0, 1)
 
 
-def shard_files(generator, extension):
-    """One sampling job's files, one per class in LABELS order ({draw}, {shard}: its wildcards)."""
+def shard_files(generator, extension, folder="results/synthetic"):
+    """One sampling job's files, one per class in LABELS order ({draw}, {shard}: its wildcards;
+    a wildcard in `folder` is written doubled, as {{fraction}})."""
     return expand(
-        f"results/synthetic/{generator}/draw{{{{draw}}}}/class{{label}}/shard{{{{shard}}}}.{extension}",
+        f"{folder}/{generator}/draw{{{{draw}}}}/class{{label}}/shard{{{{shard}}}}.{extension}",
         label=LABELS,
     )
 
@@ -494,7 +495,6 @@ def sweep_benchmarks():
                 getattr(rules, f"sweep_sample_{generator}").benchmark,
                 fraction=SWEEP_FRACTIONS,
                 draw=synthetic_draws(),
-                label=(0, 1),
                 shard=range(config["synthetic"]["shards_per_class"]),
             )
     for trained in (rules.sweep_train_classifier, rules.sweep_predict):

@@ -66,20 +66,28 @@ use rule train_diffusion as sweep_train_diffusion with:
 SWEEP_COUNT = {"count_policy": {"mode": "ratio", "value": SWEEP_LARGEST_RATIO}}
 
 
+# A fraction's draws, one job per draw and shard making both classes (as the main study's).
+SWEEP_SYNTHETIC = "results/sweep/frac{{fraction}}/synthetic"
+
+
 use rule sample_dcgan as sweep_sample_dcgan with:
     input:
-        weights=lambda wildcards: f"{sweep_models(wildcards.fraction)}/dcgan/"
-        f"{dcgan_model(wildcards.label)}/generator.safetensors",
-        config=lambda wildcards: f"{sweep_models(wildcards.fraction)}/dcgan/"
-        f"{dcgan_model(wildcards.label)}/generator.json",
+        weights=lambda wildcards: [
+            f"{sweep_models(wildcards.fraction)}/dcgan/{dcgan_model(label)}/generator.safetensors"
+            for label in LABELS
+        ],
+        configs=lambda wildcards: [
+            f"{sweep_models(wildcards.fraction)}/dcgan/{dcgan_model(label)}/generator.json"
+            for label in LABELS
+        ],
         split=lambda wildcards: sweep_split(wildcards.fraction),
     output:
-        images="results/sweep/frac{fraction}/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.npy",
-        table="results/sweep/frac{fraction}/synthetic/dcgan/draw{draw}/class{label}/shard{shard}.parquet",
+        images=shard_files("dcgan", "npy", SWEEP_SYNTHETIC),
+        tables=shard_files("dcgan", "parquet", SWEEP_SYNTHETIC),
     log:
-        "results/logs/sweep/frac{fraction}/sample_dcgan/draw{draw}/class{label}/shard{shard}.log",
+        "results/logs/sweep/frac{fraction}/sample_dcgan/draw{draw}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sweep_sample_dcgan/frac{fraction}/draw{draw}/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sweep_sample_dcgan/frac{fraction}/draw{draw}/shard{shard}.tsv"
     params:
         **SWEEP_COUNT,
 
@@ -89,12 +97,12 @@ use rule sample_diffusion as sweep_sample_diffusion with:
         model=lambda wildcards: f"{sweep_models(wildcards.fraction)}/diffusion/model",
         split=lambda wildcards: sweep_split(wildcards.fraction),
     output:
-        images="results/sweep/frac{fraction}/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.npy",
-        table="results/sweep/frac{fraction}/synthetic/diffusion/draw{draw}/class{label}/shard{shard}.parquet",
+        images=shard_files("diffusion", "npy", SWEEP_SYNTHETIC),
+        tables=shard_files("diffusion", "parquet", SWEEP_SYNTHETIC),
     log:
-        "results/logs/sweep/frac{fraction}/sample_diffusion/draw{draw}/class{label}/shard{shard}.log",
+        "results/logs/sweep/frac{fraction}/sample_diffusion/draw{draw}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/sweep_sample_diffusion/frac{fraction}/draw{draw}/class{label}/shard{shard}.tsv"
+        "results/benchmarks/sweep_sample_diffusion/frac{fraction}/draw{draw}/shard{shard}.tsv"
     params:
         **SWEEP_COUNT,
 
@@ -130,6 +138,7 @@ use rule predict as sweep_predict with:
         info=f"{SWEEP_CLASSIFIER}/info.json",
     output:
         predictions="results/sweep/frac{fraction}/predictions/{arm}/ratio{ratio}/seed{seed}.parquet",
+        metrics="results/sweep/frac{fraction}/metrics/{arm}/ratio{ratio}/seed{seed}.tsv",
     log:
         "results/logs/sweep/frac{fraction}/predict/{arm}/ratio{ratio}/seed{seed}.log",
     benchmark:
