@@ -627,7 +627,11 @@ def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()
     ratios = sorted(cells["synthetic_ratio"].unique())
     limit = float(np.nanmax(np.abs(cells["difference"].to_numpy(float)), initial=0.0)) or 0.01
     figure, axes = _figure(
-        style, 1, max(1, len(generators)), 0.9 * len(ratios) + 2.2, 0.5 * len(fractions) + 1.6
+        style,
+        1,
+        max(1, len(generators)),
+        max(1, len(generators)) * (0.9 * len(ratios) + 1.4) + 1.4,
+        0.5 * len(fractions) + 1.8,
     )
     image = None
     for ax, generator in zip(axes[0], generators, strict=False):
@@ -644,11 +648,23 @@ def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()
             else:
                 star = "*" if str(row.significant).lower() == "true" else ""
                 text = f"{row.difference:+.3f}{star}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=style.font_size - 1)
+            dark = not pd.isna(row.difference) and abs(row.difference) > 0.6 * limit
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=style.font_size - 1,
+                color="white" if dark else "black",
+            )
         ax.set_xticks(range(len(ratios)), [f"{r:g}" for r in ratios])
         ax.set_yticks(range(len(fractions)), [f"{f:g}" for f in fractions])
-        ax.set(title=generator, xlabel="synthetic ratio (x real per class)")
+        ax.set(title=generator, xlabel="synthetic ratio")
     axes[0][0].set_ylabel("real train fraction")
+    figure.suptitle(
+        "synthetic patches per class = ratio x the fraction's real ones", y=0.02, va="top"
+    )
     if image is not None:
         label = METRIC_LABELS.get(metric, metric).replace("\n", " ")
         figure.colorbar(image, ax=axes[0].tolist(), label=f"{label}: difference vs real only")
@@ -678,15 +694,20 @@ def plot_learning_curve(efficiency: pd.DataFrame, path: Path, style: Style = Sty
             )
             for k, ratio in enumerate(ratios)
         ]
-        for label, line, color, alpha in lines:
+        for k, (label, line, color, alpha) in enumerate(lines):
             line = line.sort_values("real_train_patches")
-            x = line["real_train_patches"].to_numpy(float)
+            # lines side by side around each size (log axis: a relative offset)
+            dodge = 1 + 0.025 * (k - (len(lines) - 1) / 2)
+            x = line["real_train_patches"].to_numpy(float) * dodge
             y = line["value"].to_numpy(float)
             low, high = (line[c].to_numpy(float) for c in ("value_ci_low", "value_ci_high"))
             ax.plot(x, y, "o-", color=color, alpha=alpha, markersize=3.5, linewidth=1, label=label)
             defined = ~np.isnan(low) & ~np.isnan(high)
             ax.vlines(x[defined], low[defined], high[defined], color=color, alpha=alpha)
         ax.set_xscale("log")
+        sizes = sorted(real_only["real_train_patches"].unique())
+        ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+        ax.minorticks_off()
         ax.set(title=generator, xlabel="real train patches")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=style.font_size - 1)
