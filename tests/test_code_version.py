@@ -54,3 +54,20 @@ def test_digest_changes_with_imported_code_only_and_not_with_the_checkout(tmp_pa
         assert after != before, module
         assert (code_digest(sampler, copy) != sampled) == resamples, module
         before, sampled = after, code_digest(sampler, copy)
+
+
+def test_a_checkpoint_removes_the_state_of_other_code_versions(tmp_path):
+    from idc_synth.checkpoint import load_checkpoint, save_checkpoint
+
+    job = tmp_path / "state/classifiers/baseline/seed0"
+    for old in ("code-aaaa", "code-bbbb"):
+        (job / old).mkdir(parents=True)
+        (job / old / "checkpoint.pt").write_bytes(b"stale")
+    (job / "notes").mkdir()  # not a code-version folder: kept
+    current = job / "code-cccc" / "checkpoint.pt"
+    save_checkpoint(current, {"step": 3})
+    assert sorted(p.name for p in job.iterdir()) == ["code-cccc", "notes"]
+    assert load_checkpoint(current) == {"step": 3}
+    # a checkpoint outside a code-version folder (tests, direct calls) prunes nothing
+    save_checkpoint(tmp_path / "plain" / "checkpoint.pt", {"step": 1})
+    assert (job / "notes").is_dir()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,33 @@ import torch
 log = logging.getLogger(__name__)
 
 
+CODE_VERSION_PREFIX = "code-"  # the workflow keeps a job's state in code-<digest>/ folders
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     torch.save(state, partial)
     os.replace(partial, path)
+    prune_other_code_versions(path)
+
+
+def prune_other_code_versions(path: Path) -> list[Path]:
+    """Delete the sibling code-<digest> state folders of a checkpoint in a code-<digest> folder:
+    they belong to other versions of the training code, which a job never resumes from (its
+    state path names its own version), so they only fill the disk. Returns what was removed."""
+    folder = path.parent
+    if not folder.name.startswith(CODE_VERSION_PREFIX):
+        return []
+    stale = [
+        other
+        for other in folder.parent.iterdir()
+        if other.is_dir() and other.name.startswith(CODE_VERSION_PREFIX) and other != folder
+    ]
+    for other in stale:
+        shutil.rmtree(other)
+        log.info("removed %s: training state of another code version", other)
+    return stale
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
