@@ -159,6 +159,20 @@ def test_augmentation_is_a_per_sample_dihedral_transform():
     assert len(seen) == 8  # and all 8 transforms get drawn
 
 
+def test_augmentation_applies_its_draws_in_a_fixed_order():
+    """Sample i: width flip if the first draw says so, then height flip, then k quarter turns:
+    the mapping seeded runs (and resumed ones) depend on."""
+    batch = torch.randint(0, 256, (40, 5, 5, 3), dtype=torch.uint8)
+    out = augment_batch(batch, torch.Generator().manual_seed(7))
+    draws = torch.Generator().manual_seed(7)
+    flips = torch.randint(0, 2, (2, len(batch)), generator=draws).bool()
+    turns = torch.randint(0, 4, (len(batch),), generator=draws)
+    for i, patch in enumerate(batch):
+        expected = patch.flip(1) if flips[0, i] else patch
+        expected = expected.flip(0) if flips[1, i] else expected
+        assert torch.equal(out[i], torch.rot90(expected, int(turns[i]), dims=(0, 1)))
+
+
 def test_missing_class_is_a_clear_error(task):
     (train_x, train_y), (val_x, val_y) = task
     with pytest.raises(ValueError, match="train split has no patches of class 1"):

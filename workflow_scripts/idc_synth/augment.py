@@ -14,9 +14,18 @@ def augment_batch(patches: torch.Tensor, generator: torch.Generator) -> torch.Te
     n = patches.shape[0]
     flips = torch.randint(0, 2, (2, n), generator=generator).bool().to(patches.device)
     quarter_turns = torch.randint(0, 4, (n,), generator=generator).to(patches.device)
-    patches = torch.where(flips[0, :, None, None, None], patches.flip(2), patches)
-    patches = torch.where(flips[1, :, None, None, None], patches.flip(1), patches)
-    for k in (1, 2, 3):
-        turned = torch.rot90(patches, k, dims=(1, 2))
-        patches = torch.where((quarter_turns == k)[:, None, None, None], turned, patches)
-    return patches
+    # Transform each group of samples sharing a draw once (a batch has at most 16 groups):
+    # ~3x cheaper than transforming the whole batch every way and selecting per sample.
+    codes = flips[0].long() * 8 + flips[1].long() * 4 + quarter_turns
+    augmented = torch.empty_like(patches)
+    for code in torch.unique(codes).tolist():
+        rows = (codes == code).nonzero(as_tuple=True)[0]
+        group = patches[rows]
+        if code & 8:
+            group = group.flip(2)
+        if code & 4:
+            group = group.flip(1)
+        if code & 3:
+            group = torch.rot90(group, code & 3, dims=(1, 2))
+        augmented[rows] = group
+    return augmented
