@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.manifest import write_rows
 from idc_synth.metrics import BASELINE
 from idc_synth.pack import load_packed
 from idc_synth.statistics import Settings, bootstrap_p_value, compare_arms, decide
@@ -107,7 +108,8 @@ def write_fraction(
     subset = table[keep].reset_index(drop=True).assign(row=lambda rows: np.arange(len(rows)))
     for path in (out_images, out_table, out_split):
         path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out_images, np.asarray(images[np.flatnonzero(keep)]))
+    # block by block from the memory map: the subset never sits in RAM whole (full scale: GB)
+    write_rows(images, np.flatnonzero(keep), out_images)
     subset.to_parquet(out_table, index=False)
     fraction_split(split, patients).to_parquet(out_split, index=False)
     return len(subset)
