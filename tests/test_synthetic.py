@@ -14,6 +14,7 @@ from idc_synth.synthetic import (
     gather_shards,
     load_synthetic,
     plan_shard,
+    plan_shards,
     shard_seed,
     shard_size,
     train_class_counts,
@@ -245,3 +246,15 @@ def test_grid_tiles_patches_in_order(tmp_path):
     assert (canvas[52:, 52:] == 255).all()  # the empty cell stays white
     save_grid(images, tmp_path / "grid.png")
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_a_sampling_job_plans_each_of_its_classes_as_alone():
+    split = pd.DataFrame(
+        {"patient": ["a", "b"], "split": ["train", "val"], "n_patches": [10, 5], "n_idc": [4, 1]}
+    )
+    common = {"generator": "g", "shard": 0, "n_shards": 1, "base_seed": 7, "draw": 2}
+    plans = plan_shards(split, CountPolicy("ratio", 0.5), labels=[1, 0], **common)
+    assert [plan.label for plan in plans] == [1, 0] and [plan.size for plan in plans] == [2, 3]
+    assert plans == [
+        plan_shard(split, CountPolicy("ratio", 0.5), label=label, **common) for label in (1, 0)
+    ]

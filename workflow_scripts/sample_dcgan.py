@@ -7,7 +7,7 @@ import pandas as pd
 
 from idc_synth.dcgan.model import STANDING_BATCHES, generate, load_generator, standing_statistics
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
-from idc_synth.synthetic import CountPolicy, plan_shard
+from idc_synth.synthetic import CountPolicy, plan_shards
 
 
 def main(
@@ -30,20 +30,20 @@ def main(
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
         torch_device = resolve_device(device)
-        train_split = pd.read_parquet(split)
-        for label, label_weights, config, images_path, table_path in zip(
-            labels, weights, configs, images, tables, strict=True
+        plans = plan_shards(
+            pd.read_parquet(split),
+            count,
+            generator="dcgan",
+            labels=labels,
+            shard=shard,
+            draw=draw,
+            n_shards=n_shards,
+            base_seed=base_seed,
+        )
+        for plan, label_weights, config, images_path, table_path in zip(
+            plans, weights, configs, images, tables, strict=True
         ):
-            plan = plan_shard(
-                train_split,
-                count,
-                generator="dcgan",
-                label=label,
-                shard=shard,
-                draw=draw,
-                n_shards=n_shards,
-                base_seed=base_seed,
-            )
+            label = plan.label
             logger.info(plan.describe())
             # Loaded afresh per class: standing statistics below reset its batch norm.
             generator, generator_config = load_generator(label_weights, config, torch_device)

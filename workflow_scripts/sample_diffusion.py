@@ -10,7 +10,7 @@ from idc_synth.diffusion.sampling import empty_patches, load_sampler
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import make_accelerator
 from idc_synth.runtime import limit_torch_threads, rule_logging
-from idc_synth.synthetic import CountPolicy, plan_shard
+from idc_synth.synthetic import CountPolicy, plan_shards
 
 
 def main(
@@ -32,19 +32,18 @@ def main(
 ) -> None:
     with rule_logging(log) as logger:
         limit_torch_threads(threads)
-        train_split = pd.read_parquet(split)
+        plans = plan_shards(
+            pd.read_parquet(split),
+            count,
+            generator="diffusion",
+            labels=labels,
+            shard=shard,
+            draw=draw,
+            n_shards=n_shards,
+            base_seed=base_seed,
+        )
         sampler = None  # loaded on the first class with patches to make
-        for label, images_path, table_path in zip(labels, images, tables, strict=True):
-            plan = plan_shard(
-                train_split,
-                count,
-                generator="diffusion",
-                label=label,
-                shard=shard,
-                draw=draw,
-                n_shards=n_shards,
-                base_seed=base_seed,
-            )
+        for plan, images_path, table_path in zip(plans, images, tables, strict=True):
             logger.info(plan.describe())
             if plan.size == 0:
                 patches = empty_patches()
@@ -54,7 +53,7 @@ def main(
                 sampler = sampler or load_sampler(
                     model, settings, make_accelerator(settings, device)
                 )
-                patches = sampler.sample(label, plan.size, plan.seed)
+                patches = sampler.sample(plan.label, plan.size, plan.seed)
             plan.write(patches, images_path, table_path)
             logger.info("read %s, %s; wrote %s, %s", model, split, images_path, table_path)
 

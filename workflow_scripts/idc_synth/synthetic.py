@@ -140,6 +140,33 @@ def plan_shard(
     )
 
 
+def plan_shards(
+    split: pd.DataFrame,
+    policy: CountPolicy,
+    *,
+    generator: str,
+    labels: list[int],
+    shard: int,
+    n_shards: int,
+    base_seed: int,
+    draw: int = 0,
+) -> list[ShardPlan]:
+    """plan_shard for every class a sampling job makes, in the order of ``labels``."""
+    return [
+        plan_shard(
+            split,
+            policy,
+            generator=generator,
+            label=label,
+            shard=shard,
+            n_shards=n_shards,
+            base_seed=base_seed,
+            draw=draw,
+        )
+        for label in labels
+    ]
+
+
 def write_shard(
     images: np.ndarray,
     *,
