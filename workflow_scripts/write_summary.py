@@ -24,8 +24,8 @@ def main(
     log: Path | None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
-    patient_spread, probability_calibration, robustness and efficiency paths (None when not
-    run)."""
+    patient_spread, probability_calibration, robustness, efficiency and efficiency_contrasts
+    paths (None when not run)."""
     with rule_logging(log) as logger:
         frames = {
             name: _read(
@@ -66,7 +66,8 @@ if __name__ == "__main__":
         "patient_spread",
         "probability_calibration",
         "robustness",
-        "efficiency",  # only when the data-efficiency sweep runs
+        "efficiency",  # these two only when the data-efficiency sweep runs
+        "efficiency_contrasts",
     )
     main(
         tables={
