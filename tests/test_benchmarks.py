@@ -96,3 +96,29 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path):
     assert not failures
     assert {row["section"] for row in rows} == {"classifier", "generators"}
     assert all(float(row["value"]) > 0 and float(row["anchor_value"]) > 0 for row in rows)
+
+
+def test_statistics_design_prints_false_positives_and_power():
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks/statistics_design.py"),
+            "--null-studies",
+            "10",
+            "--power-studies",
+            "10",
+            "--patients",
+            "9",
+            "49",
+            "--seeds",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Family-wise false-positive rate, 10 null studies per design" in run.stdout
+    for column in ("primary", "spread", "contrast", "power at +0.05", "MDD (80% power)"):
+        assert column in run.stdout
+    assert "seed_dominant" in run.stdout and " 49 " in run.stdout

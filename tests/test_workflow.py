@@ -225,6 +225,24 @@ def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run)
     assert "| train_classifier |" in (finished_run / "results/summary.md").read_text()
 
 
+def test_a_planted_difference_goes_through_the_workflows_own_rules(finished_run, tmp_path):
+    """benchmarks/planted_effect.py on a copy of the finished study: the study is unchanged."""
+    before = (finished_run / "results/metrics/primary.tsv").read_bytes()
+    out = tmp_path / "planted.tsv"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/planted_effect.py"), "--study", str(finished_run)]
+        + ["--studies", "1", "--null-studies", "1", "--difference", "0.3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = pd.read_csv(out, sep="\t")
+    assert table["planted"].tolist() == [0.3, 0.0]
+    assert table.loc[0, "difference"] > 0.1  # the planted arm gained in this rerun
+    assert "studies decided 'difference'" in run.stdout
+    assert (finished_run / "results/metrics/primary.tsv").read_bytes() == before
+
+
 def test_summary_figures_and_html_report(finished_run):
     summary = (finished_run / "results/summary.md").read_text()
     for arm in ("baseline", "dcgan", "diffusion"):
