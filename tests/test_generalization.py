@@ -14,7 +14,7 @@ from idc_synth.generalization import (
     weighted_calibration,
 )
 from idc_synth.inference import DIFFERENCE, UNDEFINED
-from idc_synth.statistics import Settings, TestPredictions
+from idc_synth.statistics import Settings, StudyPredictions
 
 
 def _predictions(arm: str, seed: int, probabilities) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def _predictions(arm: str, seed: int, probabilities) -> pd.DataFrame:
 
 def test_per_patient_metrics_by_hand():
     frame = _predictions("baseline", 0, [0.9, 0.2, 0.6, 0.1, 0.8, 0.3])
-    table = per_patient_metrics(TestPredictions(frame)).set_index("patient")
+    table = per_patient_metrics(StudyPredictions(frame)).set_index("patient")
     a, b = table.loc["A"], table.loc["B"]
     # A predicted 1, 0, 1, 0 for labels 1, 1, 0, 0: tp 1, fn 1, fp 1, tn 1.
     assert (a["n_patches"], a["n_idc"]) == (4, 2)
@@ -74,12 +74,12 @@ def _two_arm_patients(n_patients: int, noise_b: float, seed: int = 0) -> pd.Data
 
 
 def _spread(n_patients: int, noise_b: float) -> pd.DataFrame:
-    per_patient = per_patient_metrics(TestPredictions(_two_arm_patients(n_patients, noise_b)))
+    per_patient = per_patient_metrics(StudyPredictions(_two_arm_patients(n_patients, noise_b)))
     return patient_spread(per_patient, Settings())
 
 
 def test_patient_spread_detects_a_wider_arm_and_reports_worst_and_median():
-    per_patient = per_patient_metrics(TestPredictions(_two_arm_patients(20, noise_b=0.3)))
+    per_patient = per_patient_metrics(StudyPredictions(_two_arm_patients(20, noise_b=0.3)))
     spread = patient_spread(per_patient, Settings()).set_index("arm")
     base = spread.loc["baseline"]
     values = per_patient[per_patient["arm"] == "baseline"].set_index("patient")["balanced_accuracy"]
@@ -124,7 +124,7 @@ def test_calibration_table_matches_sklearn_brier_and_has_intervals():
     from sklearn.metrics import brier_score_loss
 
     frame = _two_arm_patients(12, noise_b=0.2)
-    table = calibration_table(TestPredictions(frame), n_bins=10, settings=Settings())
+    table = calibration_table(StudyPredictions(frame), n_bins=10, settings=Settings())
     row = table[(table["arm"] == "dcgan") & (table["seed"] == "0") & (table["metric"] == "brier")]
     part = frame[frame["arm"] == "dcgan"]
     assert row["value"].iloc[0] == pytest.approx(
@@ -151,7 +151,7 @@ def test_summary_sections_say_narrows_widens_or_undefined():
     few = _spread(1, noise_b=0.3)
     text = "\n".join(generalization_section(few))
     assert "widens the spread over" not in text and "narrows the spread" not in text
-    table = calibration_table(TestPredictions(_two_arm_patients(1, 0.2)), 10, Settings())
+    table = calibration_table(StudyPredictions(_two_arm_patients(1, 0.2)), 10, Settings())
     text = "\n".join(calibration_section(table))
     assert "10 equal-width bins on [0, 1]" in text and "| dcgan |" in text
     assert "undefined (undefined: 0 test patient(s)" not in text

@@ -8,7 +8,7 @@ import pytest
 
 from idc_synth.pack import load_packed
 from idc_synth.robustness import PERTURBATIONS, perturb, robustness_table
-from idc_synth.statistics import Settings, TestPredictions
+from idc_synth.statistics import Settings, StudyPredictions
 
 STRENGTHS = {"stain": 0.1, "brightness_contrast": 0.2, "blur": 1.0, "jpeg": 20}
 
@@ -96,7 +96,7 @@ def _table(n_patients: int, strengths=(0.2,), perturbation="stain") -> pd.DataFr
         ],
         ignore_index=True,
     )
-    return robustness_table(TestPredictions(clean), perturbed, Settings())
+    return robustness_table(StudyPredictions(clean), perturbed, Settings())
 
 
 def test_robustness_table_finds_the_arm_that_degrades_less():

@@ -34,7 +34,7 @@ from idc_synth.statistics import (
     TESTS_COLUMNS,
     VARIANCE_COLUMNS,
     Settings,
-    TestPredictions,
+    StudyPredictions,
     clustered_mcnemar,
     compare_arms,
     comparisons,
@@ -222,7 +222,7 @@ def fake_predictions(arms, seeds, n_patients=6, per_patient=20, shift=None) -> p
 
 
 def compare(predictions, settings=None):
-    return compare_arms(TestPredictions(predictions), settings or Settings())
+    return compare_arms(StudyPredictions(predictions), settings or Settings())
 
 
 def test_compare_arms_writes_the_tidy_tables():
@@ -310,7 +310,7 @@ def test_every_arm_needs_every_seed():
     predictions = fake_predictions(["baseline", "dcgan"], [0, 1])
     partial = predictions[~((predictions["arm"] == "dcgan") & (predictions["seed"] == 1))]
     with pytest.raises(ValueError, match="every arm needs every seed"):
-        TestPredictions(partial)
+        StudyPredictions(partial)
 
 
 def test_a_single_arm_has_nothing_to_compare():

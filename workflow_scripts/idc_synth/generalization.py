@@ -37,7 +37,7 @@ from idc_synth.inference import (
 from idc_synth.metrics import SCORE_KEYS
 from idc_synth.statistics import (
     Settings,
-    TestPredictions,
+    StudyPredictions,
     comparison_name,
     comparisons,
     weighted_metrics,
@@ -85,7 +85,7 @@ def _patient_weights(patient_codes: np.ndarray, n_patients: int) -> np.ndarray:
     return (np.arange(n_patients)[:, None] == np.asarray(patient_codes)[None, :]).astype(float)
 
 
-def per_patient_metrics(study: TestPredictions) -> pd.DataFrame:
+def per_patient_metrics(study: StudyPredictions) -> pd.DataFrame:
     """One row per (arm, seed, test patient): patch and IDC counts and every score."""
     labels = study.labels.astype(bool)
     indicators = _patient_weights(study.patient_codes, study.n_patients)
@@ -180,7 +180,7 @@ def weighted_calibration(
     return {"brier": brier, "ece": ece}
 
 
-def calibration_table(study: TestPredictions, n_bins: int, settings: Settings) -> pd.DataFrame:
+def calibration_table(study: StudyPredictions, n_bins: int, settings: Settings) -> pd.DataFrame:
     """Brier and ECE per arm and seed (interval over patients) and their seed mean (seed
     "mean", interval over patients and seeds)."""
     weights = jackknife_weights(study.patient_codes, study.n_patients)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
-from idc_synth.statistics import BASELINE, Settings, TestPredictions, comparison_name
+from idc_synth.statistics import BASELINE, Settings, StudyPredictions, comparison_name
 
 PERTURBATIONS = ("stain", "brightness_contrast", "blur", "jpeg")
 ROBUSTNESS_COLUMNS = [
@@ -140,7 +140,7 @@ def perturb(images: np.ndarray, perturbation: str, strength: float, seed: int) -
 
 
 def robustness_table(
-    clean: TestPredictions, perturbed: pd.DataFrame, settings: Settings
+    clean: StudyPredictions, perturbed: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     """`clean`: the test predictions; `perturbed`: the same columns plus perturbation and
     strength. One row per (perturbation, strength, arm) for the primary metric (see the module
@@ -157,7 +157,7 @@ def robustness_table(
         .items()
     }
     for (perturbation, strength), frame in groups:
-        study = TestPredictions(frame)
+        study = StudyPredictions(frame)
         if not np.array_equal(study.rows, clean.rows):
             raise ValueError(f"predictions under {perturbation} {strength} differ in rows")
         scores = {arm: study.scores(arm, (metric,)).table(metric) for arm in arms}

@@ -313,11 +313,9 @@ class Scores:
         return self.full[:, self.metrics.index(metric)]
 
 
-class TestPredictions:
+class StudyPredictions:
     """The test predictions of every arm and seed of a study: the test patches, their patients,
     the arms and seeds, read and checked once, for every table that compares arms."""
-
-    __test__ = False  # not a pytest class
 
     def __init__(self, predictions: pd.DataFrame):
         self.groups = check_predictions(predictions)
@@ -392,7 +390,7 @@ class TestPredictions:
 # The whole comparison
 
 
-def compare_arms(study: TestPredictions, settings: Settings = Settings()) -> Result:
+def compare_arms(study: StudyPredictions, settings: Settings = Settings()) -> Result:
     """The tests, per-arm interval, primary and variance tables (see the module docstring)."""
     scores = {arm: study.scores(arm) for arm in study.arms}
     families = {
@@ -487,7 +485,7 @@ def compare_arms(study: TestPredictions, settings: Settings = Settings()) -> Res
     )
 
 
-def _mcnemar_rows(study: TestPredictions, base: dict, scores: dict[str, Scores]) -> list[dict]:
+def _mcnemar_rows(study: StudyPredictions, base: dict, scores: dict[str, Scores]) -> list[dict]:
     """Per seed, the clustered McNemar test of accuracy: descriptive."""
     rows = []
     labels = study.labels.astype(bool)
@@ -524,7 +522,7 @@ def _mcnemar_rows(study: TestPredictions, base: dict, scores: dict[str, Scores])
 
 
 def variance_components(
-    study: TestPredictions,
+    study: StudyPredictions,
     family: Family,
     pairs: Sequence[tuple[str, str]],
     metric: str,

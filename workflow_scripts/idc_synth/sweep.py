@@ -33,7 +33,7 @@ from idc_synth.manifest import write_rows
 from idc_synth.metrics import BASELINE
 from idc_synth.pack import load_packed
 from idc_synth.report_format import percent
-from idc_synth.statistics import Settings, TestPredictions
+from idc_synth.statistics import Settings, StudyPredictions
 
 EXCLUDED = "excluded"  # split label of a train patient outside the fraction
 EFFICIENCY_COLUMNS = [
@@ -184,7 +184,7 @@ class EfficiencyMap:
                 raise SweepError(
                     f"real fraction {fraction_name(fraction)} has no real-only classifier"
                 )
-        self.study = TestPredictions(frame)
+        self.study = StudyPredictions(frame)
         scores = {name: self.study.scores(name, (metric,)) for name in self.cells["name"]}
         self.tables = {name: score.table(metric) for name, score in scores.items()}
         self.values = {name: score.values(metric) for name, score in scores.items()}
