@@ -29,6 +29,7 @@ from idc_synth.report_format import (
     percent,
     signed,
 )
+from idc_synth.split_summary import split_section
 from idc_synth.statistics import POWER, TEST_METRICS, min_patients
 
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
@@ -419,6 +420,7 @@ def build_summary(
     robustness: pd.DataFrame | None = None,
     steps: pd.DataFrame | None = None,
     efficiency: pd.DataFrame | None = None,
+    split_info: dict | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -436,6 +438,7 @@ def build_summary(
         "",
         _undefined_note(summary_ci),
         "",
+        *split_section(split_info, summary_ci),
         "## Primary endpoint",
         "",
         markdown_table(primary_table(primary)) if not primary.empty else "_(no comparison)_",
