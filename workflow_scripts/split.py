@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from idc_synth.preflight import summary_from_tables
-from idc_synth.presets import split_description
+from idc_synth.presets import SplitError, fit_lists, read_lists, split_description
 from idc_synth.runtime import rule_logging
 from idc_synth.split import split_from_lists, stratified_split, summarize
 
@@ -32,23 +32,37 @@ def main(
         manifest = pd.read_parquet(manifest_path, columns=["patient", "label"])
         description = split_description(preset, patient_lists, fractions, seed)
         logger.info("split: %s", description)
-        fit = None
-        if patient_lists:
-            table, fit = split_from_lists(manifest, {k: Path(v) for k, v in patient_lists.items()})
-        else:
-            table = stratified_split(manifest, fractions, seed)
+        lists = {name: Path(path) for name, path in (patient_lists or {}).items()}
+        fit = fit_lists(read_lists(lists), set(manifest["patient"])) if lists else None
+        table, error = None, None
+        try:
+            table = (
+                split_from_lists(manifest, lists)
+                if lists
+                else stratified_split(manifest, fractions, seed)
+            )
+        except SplitError as failure:
+            error = failure
+        summary = summary_from_tables(
+            root,
+            manifest,
+            pd.read_csv(qc_path, sep="\t"),
+            description,
+            fit,
+            table,
+            error and str(error),
+        )
+        # stdout, not the log: the console, before any training job starts (a local rule);
+        # also when the split fails, so that the user sees what the data root held
+        print("\n".join(summary.lines()), flush=True)
+        if error is not None:
+            raise error
         table.to_parquet(split_path, index=False)
         logger.info("wrote %s:\n%s", split_path, summarize(table).to_string())
-        summary = summary_from_tables(
-            root, manifest, pd.read_csv(qc_path, sep="\t"), table, description, fit
-        )
-        info = {"preset": preset, **asdict(summary)}
-        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        info_path.write_text(json.dumps({"preset": preset, **asdict(summary)}, indent=2) + "\n")
         rows = pd.DataFrame(summary.rows(), columns=["item", "value"])
         rows.to_csv(preflight_path, sep="\t", index=False)
         logger.info("wrote %s and %s:\n%s", info_path, preflight_path, rows.to_string(index=False))
-        # stdout, not the log: the console, before any training job starts (a local rule)
-        print("\n".join(summary.lines()), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class IngestSummary:
     duplicates: int
     duplicate_note: str
     split: str  # how the split is made
-    split_sizes: dict[str, int] | None = None  # None: decided by the split job
+    split_sizes: dict[str, int] | None = None  # None: decided by the split job, or failed
+    split_error: str | None = None  # why no split could be made
     left_out: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
@@ -57,7 +58,9 @@ class IngestSummary:
             ),
             ("split", self.split),
         ]
-        if self.split_sizes is not None:
+        if self.split_error is not None:
+            rows.append(("split sizes (patients)", f"none: {self.split_error}"))
+        elif self.split_sizes is not None:
             sizes = ", ".join(f"{name} {self.split_sizes[name]}" for name in SPLITS)
             rows.append(("split sizes (patients)", sizes))
         rows.append(("patients left out", _names(self.left_out)))
@@ -135,10 +138,10 @@ def plan_from_walk(
 
 
 def summary_from_tables(
-    root: str, manifest, qc, split_table, split: str, fit: ListFit | None
+    root: str, manifest, qc, split: str, fit: ListFit | None, split_table=None, error=None
 ) -> IngestSummary:
     """The ingest as the manifest and split jobs made it (pandas tables: the manifest, the QC
-    table, the split)."""
+    table, and the split, or the error that stopped it)."""
     twins = qc[qc["reason"].str.startswith(DUPLICATE)]
     return IngestSummary(
         stage=DECODED,
@@ -151,7 +154,10 @@ def summary_from_tables(
         duplicates=len(twins),
         duplicate_note=duplicate_note(twins["path"]),
         split=split,
-        split_sizes={name: int((split_table["split"] == name).sum()) for name in SPLITS},
+        split_sizes=None
+        if split_table is None
+        else {name: int((split_table["split"] == name).sum()) for name in SPLITS},
+        split_error=error,
         **_fit_fields(fit),
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.presets import SPLITS, ListFit, SplitError, fit_lists, read_lists
+from idc_synth.presets import SPLITS, SplitError, fit_lists, read_lists
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,9 @@ def stratified_split(
     return finish_split(patients.assign(split=labels))
 
 
-def split_from_lists(
-    manifest: pd.DataFrame, lists: dict[str, Path]
-) -> tuple[pd.DataFrame, ListFit]:
-    """The split the lists give (a preset's, e.g. the published IDC benchmark's, or the user's),
-    and how the manifest's patients fit them: patients in no list are left out, named."""
+def split_from_lists(manifest: pd.DataFrame, lists: dict[str, Path]) -> pd.DataFrame:
+    """The split the lists give (a preset's, e.g. the published IDC benchmark's, or the user's);
+    patients in no list are left out, and named in the log."""
     assigned = read_lists(lists)
     patients = patient_table(manifest)
     fit = fit_lists(assigned, set(patients["patient"]))
@@ -103,7 +101,7 @@ def split_from_lists(
             "%d patients are in no list and are left out: %s", len(fit.left_out), fit.left_out
         )
     patients["split"] = patients["patient"].map(assigned)
-    return finish_split(patients.dropna(subset=["split"])), fit
+    return finish_split(patients.dropna(subset=["split"]))
 
 
 def finish_split(table: pd.DataFrame) -> pd.DataFrame:
