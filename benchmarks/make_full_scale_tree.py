@@ -4,8 +4,9 @@
     python benchmarks/make_full_scale_tree.py /tmp/idc-small                   # 4,000 PNGs
 
 The shape is the Kaggle "Breast Histopathology Images" set's: 277,524 patches from 279
-patients (uneven per-patient counts), 78,786 (28.4 %) IDC with a per-patient IDC share that
-varies, ~1.5 % edge patches cut smaller than 50x50 at the slide border, patches on a 50 px grid.
+patients (uneven per-patient counts; the 162 ids of the published split among them), 78,786
+(28.4 %) IDC with a per-patient IDC share that varies, ~1.5 % edge patches cut smaller than
+50x50 at the slide border, patches on a 50 px grid.
 Pixels come from a few hundred template PNGs (tissue-like blobs, or real patches given with
 --templates), each encoded once and written as bytes: decode cost per patch is realistic, and
 the full tree takes about a minute and ~1.5 GB of disk.
@@ -25,8 +26,10 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
 
 from idc_synth.layout import PATCH_SIZE, PatchName  # noqa: E402
+from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
 
 FULL_SCALE = {"patches": 277_524, "patients": 279, "idc": 78_786}
+PUBLISHED = "janowczyk2016"  # the split whose patient ids the tree uses
 EDGE_FRACTION = 0.015
 N_TEMPLATES = 256
 
@@ -82,8 +85,17 @@ def plan(patches: int, patients: int, idc: int, seed: int) -> list[tuple[str, in
         step = 1 if positives.sum() < idc else -1
         room = positives < counts if step > 0 else positives > 0
         positives[rng.choice(np.flatnonzero(room))] += step
-    pairs = enumerate(zip(counts, positives, strict=True))
-    return [(str(8863 + i), int(n), int(k)) for i, (n, k) in pairs]
+    pairs = zip(patient_ids(patients), counts, positives, strict=True)
+    return [(patient, int(n), int(k)) for patient, n, k in pairs]
+
+
+def patient_ids(n: int) -> list[str]:
+    """The real set's ids where they are known: the 162 of the published split first (so a
+    full-scale tree plans the split.preset janowczyk2016 study), then unused ids from 8863 on."""
+    lists = preset_lists(PUBLISHED).values()
+    published = sorted({patient for path in lists for patient in read_patient_list(path)}, key=int)
+    fillers = (str(i) for i in range(8863, 8863 + 2 * n) if str(i) not in published)
+    return [*published, *fillers][:n]
 
 
 def write_tree(

@@ -19,6 +19,7 @@ from benchlib import COLUMNS, Row, interleaved  # noqa: E402
 from make_full_scale_tree import FULL_SCALE, plan, write_tree  # noqa: E402
 
 from idc_synth.layout import parse_patch_path  # noqa: E402
+from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
 
 
 def _table(path: Path) -> list[dict]:
@@ -34,6 +35,11 @@ def test_full_scale_plan_has_the_datasets_totals():
     assert counts.sum() == FULL_SCALE["patches"] and positives.sum() == FULL_SCALE["idc"]
     assert (positives <= counts).all() and counts.min() >= 1
     assert positives.std() > 0  # IDC share varies between patients
+    ids = [patient for patient, _, _ in patients]
+    published = {
+        p for path in preset_lists("janowczyk2016").values() for p in read_patient_list(path)
+    }
+    assert len(set(ids)) == 279 and published <= set(ids)  # the published split's ids are there
 
 
 def test_small_tree_follows_the_idc_layout_with_edge_patches(tmp_path):

@@ -26,6 +26,7 @@ WORKFLOW_PARTS = (
     "envs",
     "report",
     "profiles",
+    "resources",
     "config.yaml",
 )
 

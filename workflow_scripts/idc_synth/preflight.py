@@ -123,6 +123,7 @@ def plan_from_walk(
     ]
     patients = {patient for patient, _, _ in depth_first}
     fit = fit_lists(assigned, patients) if assigned is not None else None
+    empty = [name for name in SPLITS if fit is not None and fit.sizes[name] == 0]
     return IngestSummary(
         stage=PLANNED,
         root=root,
@@ -133,6 +134,12 @@ def plan_from_walk(
         duplicate_note=duplicate_note(twins),
         split=split,
         split_sizes=fit.sizes if fit is not None else None,
+        split_error=(
+            f"{', '.join(f'{n} {fit.sizes[n]}' for n in SPLITS)}: no listed {empty[0]} patient "
+            "is in the root, so the split job will stop (is data.root the whole data set?)"
+            if empty
+            else None
+        ),
         **_fit_fields(fit),
     )
 
