@@ -55,7 +55,10 @@ def test_kaggle_layout_of_real_patches_ingests_each_patch_once_and_says_so(tmp_p
         assert row.reason == f"duplicate of {row.path.removeprefix(NESTED + os.sep)}"
     summary = summary_from_tables(str(root), result.manifest, result.rejected, "a split", None)
     lines = "\n".join(summary.lines())
-    assert f"1,397 (nested copy under {NESTED}/)" in lines and "1,397 (class 0: 1,251" in lines
+    assert (
+        f"1,397 duplicate files skipped (nested copy under {NESTED}/)" in lines
+        and "1,397 (class 0: 1,251" in lines
+    )
     assert snapshot(root) == before  # only read
 
 

@@ -68,7 +68,8 @@ def test_a_kaggle_like_root_is_ingested_once_and_the_split_uses_the_preset(tmp_p
     assert run.returncode == 0, output[-3000:]
     decoded = output[output.index("Ingest preflight (after decoding)") :]
     assert re.search(
-        r"duplicates skipped\s+61 \(nested copy under IDC_regular_ps50_idx5/\)", decoded
+        r"duplicates\s+61 duplicate files skipped \(nested copy under IDC_regular_ps50_idx5/\)",
+        decoded,
     )
     assert re.search(r"split sizes \(patients\)\s+train 3, val 1, test 2", decoded)
     assert re.search(r"patients left out\s+1: 1001", decoded)
@@ -95,6 +96,7 @@ def test_real_patches_in_the_kaggle_layout_show_their_preflight_even_when_the_sp
     decoded = output[output.index("Ingest preflight (after decoding)") :]
     assert re.search(r"patches\s+1,397 \(class 0: 1,251, class 1: 146\)", decoded)
     assert re.search(
-        r"duplicates skipped\s+1,397 \(nested copy under IDC_regular_ps50_idx5/\)", decoded
+        r"duplicates\s+1,397 duplicate files skipped \(nested copy under IDC_regular_ps50_idx5/\)",
+        decoded,
     )
     assert "at least 3 patients" in decoded

@@ -51,11 +51,7 @@ class IngestSummary:
             ("patches", f"{sum(self.patches.values()):,} ({classes})"),
             ("QC rejects", _counts(rejects)),
             ("QC kept or skipped", _counts(other)),
-            (
-                # planned: twins by name; the manifest compares their bytes
-                "duplicates skipped" if self.stage == DECODED else "duplicate names",
-                f"{self.duplicates:,} ({self.duplicate_note})" if self.duplicates else "0",
-            ),
+            ("duplicates", self._duplicates()),
             ("split", self.split),
         ]
         if self.split_error is not None:
@@ -67,6 +63,14 @@ class IngestSummary:
         if self.missing:
             rows.append(("listed patients not in the root", _names(self.missing)))
         return rows
+
+    def _duplicates(self) -> str:
+        if not self.duplicates:
+            return "0"
+        if self.stage == DECODED:
+            return f"{self.duplicates:,} duplicate files skipped ({self.duplicate_note})"
+        # planned from the names alone: the manifest compares the copies byte for byte
+        return f"{self.duplicates:,} duplicate files to skip if identical ({self.duplicate_note})"
 
     def lines(self) -> list[str]:
         """A few console lines; long patient lists shortened."""
