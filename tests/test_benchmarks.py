@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from benchlib import COLUMNS, Row, interleaved  # noqa: E402
-from make_full_scale_tree import FULL_SCALE, plan, write_tree  # noqa: E402
+from make_full_scale_tree import FULL_SCALE, add_nested_copy, plan, write_tree  # noqa: E402
 
 from idc_synth.layout import parse_patch_path  # noqa: E402
 from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
@@ -53,6 +53,16 @@ def test_small_tree_follows_the_idc_layout_with_edge_patches(tmp_path):
     sizes = [Image.open(path).size for path in files]
     assert any(size != (50, 50) for size in sizes)  # edge patches
     assert all(w <= 50 and h <= 50 for w, h in sizes)
+
+
+def test_nested_copy_doubles_every_patient_folder(tmp_path):
+    write_tree(tmp_path, 60, 3, 20, seed=1)
+    assert add_nested_copy(tmp_path) == 60
+    top = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("[0-9]*/*/*.png"))
+    nested = sorted(
+        p.relative_to(tmp_path / "IDC_regular_ps50_idx5") for p in tmp_path.glob("IDC_*/*/*/*.png")
+    )
+    assert top == nested and len(top) == 60
 
 
 def test_interleaved_alternates_order_and_takes_medians():
