@@ -31,7 +31,14 @@ rule write_summary:
         ),
         **({"tstr": "results/metrics/tstr.tsv"} if TSTR_ARMS else {}),
         **({"robustness": "results/metrics/robustness.tsv"} if PERTURBATIONS else {}),
-        **({"efficiency": "results/metrics/efficiency.tsv"} if SWEEP["enabled"] else {}),
+        **(
+            {
+                "efficiency": rules.sweep_efficiency.output.table,
+                "efficiency_contrasts": rules.sweep_efficiency.output.contrasts,
+            }
+            if SWEEP["enabled"]
+            else {}
+        ),
         summary_ci=rules.compare_arms.output.summary_ci,
         tests=rules.compare_arms.output.tests,
         primary=rules.compare_arms.output.primary,

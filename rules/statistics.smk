@@ -1,9 +1,9 @@
-# Statistics: the primary comparison of the arms with the test patient as the unit (two-level
-# bootstrap over patients and seeds, Holm over the comparisons), secondary effects, per-arm
-# intervals, variance components; generalization (per-test-patient metrics and their spread)
-# and probability calibration (Brier score, ECE) with the same patient bootstrap: one job reads
-# the predictions once and writes every table. And the simulation that shows the test's
-# calibration.
+# Statistics: the primary comparison of the arms with the test patient as the unit (crossed
+# seed x patient model of leave-one-patient-out pseudovalues, Bonferroni over the generators vs
+# the baseline), secondary effects, per-arm intervals, variance components; generalization
+# (per-test-patient metrics and their spread) and probability calibration (Brier score, ECE)
+# with the same machinery: one job reads the predictions once and writes every table. And the
+# simulation of the decisions' false-positive rate and power at this run's design.
 
 
 localrules:
@@ -13,13 +13,7 @@ localrules:
 
 STATISTICS_PARAMS = {
     key: config["statistics"][key]
-    for key in (
-        "bootstrap_samples",
-        "bootstrap_seed",
-        "confidence_level",
-        "alpha",
-        "primary_metric",
-    )
+    for key in ("confidence_level", "alpha", "primary_metric")
 }
 
 
@@ -87,6 +81,8 @@ rule compare_arms:
 
 
 rule calibration_simulation:
+    input:
+        split=rules.split.output.split,
     output:
         table=report(
             "results/metrics/calibration_simulation.tsv",
@@ -102,8 +98,7 @@ rule calibration_simulation:
     params:
         **config["statistics"]["simulation"],
         n_seeds=len(SEEDS),
-        bootstrap_samples=config["statistics"]["bootstrap_samples"],
-        confidence_level=config["statistics"]["confidence_level"],
+        n_generators=len(generators()),
         alpha=config["statistics"]["alpha"],
     script:
         "../workflow_scripts/calibration_simulation.py"

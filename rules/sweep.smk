@@ -158,6 +158,12 @@ rule sweep_efficiency:
             category="Classification",
             subcategory="Data efficiency",
         ),
+        contrasts=report(
+            "results/metrics/efficiency_contrasts.tsv",
+            caption="../report/efficiency.rst",
+            category="Classification",
+            subcategory="Data efficiency",
+        ),
     log:
         "results/logs/sweep/efficiency.log",
     benchmark:
@@ -177,8 +183,6 @@ rule sweep_efficiency:
             }
             for arm, fraction, ratio, _ in sweep_cells()
         ],
-        bootstrap_samples=SWEEP["bootstrap_samples"],
-        bootstrap_seed=config["statistics"]["bootstrap_seed"],
         confidence_level=config["statistics"]["confidence_level"],
         alpha=config["statistics"]["alpha"],
         primary_metric=config["statistics"]["primary_metric"],

@@ -215,11 +215,12 @@ def test_style_colours_override_defaults_and_name_unknown_arms():
 
 def test_per_patient_and_reliability_figures(tmp_path):
     from idc_synth.generalization import per_patient_metrics
+    from idc_synth.statistics import TestPredictions
 
     frame = predictions_table().assign(
         patient=lambda f: "p" + (f["row"] % 5).astype(str), threshold=0.5, synthetic_draw=-1
     )
-    per_patient = per_patient_metrics(frame)
+    per_patient = per_patient_metrics(TestPredictions(frame))
     path = figures.plot_per_patient(per_patient, "balanced_accuracy", tmp_path / "pp.png")
     assert_png(path)
     assert_png(figures.plot_reliability(frame, 10, tmp_path / "rel.png"))

@@ -13,7 +13,8 @@ from idc_synth.generalization import (
     per_patient_metrics,
     weighted_calibration,
 )
-from idc_synth.statistics import Settings
+from idc_synth.inference import DIFFERENCE, UNDEFINED
+from idc_synth.statistics import Settings, TestPredictions
 
 
 def _predictions(arm: str, seed: int, probabilities) -> pd.DataFrame:
@@ -34,7 +35,7 @@ def _predictions(arm: str, seed: int, probabilities) -> pd.DataFrame:
 
 def test_per_patient_metrics_by_hand():
     frame = _predictions("baseline", 0, [0.9, 0.2, 0.6, 0.1, 0.8, 0.3])
-    table = per_patient_metrics(frame).set_index("patient")
+    table = per_patient_metrics(TestPredictions(frame)).set_index("patient")
     a, b = table.loc["A"], table.loc["B"]
     # A predicted 1, 0, 1, 0 for labels 1, 1, 0, 0: tp 1, fn 1, fp 1, tn 1.
     assert (a["n_patches"], a["n_idc"]) == (4, 2)
@@ -72,23 +73,31 @@ def _two_arm_patients(n_patients: int, noise_b: float, seed: int = 0) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
+def _spread(n_patients: int, noise_b: float) -> pd.DataFrame:
+    per_patient = per_patient_metrics(TestPredictions(_two_arm_patients(n_patients, noise_b)))
+    return patient_spread(per_patient, Settings())
+
+
 def test_patient_spread_detects_a_wider_arm_and_reports_worst_and_median():
-    per_patient = per_patient_metrics(_two_arm_patients(20, noise_b=0.3))
-    spread = patient_spread(per_patient, Settings(bootstrap_samples=300)).set_index("arm")
+    per_patient = per_patient_metrics(TestPredictions(_two_arm_patients(20, noise_b=0.3)))
+    spread = patient_spread(per_patient, Settings()).set_index("arm")
     base = spread.loc["baseline"]
     values = per_patient[per_patient["arm"] == "baseline"].set_index("patient")["balanced_accuracy"]
     assert base["worst"] == values.min() and base["worst_patient"] == values.idxmin()
     assert base["median"] == values.median()
+    assert base["spread_sd"] == pytest.approx(values.std(ddof=1))
     difference = spread[spread["comparison"] == "dcgan vs baseline"].iloc[0]
     assert difference["spread_difference"] > 0
-    assert difference["ci_low"] > 0  # the odd patients of dcgan are far worse
+    # the odd patients of dcgan are far worse: decided, with its inverted-test interval
+    assert difference["verdict"] == DIFFERENCE and difference["ci_low"] > 0
+    assert difference["decision_level"] == pytest.approx(0.95)  # a family of one generator
 
 
-def test_patient_spread_undefined_with_too_few_patients():
-    per_patient = per_patient_metrics(_two_arm_patients(3, noise_b=0.3))
-    spread = patient_spread(per_patient, Settings(bootstrap_samples=50))
+def test_patient_spread_undefined_with_one_patient():
+    spread = _spread(1, noise_b=0.3)
     difference = spread[spread["comparison"] == "dcgan vs baseline"].iloc[0]
-    assert math.isnan(difference["ci_low"]) and "undefined" in difference["note"]
+    assert difference["verdict"] == UNDEFINED and math.isnan(difference["ci_low"])
+    assert "undefined" in difference["note"]
 
 
 def test_ece_and_brier_by_hand():
@@ -115,7 +124,7 @@ def test_calibration_table_matches_sklearn_brier_and_has_intervals():
     from sklearn.metrics import brier_score_loss
 
     frame = _two_arm_patients(12, noise_b=0.2)
-    table = calibration_table(frame, n_bins=10, settings=Settings(bootstrap_samples=200))
+    table = calibration_table(TestPredictions(frame), n_bins=10, settings=Settings())
     row = table[(table["arm"] == "dcgan") & (table["seed"] == "0") & (table["metric"] == "brier")]
     part = frame[frame["arm"] == "dcgan"]
     assert row["value"].iloc[0] == pytest.approx(
@@ -124,24 +133,26 @@ def test_calibration_table_matches_sklearn_brier_and_has_intervals():
     assert (row["ci_low"] < row["value"]).all() and (row["value"] < row["ci_high"]).all()
     assert set(table["seed"]) == {"0", "mean"}
     assert table.loc[table["metric"] == "ece", "binning"].str.contains("10 equal-width").all()
+    assert table[["ci_low", "ci_high"]].stack().between(0, 1).all()
 
 
 def test_summary_sections_say_narrows_widens_or_undefined():
-    from idc_synth.summary import calibration_section, generalization_section
+    from idc_synth.summary import calibration_section, generalization_section, spread_reading
 
-    wide = patient_spread(
-        per_patient_metrics(_two_arm_patients(20, noise_b=0.3)), Settings(bootstrap_samples=300)
+    wide = _spread(20, noise_b=0.3)
+    decided = wide[wide["comparison"] != ""].dropna(subset=["verdict"]).iloc[0].to_dict()
+    assert spread_reading(decided) == "widens"
+    assert spread_reading({**decided, "spread_difference": -0.1}) == "narrows"
+    assert spread_reading({**decided, "verdict": "no difference shown"}) == (
+        "is not shown to change"
     )
     text = "\n".join(generalization_section(wide))
-    assert "dcgan widens the spread over patients" in text
-    assert "| baseline | 20 |" in text
-    few = patient_spread(
-        per_patient_metrics(_two_arm_patients(3, noise_b=0.3)), Settings(bootstrap_samples=50)
-    )
+    assert "| baseline | 20 |" in text and "(difference)" in text
+    few = _spread(1, noise_b=0.3)
     text = "\n".join(generalization_section(few))
-    assert "undefined (3 test patient(s), fewer than the 6 needed)" in text
     assert "widens the spread over" not in text and "narrows the spread" not in text
-    table = calibration_table(_two_arm_patients(3, 0.2), 10, Settings(bootstrap_samples=50))
+    table = calibration_table(TestPredictions(_two_arm_patients(1, 0.2)), 10, Settings())
     text = "\n".join(calibration_section(table))
     assert "10 equal-width bins on [0, 1]" in text and "| dcgan |" in text
-    assert "undefined (3 test patient(s), fewer than the 6 needed)" in text
+    assert "undefined (undefined: 0 test patient(s)" not in text
+    assert "undefined (" in text

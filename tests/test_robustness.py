@@ -8,7 +8,7 @@ import pytest
 
 from idc_synth.pack import load_packed
 from idc_synth.robustness import PERTURBATIONS, perturb, robustness_table
-from idc_synth.statistics import Settings
+from idc_synth.statistics import Settings, TestPredictions
 
 STRENGTHS = {"stain": 0.1, "brightness_contrast": 0.2, "blur": 1.0, "jpeg": 20}
 
@@ -61,13 +61,13 @@ def test_unknown_perturbation_is_named():
 
 
 def _predictions(n_patients: int, flip: dict[str, float], seed: int = 0) -> pd.DataFrame:
-    """Two arms, two seeds, 40 patches per patient; `flip` is each arm's error rate."""
+    """Two arms, three seeds, 40 patches per patient; `flip` is each arm's error rate."""
     rng = np.random.default_rng(seed)
     labels = np.tile([0, 1], 20 * n_patients)
     patients = np.repeat([f"p{i}" for i in range(n_patients)], 40)
     frames = []
     for arm, rate in flip.items():
-        for classifier_seed in (0, 1):
+        for classifier_seed in (0, 1, 2):
             wrong = rng.random(len(labels)) < rate
             frames.append(
                 pd.DataFrame(
@@ -85,49 +85,56 @@ def _predictions(n_patients: int, flip: dict[str, float], seed: int = 0) -> pd.D
     return pd.concat(frames, ignore_index=True)
 
 
-def test_robustness_table_finds_the_arm_that_degrades_less():
-    clean = _predictions(12, {"baseline": 0.1, "dcgan": 0.1})
-    perturbed = _predictions(12, {"baseline": 0.4, "dcgan": 0.15}, seed=1).assign(
-        perturbation="stain", strength=0.2
+def _table(n_patients: int, strengths=(0.2,), perturbation="stain") -> pd.DataFrame:
+    clean = _predictions(n_patients, {"baseline": 0.1, "dcgan": 0.1})
+    perturbed = pd.concat(
+        [
+            _predictions(n_patients, {"baseline": 0.4, "dcgan": 0.15}, seed=k + 1).assign(
+                perturbation=perturbation, strength=strength
+            )
+            for k, strength in enumerate(strengths)
+        ],
+        ignore_index=True,
     )
-    table = robustness_table(clean, perturbed, Settings(bootstrap_samples=300))
+    return robustness_table(TestPredictions(clean), perturbed, Settings())
+
+
+def test_robustness_table_finds_the_arm_that_degrades_less():
+    table = _table(12)
     base = table[table["arm"] == "baseline"].iloc[0]
     dcgan = table[table["arm"] == "dcgan"].iloc[0]
     assert base["degradation"] == pytest.approx(base["mean"] - 0.9, abs=0.03)
     assert base["degradation_ci_high"] < 0
-    assert dcgan["comparison"] == "dcgan vs baseline"
+    assert dcgan["comparison"] == "dcgan vs baseline" and dcgan["role"] == "decision"
     assert dcgan["degradation_difference"] > 0.2
     assert dcgan["difference_ci_low"] > 0 and dcgan["verdict"] == "difference"
     assert base["comparison"] == "" and np.isnan(base["p_value"])
 
 
-def test_robustness_table_is_undefined_with_too_few_patients():
-    clean = _predictions(3, {"baseline": 0.1, "dcgan": 0.1})
-    perturbed = _predictions(3, {"baseline": 0.4, "dcgan": 0.15}, seed=1).assign(
-        perturbation="blur", strength=1.0
-    )
-    table = robustness_table(clean, perturbed, Settings(bootstrap_samples=50))
+def test_only_the_strongest_strength_decides():
+    table = _table(12, strengths=(0.05, 0.2))
+    rows = table[table["arm"] == "dcgan"].set_index("strength")
+    assert rows.loc[0.2, "role"] == "decision" and rows.loc[0.2, "verdict"] == "difference"
+    assert rows.loc[0.05, "role"] == "secondary" and rows.loc[0.05, "verdict"] == ""
+    assert np.isnan(rows.loc[0.05, "p_value"]) and rows.loc[0.05, "difference_ci_level"] == 0.95
+    # JPEG's strength is a quality: the lowest is the strongest.
+    jpeg = _table(12, strengths=(50, 15), perturbation="jpeg")
+    decided = jpeg[(jpeg["arm"] == "dcgan") & (jpeg["role"] == "decision")]
+    assert decided["strength"].tolist() == [15]
+
+
+def test_robustness_table_is_undefined_with_one_patient():
+    table = _table(1)
     dcgan = table[table["arm"] == "dcgan"].iloc[0]
     assert np.isnan(dcgan["difference_ci_low"]) and dcgan["verdict"] == "undefined"
-    assert "fewer than" in dcgan["note"]
+    assert "2 needed" in dcgan["note"]
 
 
-def test_summary_names_the_arm_that_degrades_least_only_as_far_as_the_test_allows():
+def test_summary_reads_robustness_only_as_far_as_its_decision():
     from idc_synth.summary import robustness_section
 
-    clean = _predictions(12, {"baseline": 0.1, "dcgan": 0.1})
-    perturbed = _predictions(12, {"baseline": 0.4, "dcgan": 0.15}, seed=1).assign(
-        perturbation="stain", strength=0.2
-    )
-    text = "\n".join(robustness_section(robustness_table(clean, perturbed, Settings(300))))
-    assert "Least degradation under stain: dcgan" in text
-    assert "significantly less than the baseline" in text
-    few = robustness_table(
-        _predictions(3, {"baseline": 0.1, "dcgan": 0.1}),
-        _predictions(3, {"baseline": 0.4, "dcgan": 0.15}, 1).assign(
-            perturbation="stain", strength=0.2
-        ),
-        Settings(50),
-    )
-    text = "\n".join(robustness_section(few))
-    assert "not distinguishable from the baseline" in text and ": undefined." in text
+    text = "\n".join(robustness_section(_table(12)))
+    assert "stain 0.2, dcgan vs baseline" in text and ": difference." in text
+    assert "Least degradation" not in text  # no ranking from point estimates
+    text = "\n".join(robustness_section(_table(1)))
+    assert ": undefined." in text

@@ -10,26 +10,23 @@ import pandas as pd
 import pytest
 import write_summary
 
-from idc_synth.discussion import (
-    EFFICIENCY_COLUMNS,
-    discussion_section,
-    efficiency_sentences,
-    holm_floor_note,
-)
-from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS, decide
+from idc_synth.discussion import discussion_section, efficiency_sentences
+from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, Crossed, decide
+from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS
 from idc_synth.summary import (
     benchmark_costs,
     build_summary,
     classifier_steps,
     conclusion,
+    design_reach,
     interval,
     markdown_table,
     percent,
     quality_spaces,
     quality_table,
-    spread_verdict,
     tstr_table,
 )
+from idc_synth.sweep import CONTRAST_COLUMNS, EFFICIENCY_COLUMNS, MEAN_EFFECT, SCARCITY
 
 
 def summary_ci(level: float = 0.95, patients: int = 40, width: float = 0.02) -> pd.DataFrame:
@@ -46,56 +43,75 @@ def summary_ci(level: float = 0.95, patients: int = 40, width: float = 0.02) -> 
     return pd.DataFrame(rows)
 
 
-def primary(rows: list[tuple], level: float = 0.95, patients: int = 40) -> pd.DataFrame:
-    """Primary rows from (difference, ci_low, ci_high, p_value, note), decided as the
-    statistics module decides them."""
-    comparisons = [("dcgan", "baseline"), ("diffusion", "baseline"), ("diffusion", "dcgan")]
+def crossed_result(difference: float, se: float, patients: int = 40) -> Crossed:
+    """A comparison whose whole variance is in its patients (Student t on patients - 1 df)."""
+    if np.isnan(se):
+        return Crossed(difference, 3, patients, note="undefined: 1 test patient(s), 2 needed")
+    return Crossed(difference, 1, patients, ms_patient=se**2 * patients, df_patient=patients - 1)
+
+
+def primary(rows: list[tuple], patients: int = 40) -> pd.DataFrame:
+    """Primary rows from (difference, se), decided as the statistics module decides them."""
+    comparisons = [("dcgan", "baseline"), ("diffusion", "baseline")]
+    decided = decide([crossed_result(d, se, patients) for d, se in rows], alpha=0.05)
     frame = pd.DataFrame(
         [
             {"comparison": f"{a} vs {b}", "arm_a": a, "arm_b": b, "metric": "balanced_accuracy"}
-            | {"mean_a": 0.8 + difference, "mean_b": 0.8, "difference": difference}
-            | {"ci_low": low, "ci_high": high, "confidence_level": level, "p_value": p}
-            | {"se": 0.01, "mdd": 0.028, "n_patients": patients, "n_seeds": 3}
-            | {"min_patients": 6, "note": note}
-            for (a, b), (difference, low, high, p, note) in zip(comparisons, rows, strict=False)
+            | {"mean_a": 0.8 + d, "mean_b": 0.8, "difference": d, "alpha": 0.05}
+            | {"n_patients": patients, "n_seeds": 3}
+            | {key: row[key] for key in PRIMARY_COLUMNS if key in row}
+            for (a, b), (d, _), row in zip(
+                comparisons, rows, decided.to_dict("records"), strict=False
+            )
         ]
     )
-    return decide(frame, alpha=0.05)[PRIMARY_COLUMNS]
-
-
-UNDEFINED = "undefined: 1 test patient(s), fewer than the 6 needed"
+    return frame[PRIMARY_COLUMNS]
 
 
 def test_interval_never_prints_an_undefined_or_zero_width_interval_as_numbers():
     assert interval(0.01, 0.05) == "[0.010, 0.050]"
-    assert interval(np.nan, np.nan, UNDEFINED).startswith("undefined (1 test patient")
+    assert interval(np.nan, np.nan, "undefined: 1 test patient(s)").startswith(
+        "undefined (1 test patient"
+    )
     assert interval(0.02, 0.02) == "undefined (zero width)"
     assert percent(0.95) == "95%" and percent(0.9) == "90%" and percent(0.975) == "97.5%"
 
 
-def test_agreeing_test_and_interval_give_a_directional_conclusion():
-    text = conclusion(primary([(0.03, 0.01, 0.05, 0.001, ""), (0.0, -0.02, 0.02, 0.9, "")]))
+def test_verdicts_give_a_directional_conclusion_after_the_designs_reach():
+    rows = primary([(0.03, 0.008), (0.0, 0.01)])
+    assert rows["verdict"].tolist() == [DIFFERENCE, NO_DIFFERENCE]
+    text = conclusion(rows)
+    assert text.startswith("**What this design can decide**: 40 test patients")
+    assert "each decided at α/2 = 0.025" in text and "no resampling floor" in text
     assert "dcgan vs baseline: dcgan has the higher balanced accuracy** than baseline" in text
-    assert "diffusion vs baseline: no difference shown" in text and "0.028" in text
+    assert "diffusion vs baseline: no difference shown" in text
     assert "1 of 2 comparisons show a difference" in text
+    assert "97.5% CI" in text and "conflict" not in text and "disagree" not in text
 
 
-def test_contradictory_test_and_interval_are_reported_not_resolved():
-    # Significant, but the interval covers 0; then an interval excluding 0 that Holm rejects.
-    rows = [(0.03, -0.01, 0.05, 0.001, ""), (0.02, 0.004, 0.04, 0.04, "")]
-    text = conclusion(primary([*rows, (0.0, -0.02, 0.02, 0.9, "")]))  # Holm: 0.04 -> 0.08
-    assert text.count("the test and the interval disagree") == 2
-    assert "is significant at α = 0.05 but the 95% CI [-0.010, 0.050] includes 0" in text
-    assert "not significant at α = 0.05 but the 95% CI [0.004, 0.040] excludes 0" in text
-    assert "inconclusive" in text and "has the higher" not in text
+def test_the_designs_reach_quotes_the_simulation_at_this_design():
+    rows = primary([(0.0, 0.01), (0.0, 0.01)])
+    calibration = pd.DataFrame(
+        {
+            "scenario": ["demo"] * 3 + ["full_scale"] * 3,
+            "read": "primary",
+            "n_patients": 40,
+            "n_seeds": 3,
+            "true_difference": [0.0, 0.025, 0.05] * 2,
+            "rejection_rate": [0.02, 0.6, 1.0, 0.03, 0.2, 0.5],
+        }
+    )
+    reach = design_reach(rows, calibration)
+    assert "0.038 (demo variance)" in reach  # 0.0375: 80% between 0.6 at 0.025 and 1 at 0.05
+    assert "more than 0.050 (full_scale variance)" in reach
 
 
-def test_degenerate_inputs_say_no_conclusion_can_be_drawn_and_how_many_patients():
-    rows = [(0.02, np.nan, np.nan, np.nan, UNDEFINED)] * 3
-    text = conclusion(primary(rows, patients=1), data_source="demo")
-    assert text.startswith("**No conclusion can be drawn**")
-    assert text.count("no conclusion can be drawn**: 1 test patient(s)") == 3
-    assert "needs at least 6" in text
+def test_degenerate_inputs_say_no_conclusion_can_be_drawn():
+    rows = primary([(0.02, np.nan), (0.01, np.nan)], patients=1)
+    text = conclusion(rows, data_source="demo")
+    assert text.startswith("**This design cannot decide**")
+    assert "**No conclusion can be drawn** from this run" in text
+    assert text.count("no conclusion can be drawn** (1 test patient(s), 2 needed") == 2
     assert "Demo caveat" in text and "pipeline check" in text
     assert not re.search(r"\[\s*[-\d.]+,\s*[-\d.]+\]", text)  # no interval as numbers
 
@@ -141,12 +157,29 @@ def test_classifier_steps_read_each_info_json(tmp_path):
 def make_tests(primary_rows: pd.DataFrame) -> pd.DataFrame:
     rows = [
         {column: row.get(column, np.nan) for column in TESTS_COLUMNS}
-        | {"role": role, "test": "two_level_bootstrap", "seed": "all", "note": row["note"]}
+        | {"role": role, "test": "seed x patient", "seed": "all", "note": row["note"]}
         | {"mean_difference": row["difference"], "metric": metric, "n": 40}
         for row in primary_rows.to_dict("records")
         for metric, role in (("balanced_accuracy", "primary"), ("roc_auc", "secondary"))
     ]
     return pd.DataFrame(rows, columns=TESTS_COLUMNS)
+
+
+def calibration_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "scenario": ["demo"] * 5,
+            "read": ["primary", "spread", "contrast", "primary", "primary"],
+            "n_patients": 40,
+            "n_seeds": 3,
+            "family_size": 2,
+            "true_difference": [0.0, 0.0, 0.0, 0.025, 0.05],
+            "n_studies": 200,
+            "rejection_rate": [0.045, 0.03, 0.02, 0.5, 0.95],
+            "mc_se": 0.01,
+            "alpha": 0.05,
+        }
+    )
 
 
 def test_summary_prints_the_configured_level_and_every_section(tmp_path):
@@ -159,21 +192,6 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
     costs = pd.DataFrame(
         [{"rule": "predict", "jobs": 2, "wall_s": 3.0, "cpu_s": 2.5, "peak_rss_mb": 900.0}]
     )
-    calibration = pd.DataFrame(
-        {
-            "method": ["two_level_bootstrap", "patch_mcnemar"] * 2,
-            "effect": [0.0, 0.0, 0.8, 0.8],
-            "true_difference": [0.0, 0.0, 0.09, 0.09],
-            "n_studies": 200,
-            "rejections": [9, 120, 180, 199],
-            "rejection_rate": [0.045, 0.6, 0.9, 0.995],
-            "mc_se": 0.01,
-            "n_patients": 20,
-            "n_seeds": 3,
-            "patches_per_patient": 30,
-            "alpha": 0.05,
-        }
-    )
     tstr = pd.DataFrame(
         {
             "arm": ["dcgan_only", "diffusion_only"],
@@ -183,13 +201,13 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
             "note": ["", "skipped: no synthetic patches"],
         }
     )
-    rows = primary([(0.03, 0.01, 0.05, 0.001, "")], level=0.9)
+    rows = primary([(0.03, 0.008)])
     text = build_summary(
         summary_ci=summary_ci(level=0.9),
         tests=make_tests(rows),
         primary=rows,
         variance=None,
-        calibration=calibration,
+        calibration=calibration_table(),
         tstr=tstr,
         image_quality=quality,
         costs=costs,
@@ -207,16 +225,17 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
         "## Computational cost",
     ):
         assert heading in text
-    assert "90% CI" in text and "95%" not in text
+    assert "90% interval" in text and "unadjusted 90% intervals" in text
     assert "| dcgan | 3 | 0.830 [0.810, 0.850]" in text
-    assert "rejected in 0.045 of studies" in text and "per-patch McNemar in 0.600" in text
+    assert "| demo | 0.020 | 0.045 | 0.030 | 0.500 | 0.950 |" in text  # the calibration table
     assert "skipped: no synthetic patches" in text and "real (reference)" in text
     assert "| predict | 2 | 3.0 | 2.5 | 900.0 |" in text and "Demo caveat" not in text
     assert "| dcgan | 0 | 640 |" in text
+    undefined = primary([(0.02, np.nan)], patients=1)
     one_patient = build_summary(
         summary_ci=summary_ci(patients=1, width=0),
-        tests=make_tests(primary([(0.02, np.nan, np.nan, np.nan, UNDEFINED)])),
-        primary=primary([(0.02, np.nan, np.nan, np.nan, UNDEFINED)], patients=1),
+        tests=make_tests(undefined),
+        primary=undefined,
         variance=None,
         calibration=None,
         tstr=None,
@@ -226,7 +245,7 @@ def test_summary_prints_the_configured_level_and_every_section(tmp_path):
         data_source="demo",
     )
     assert "| dcgan | 3 | 0.830 (CI undefined)" in one_patient
-    assert "CI undefined: 1 test patient(s), fewer than the 6" in one_patient
+    assert "CI undefined: 1 test patient(s); an interval over patients needs 2." in one_patient
     assert "No conclusion can be drawn" in one_patient and "not computed" in one_patient
 
 
@@ -267,115 +286,73 @@ def test_quality_section_names_the_spaces_and_tstr_lists_the_baseline_once():
     assert rows["trained on"].tolist() == ["synthetic only", "real (reference)"]
 
 
-def test_spread_verdict_reads_as_a_sentence_for_each_interval():
-    assert spread_verdict({"ci_low": 0.01, "ci_high": 0.05}) == "widens"
-    assert spread_verdict({"ci_low": -0.05, "ci_high": -0.01}) == "narrows"
-    assert spread_verdict({"ci_low": -0.02, "ci_high": 0.03}) == "does not clearly change"
-    assert spread_verdict({"ci_low": np.nan, "ci_high": np.nan}) == "undefined"
-
-
 # Data efficiency and the advantages/limitations discussion (idc_synth.discussion).
 
-FRACTIONS = (0.1, 0.25, 0.5, 1.0)
-NULL_CELL = (0.004, -0.02, 0.03, 1.0, "no difference")
+
+def contrasts_table(rows: list[tuple]) -> pd.DataFrame:
+    """efficiency_contrasts.tsv from (arm, contrast, estimate, ci_low, ci_high, verdict)."""
+    frame = pd.DataFrame(
+        [
+            {"arm": arm, "contrast": contrast, "estimate": estimate, "ci_low": low}
+            | {"ci_high": high, "verdict": verdict, "p_value": 0.01, "family_size": len(rows)}
+            | {"p_adjusted": 0.01 * len(rows), "decision_level": 1 - 0.05 / len(rows)}
+            | {"se": 0.01, "mdd": 0.03, "note": "", "metric": "balanced_accuracy"}
+            | {
+                "description": "mean difference from real only over its 4 cell(s)"
+                if contrast == MEAN_EFFECT
+                else "mean difference at 10% real data minus at 100%"
+            }
+            for arm, contrast, estimate, low, high, verdict in rows
+        ]
+    )
+    return frame[CONTRAST_COLUMNS]
 
 
-def efficiency_table(cells: dict[tuple[str, float, float], tuple]) -> pd.DataFrame:
-    """results/metrics/efficiency.tsv from (arm, real_fraction, synthetic_ratio) ->
-    (difference, ci_low, ci_high, p_holm, verdict), with the real-only baseline row of every
-    fraction (synthetic_ratio 0, no difference)."""
-    rows = []
-    for fraction in sorted({fraction for _, fraction, _ in cells}):
-        rows.append(
-            {"arm": "baseline", "real_fraction": fraction, "synthetic_ratio": 0.0}
-            | {"value": 0.8, "difference": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-            | {"p_value": np.nan, "p_holm": np.nan, "significant": np.nan, "verdict": np.nan}
+def efficiency_cells() -> pd.DataFrame:
+    rows = [
+        {"arm": arm, "real_fraction": fraction, "synthetic_ratio": ratio}
+        | {"value": 0.8 + difference, "value_ci_low": 0.75, "value_ci_high": 0.85}
+        | {"difference": difference if arm != "baseline" else np.nan}
+        | {"ci_low": difference - 0.02, "ci_high": difference + 0.02}
+        for arm, fraction, ratio, difference in (
+            ("baseline", 0.1, 0.0, 0.0),
+            ("baseline", 1.0, 0.0, 0.0),
+            ("dcgan", 0.1, 1.0, 0.05),
+            ("dcgan", 1.0, 1.0, 0.0),
         )
-    for (arm, fraction, ratio), (difference, low, high, p_holm, verdict) in cells.items():
-        rows.append(
-            {"arm": arm, "real_fraction": fraction, "synthetic_ratio": ratio}
-            | {"value": 0.8 + difference, "difference": difference, "ci_low": low}
-            | {"ci_high": high, "p_value": p_holm / 4, "p_holm": p_holm}
-            | {"significant": p_holm < 0.05, "verdict": verdict}
-        )
+    ]
     frame = pd.DataFrame(rows).assign(
         train_patients=lambda f: (f["real_fraction"] * 40).round().astype(int),
         real_train_patches=lambda f: f["train_patients"] * 100,
         metric="balanced_accuracy",
-        value_ci_low=lambda f: f["value"] - 0.03,
-        value_ci_high=lambda f: f["value"] + 0.03,
+        confidence_level=0.95,
         n_test_patients=20,
         seeds=3,
-        p_holm_floor=0.001,
     )
     return frame[EFFICIENCY_COLUMNS]
 
 
-def sweep(arm: str, by_fraction: dict[float, dict[float, tuple]]) -> dict:
-    return {
-        (arm, fraction, ratio): cell
-        for fraction, ratios in by_fraction.items()
-        for ratio, cell in ratios.items()
-    }
-
-
-def test_significant_cells_read_as_helps_below_a_threshold_with_the_best_ratio():
-    quarter = {0.5: NULL_CELL, 1.0: (0.06, 0.02, 0.1, 0.01, "difference")}
-    cells = sweep(
-        "dcgan",
-        {
-            0.1: {
-                0.5: (0.05, 0.01, 0.09, 0.02, "difference"),
-                1.0: (0.08, 0.03, 0.13, 0.004, "difference"),
-            },
-            0.25: quarter,
-            0.5: {0.5: NULL_CELL, 1.0: NULL_CELL},
-            1.0: {0.5: NULL_CELL, 1.0: (0.01, -0.01, 0.03, 0.5, "no difference")},
-        },
+def test_the_map_reads_only_as_far_as_its_declared_contrasts():
+    contrasts = contrasts_table(
+        [
+            ("dcgan", MEAN_EFFECT, 0.025, 0.004, 0.046, DIFFERENCE),
+            ("dcgan", SCARCITY, 0.05, 0.01, 0.09, DIFFERENCE),
+            ("diffusion", MEAN_EFFECT, 0.004, -0.02, 0.03, NO_DIFFERENCE),
+            ("diffusion", SCARCITY, -0.01, -0.05, 0.03, NO_DIFFERENCE),
+        ]
     )
-    assert efficiency_sentences(efficiency_table(cells)) == [
-        "dcgan: helps below 50% real data (10%: +0.080 [0.030, 0.130], Holm p 0.004 at synthetic "
-        "ratio 1, strongest of 2 significant ratios; 25%: +0.060 [0.020, 0.100], Holm p 0.010 at "
-        "synthetic ratio 1), no effect shown at 50% and above."
-    ]
+    dcgan, diffusion = efficiency_sentences(contrasts)
+    assert dcgan.startswith("dcgan: helps on average over the map (mean difference")
+    assert "its effect is more favourable with scarce real data" in dcgan
+    assert "+0.050, 98.75% CI [0.010, 0.090]" in dcgan
+    assert diffusion.startswith("diffusion: no average effect over the map shown")
+    assert "no change of its effect with the real fraction shown" in diffusion
+    assert "helps" not in diffusion
+    with pytest.raises(ValueError, match="estimate"):
+        efficiency_sentences(contrasts.drop(columns="estimate"))
 
 
-def test_all_null_cells_read_as_no_effect_and_a_conflict_is_never_helps():
-    null = {fraction: {0.5: NULL_CELL, 1.0: NULL_CELL} for fraction in FRACTIONS}
-    assert efficiency_sentences(efficiency_table(sweep("diffusion", null))) == [
-        "diffusion: no effect shown at every real fraction tested (10%, 25%, 50%, 100%)."
-    ]
-    # Significant after Holm but the interval covers 0: the test and the interval disagree.
-    conflict = null | {0.1: {0.5: (0.05, -0.01, 0.11, 0.01, "conflict"), 1.0: NULL_CELL}}
-    (sentence,) = efficiency_sentences(efficiency_table(sweep("diffusion", conflict)))
-    assert "helps" not in sentence
-    assert sentence.startswith("diffusion: inconclusive (test and interval disagree) below 25%")
-
-
-def test_non_monotone_effects_are_said_plainly_and_hurts_needs_significance():
-    cells = sweep(
-        "dcgan",
-        {
-            0.1: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")},
-            0.25: {1.0: NULL_CELL},
-            0.5: {1.0: (0.04, 0.01, 0.07, 0.03, "difference")},
-            1.0: {1.0: (-0.03, -0.05, -0.01, 0.04, "difference")},
-        },
-    ) | sweep("diffusion", {fraction: {1.0: NULL_CELL} for fraction in FRACTIONS})
-    dcgan, diffusion = efficiency_sentences(efficiency_table(cells))
-    assert dcgan.startswith("dcgan: not monotone in the real fraction, so no threshold is given")
-    assert "below" not in dcgan
-    assert (
-        "helps at 10% (+0.050 [0.010, 0.090], Holm p 0.020 at synthetic ratio 1)" in dcgan
-        and "no effect shown at 25%," in dcgan
-    )
-    assert "hurts at 100% (-0.030 [-0.050, -0.010], Holm p 0.040" in dcgan
-    assert diffusion.startswith("diffusion: no effect shown at every real fraction")
-    with pytest.raises(ValueError, match="p_holm"):
-        efficiency_sentences(efficiency_table(cells).drop(columns="p_holm"))
-
-
-def discussion_tables(efficiency: pd.DataFrame | None, robustness: pd.DataFrame | None) -> dict:
+def discussion_tables(contrasts: pd.DataFrame | None, robustness: pd.DataFrame | None) -> dict:
     quality = pd.DataFrame(
         [
             {"feature_space": "classifier", "generator": source, "label": 0, "n": 100}
@@ -407,34 +384,36 @@ def discussion_tables(efficiency: pd.DataFrame | None, robustness: pd.DataFrame 
         }
     )
     return {
-        "primary": primary([(0.03, 0.01, 0.05, 0.001, ""), (0.004, -0.02, 0.03, 0.6, "")]),
+        "primary": primary([(0.03, 0.008), (0.004, 0.012)]),
         "image_quality": quality,
         "tstr": None,
         "costs": costs,
         "robustness": robustness,
         "probability_calibration": None,
-        "efficiency": efficiency,
+        "efficiency_contrasts": contrasts,
     }
 
 
 def robustness_rows() -> pd.DataFrame:
-    """Blur: dcgan degrades significantly less; JPEG: diffusion significantly more."""
+    """Blur: dcgan degrades less (decided); JPEG: diffusion degrades more (decided)."""
     rows = []
-    for perturbation, strength, arm, degradation, difference, low, high, p_holm, verdict in (
-        ("blur", 1.5, "baseline", -0.10, np.nan, np.nan, np.nan, np.nan, np.nan),
-        ("blur", 1.5, "dcgan", -0.02, 0.08, 0.03, 0.13, 0.01, "difference"),
-        ("blur", 1.5, "diffusion", -0.11, -0.01, -0.05, 0.03, 1.0, "no difference"),
-        ("jpeg", 15, "baseline", -0.01, np.nan, np.nan, np.nan, np.nan, np.nan),
-        ("jpeg", 15, "dcgan", -0.005, 0.005, -0.02, 0.03, 1.0, "no difference"),
-        ("jpeg", 15, "diffusion", -0.07, -0.06, -0.1, -0.02, 0.02, "difference"),
+    for perturbation, strength, arm, degradation, difference, low, high, p, verdict in (
+        ("blur", 1.5, "baseline", -0.10, np.nan, np.nan, np.nan, np.nan, ""),
+        ("blur", 1.5, "dcgan", -0.02, 0.08, 0.03, 0.13, 0.01, DIFFERENCE),
+        ("blur", 1.5, "diffusion", -0.11, -0.01, -0.05, 0.03, 1.0, NO_DIFFERENCE),
+        ("jpeg", 15, "baseline", -0.01, np.nan, np.nan, np.nan, np.nan, ""),
+        ("jpeg", 15, "dcgan", -0.005, 0.005, -0.02, 0.03, 1.0, NO_DIFFERENCE),
+        ("jpeg", 15, "diffusion", -0.07, -0.06, -0.1, -0.02, 0.02, DIFFERENCE),
     ):
         rows.append(
             {"perturbation": perturbation, "strength": strength, "arm": arm}
             | {"metric": "balanced_accuracy"}
             | {"mean": 0.8 + degradation, "degradation": degradation}
             | {"comparison": "" if arm == "baseline" else f"{arm} vs baseline"}
+            | {"role": "" if arm == "baseline" else "decision"}
             | {"degradation_difference": difference, "difference_ci_low": low}
-            | {"difference_ci_high": high, "p_holm": p_holm, "verdict": verdict, "note": ""}
+            | {"difference_ci_high": high, "difference_ci_level": 0.9875}
+            | {"p_adjusted": p, "verdict": verdict, "note": ""}
         )
     return pd.DataFrame(rows)
 
@@ -451,15 +430,19 @@ def findings_by_kind(text: str, arm: str) -> dict[str, list[str]]:
     return kinds
 
 
-def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table():
-    null = {fraction: {1.0: NULL_CELL} for fraction in FRACTIONS}
-    efficiency = efficiency_table(
-        sweep("dcgan", null | {0.1: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")}})
-        | sweep("diffusion", null)
+def map_contrasts() -> pd.DataFrame:
+    return contrasts_table(
+        [
+            ("dcgan", MEAN_EFFECT, 0.025, 0.004, 0.046, DIFFERENCE),
+            ("diffusion", MEAN_EFFECT, 0.004, -0.02, 0.03, NO_DIFFERENCE),
+        ]
     )
+
+
+def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table():
     text = "\n".join(
         discussion_section(
-            ["dcgan", "diffusion"], **discussion_tables(efficiency, robustness_rows())
+            ["dcgan", "diffusion"], **discussion_tables(map_contrasts(), robustness_rows())
         )
     )
     cites = re.compile(r"\(results/metrics/(\w+)\.tsv\)$")
@@ -471,7 +454,7 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
         "cost": "cost",
         "robustness": "robustness",
         "calibration": "probability_calibration",
-        "data efficiency": "efficiency",
+        "data efficiency": "efficiency_contrasts",
     }
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(lines) >= 16
@@ -483,10 +466,10 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
         arm: {k: "\n".join(v) for k, v in kinds.items()}
         for arm, kinds in (("dcgan", dcgan), ("diffusion", diffusion))
     }
-    # Holm-significant differences with agreeing intervals are the only decided advantages.
+    # Decisions of a declared family are the only decided advantages.
     assert "higher balanced accuracy than baseline (+0.030" in joined["dcgan"]["Advantages"]
     assert "degrades less than the baseline under blur 1.5" in joined["dcgan"]["Advantages"]
-    assert "data efficiency: helps below 25% real data" in joined["dcgan"]["Advantages"]
+    assert "data efficiency: helps on average over the map" in joined["dcgan"]["Advantages"]
     assert "cost: generator training + sampling 40.0 s wall" in joined["dcgan"]["Advantages"]
     # FID and KID beyond the val shift, precision/recall below it, near copies above expected.
     dcgan_limits = joined["dcgan"]["Limitations"]
@@ -501,35 +484,38 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
     assert "memorization" not in joined["diffusion"]["Advantages"]
     assert "no difference in balanced accuracy vs baseline shown" in neutral
     assert "no difference in degradation vs the baseline shown under blur" in neutral
-    assert "least degradation" not in neutral  # dcgan degrades least under blur
+    assert "least degradation" not in text  # no ranking from point estimates
     assert (
         "degrades more than the baseline under jpeg 15 (-0.060"
         in joined["diffusion"]["Limitations"]
     )
     assert (
-        "shown under jpeg; the least degradation of the arms under jpeg"
-        in joined["dcgan"]["Neither shown"]
+        "no difference in degradation vs the baseline shown under jpeg"
+        in (joined["dcgan"]["Neither shown"])
     )
-    assert "data efficiency: no effect shown at every real fraction" in neutral
+    assert "data efficiency: no average effect over the map shown" in neutral
     assert "cost: generator training + sampling 200.0 s wall" in joined["diffusion"]["Limitations"]
     missing = joined["dcgan"]["Not measured"]
     assert "inception space skipped: no weights; set `quality.inception_weights`" in missing
     assert "classifier space, holdout class 1: skipped: 9 patches of class 1" in missing
 
 
-def write_entry_summary(folder, efficiency) -> str:
+def write_entry_summary(folder, efficiency: bool) -> str:
     """results/summary.md as write_summary's main writes it from the tables on disk."""
-    rows = primary([(0.03, 0.01, 0.05, 0.001, "")])
+    rows = primary([(0.03, 0.008)])
     tables = {"summary_ci": summary_ci(), "tests": make_tests(rows), "primary": rows}
     tables["costs"] = pd.DataFrame(columns=["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"])
     tables["steps"] = pd.DataFrame(columns=["arm", "seed", "optimizer_steps"])
+    tables["efficiency"] = efficiency_cells()
+    tables["efficiency_contrasts"] = map_contrasts()
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.tsv", sep="\t", index=False)
     optional = ("variance", "calibration", "tstr", "image_quality", "patient_spread")
+    sweep = ("efficiency", "efficiency_contrasts")
     write_summary.main(
         tables={name: folder / f"{name}.tsv" for name in ("summary_ci", "tests", "primary")}
         | dict.fromkeys((*optional, "probability_calibration", "robustness"))
-        | {"efficiency": efficiency},
+        | {name: folder / f"{name}.tsv" if efficiency else None for name in sweep},
         costs=folder / "costs.tsv",
         steps=folder / "steps.tsv",
         summary_path=folder / "summary.md",
@@ -546,27 +532,15 @@ def test_missing_tables_say_not_measured_and_name_the_config_key(tmp_path):
     missing = findings_by_kind(text, "dcgan")["Not measured"]
     assert any(
         "data efficiency: not measured: data-efficiency sweep not run (sweep.enabled: false)" in m
-        and m.endswith("(results/metrics/efficiency.tsv)")
+        and m.endswith("(results/metrics/efficiency_contrasts.tsv)")
         for m in missing
     )
     assert any("`robustness.perturbations`" in m for m in missing)
     assert efficiency_sentences(None) == ["Data-efficiency sweep not run (sweep.enabled: false)."]
-    # The entry script reads efficiency.tsv when the rule passes it, and leaves it out otherwise.
-    table = efficiency_table(
-        sweep("dcgan", {0.5: {1.0: (0.05, 0.01, 0.09, 0.02, "difference")}, 1.0: {1.0: NULL_CELL}})
-    )
-    table.to_csv(tmp_path / "efficiency.tsv", sep="\t", index=False)
-    summary = write_entry_summary(tmp_path, efficiency=tmp_path / "efficiency.tsv")
-    assert "- dcgan: helps below 100% real data (50%: +0.050" in summary
-    assert "| dcgan | 50% | 1 | 20 |" in summary
+    # The entry script reads the map's tables when the rule passes them, and leaves them out.
+    summary = write_entry_summary(tmp_path, efficiency=True)
+    assert "- dcgan: helps on average over the map" in summary
+    assert "| dcgan | 10% | 1 | 4 |" in summary and "+0.050 [0.030, 0.070]" in summary
     assert "Data-efficiency sweep not run (sweep.enabled: false)." in write_entry_summary(
-        tmp_path, efficiency=None
+        tmp_path, efficiency=False
     )
-
-
-def test_a_map_too_large_for_its_resamples_says_no_cell_could_be_significant():
-    table = efficiency_table(sweep("dcgan", {0.5: {1.0: NULL_CELL}, 1.0: {1.0: NULL_CELL}}))
-    assert not holm_floor_note(table, alpha=0.05)
-    note = holm_floor_note(table.assign(p_holm_floor=0.078), alpha=0.05)
-    assert "could reach significance" in note[0] and "0.078" in note[0]
-    assert "sweep.bootstrap_samples" in note[0]

@@ -10,14 +10,18 @@ from test_statistics import fake_predictions
 
 from idc_synth.batches import Part, synthetic_share
 from idc_synth.figures import plot_efficiency, plot_learning_curve
-from idc_synth.statistics import Settings, holm
+from idc_synth.statistics import Settings
 from idc_synth.sweep import (
+    CONTRAST_COLUMNS,
     EFFICIENCY_COLUMNS,
     EXCLUDED,
+    MEAN_EFFECT,
+    SCARCITY,
+    EfficiencyMap,
     SweepError,
+    efficiency_contrasts,
     efficiency_table,
     fraction_patients,
-    holm_floor,
     write_fraction,
 )
 
@@ -125,7 +129,7 @@ def test_efficiency_compares_each_cell_with_its_fractions_real_only_classifier()
     cells, predictions = cells_and_predictions(
         {0.5: {"dcgan@1": 0.3, "dcgan@2": 0.0}, 1.0: {"dcgan@1": 0.0, "dcgan@2": 0.0}}
     )
-    table = efficiency_table(cells, predictions, Settings(bootstrap_samples=5000))
+    table = efficiency_table(EfficiencyMap(cells, predictions, Settings()))
     assert list(table.columns) == EFFICIENCY_COLUMNS
     assert len(table) == 6 and table["seeds"].eq(3).all() and table["n_test_patients"].eq(10).all()
     baseline = table[table["arm"] == "baseline"].set_index("real_fraction")
@@ -136,27 +140,53 @@ def test_efficiency_compares_each_cell_with_its_fractions_real_only_classifier()
         - baseline.loc[generator.index.get_level_values(0), "value"].to_numpy()
     )
     planted = generator.loc[(0.5, 1.0)]
-    assert planted["difference"] > 0.05 and planted["verdict"] == "difference"
-    assert bool(planted["significant"]) and planted["ci_low"] > 0
-    assert generator.loc[(1.0, 2.0), "verdict"] != "difference"
-    # Holm over every generator cell of the map, not per fraction
-    assert generator["p_holm"].to_numpy() == pytest.approx(holm(generator["p_value"].to_numpy()))
-    assert (table["p_holm_floor"] < 0.05).all()
+    assert planted["difference"] > 0.05 and planted["ci_low"] > 0  # unadjusted, descriptive
+    assert "verdict" not in table  # a single cell decides nothing
 
 
-def test_the_holm_floor_says_when_no_cell_can_be_significant():
-    # 10 test patients: the expanded bootstrap's smallest p with 1000 resamples is ~0.017,
-    # so a map of 4 cells cannot reach 0.05 whatever the data; 5000 resamples can.
-    assert holm_floor(4, 10, Settings(bootstrap_samples=1000)) > 0.05
-    assert holm_floor(4, 10, Settings(bootstrap_samples=5000)) < 0.05
-    assert holm_floor(1, 10, Settings(bootstrap_samples=1000)) < 0.05
+def test_the_map_decides_through_its_declared_contrasts():
+    cells, predictions = cells_and_predictions(
+        {0.5: {"dcgan@1": 0.3, "dcgan@2": 0.3}, 1.0: {"dcgan@1": 0.0, "dcgan@2": 0.0}}
+    )
+    efficiency_map = EfficiencyMap(cells, predictions, Settings())
+    table = efficiency_table(efficiency_map)
+    contrasts = efficiency_contrasts(efficiency_map).set_index("contrast")
+    assert list(efficiency_contrasts(efficiency_map).columns) == CONTRAST_COLUMNS
+    assert set(contrasts.index) == {MEAN_EFFECT, SCARCITY}
+    assert (contrasts["family_size"] == 2).all()
+    differences = table[table["arm"] == "dcgan"].set_index("real_fraction")["difference"]
+    assert contrasts.loc[MEAN_EFFECT, "estimate"] == pytest.approx(differences.mean())
+    assert contrasts.loc[SCARCITY, "estimate"] == pytest.approx(
+        differences.loc[0.5].mean() - differences.loc[1.0].mean()
+    )
+    scarcity = contrasts.loc[SCARCITY]
+    assert scarcity["verdict"] == "difference" and scarcity["ci_low"] > 0
+    assert scarcity["p_adjusted"] == pytest.approx(2 * scarcity["p_value"])
+    assert scarcity["decision_level"] == pytest.approx(0.975)
+
+
+def test_one_fraction_declares_only_the_mean_effect():
+    cells, predictions = cells_and_predictions({0.5: {"dcgan@1": 0.0}, 1.0: {"dcgan@1": 0.0}})
+    kept = [i for i, cell in enumerate(cells) if cell["real_fraction"] == 1.0]
+    efficiency_map = EfficiencyMap(
+        [cells[i] for i in kept], [predictions[i] for i in kept], Settings()
+    )
+    contrasts = efficiency_contrasts(efficiency_map)
+    assert contrasts["contrast"].tolist() == [MEAN_EFFECT]
+    without_baseline = [i for i in kept if cells[i]["arm"] != "baseline"]
+    with pytest.raises(SweepError, match="no real-only classifier"):
+        EfficiencyMap(
+            [cells[i] for i in without_baseline],
+            [predictions[i] for i in without_baseline],
+            Settings(),
+        )
 
 
 def test_efficiency_figures_draw_the_map_and_the_learning_curve(tmp_path):
     cells, predictions = cells_and_predictions(
         {0.5: {"dcgan@1": 0.3, "diffusion@1": 0.0}, 1.0: {"dcgan@1": 0.0, "diffusion@1": 0.0}}
     )
-    table = efficiency_table(cells, predictions, Settings(bootstrap_samples=100))
+    table = efficiency_table(EfficiencyMap(cells, predictions, Settings()))
     for plot, name in ((plot_efficiency, "map.png"), (plot_learning_curve, "curve.png")):
         path = plot(table, tmp_path / name)
         assert path.stat().st_size > 5000

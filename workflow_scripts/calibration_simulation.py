@@ -1,32 +1,54 @@
-"""Rules calibration_simulation and plot_calibration: how often the primary test and the
-per-patch McNemar test reject in simulated studies, with and without a planted effect (see
-idc_synth.simulation), and the figure of that table."""
+"""Rules calibration_simulation and plot_calibration: how often the decisions reject in
+simulated studies at this run's design (its test patients, seeds and generator comparisons),
+with and without a planted difference, under each variance scenario of idc_synth.simulation;
+and the figure of that table."""
 
 from pathlib import Path
 
 import pandas as pd
 
-from idc_synth.runtime import rule_logging
-from idc_synth.simulation import Design, plot_rejection_rates, rejection_rates
-from idc_synth.statistics import Settings
+from idc_synth.runtime import rule_logging, write_tsv
+from idc_synth.simulation import SCENARIOS, design_grid, plot_rejection_rates
 
 
 def simulate(
     *,
+    split_path: Path,
     table_path: Path,
-    design: Design,
-    effects: list[float],
+    n_seeds: int,
+    n_generators: int,
+    differences: list[float],
     n_studies: int,
-    settings: Settings,
+    alpha: float,
     seed: int,
     log: Path | None,
 ) -> None:
+    """`split_path`: the split table, whose test patients set the simulated design."""
     with rule_logging(log) as logger:
-        logger.info("%s, effects %s, %d studies each, seed %d", design, effects, n_studies, seed)
-        table = rejection_rates(design, effects, n_studies, settings, seed)
-        table_path.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(table_path, sep="\t", index=False)
-        logger.info("wrote %s:\n%s", table_path, table.to_string())
+        split = pd.read_parquet(split_path, columns=["split"])
+        n_patients = int((split["split"] == "test").sum())
+        logger.info(
+            "design: %d test patients, %d seeds, %d generator comparison(s); scenarios %s; "
+            "planted differences %s; %d studies each; seed %d",
+            n_patients,
+            n_seeds,
+            n_generators,
+            list(SCENARIOS),
+            differences,
+            n_studies,
+            seed,
+        )
+        table = design_grid(
+            patients=(n_patients,),
+            seeds=(n_seeds,),
+            differences=differences,
+            n_studies=n_studies,
+            alpha=alpha,
+            n_generators=max(1, n_generators),
+            reads=("primary", "spread", "contrast"),
+            seed=seed,
+        )
+        write_tsv(table_path, table, logger)
 
 
 def plot(*, table_path: Path, figure_path: Path, dpi: int, log: Path | None) -> None:
@@ -47,15 +69,13 @@ if __name__ == "__main__":
         )
     else:
         simulate(
+            split_path=Path(sm.input.split),
             table_path=Path(sm.output.table),
-            design=Design(
-                n_patients=int(sm.params.patients),
-                patches_per_patient=int(sm.params.patches_per_patient),
-                n_seeds=int(sm.params.n_seeds),
-            ),
-            effects=[float(effect) for effect in sm.params.effects],
+            n_seeds=int(sm.params.n_seeds),
+            n_generators=int(sm.params.n_generators),
+            differences=[float(value) for value in sm.params.differences],
             n_studies=int(sm.params.studies),
-            settings=Settings.from_params(sm.params),
+            alpha=float(sm.params.alpha),
             seed=int(sm.params.seed),
             log=Path(sm.log[0]),
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from idc_synth.generalization import calibration_table, patient_spread, per_patient_metrics
 from idc_synth.runtime import read_parquets, rule_logging, write_tsv
-from idc_synth.statistics import Settings, compare_arms
+from idc_synth.statistics import Settings, TestPredictions, compare_arms
 
 COMPARISON_TABLES = ("tests", "summary_ci", "primary", "variance")
 TABLES = (*COMPARISON_TABLES, "per_patient", "patient_spread", "probability_calibration")
@@ -24,15 +24,15 @@ def main(
 ) -> None:
     """`outputs` maps each of TABLES to its TSV path; `ece_bins`: equal-width bins of the ECE."""
     with rule_logging(log) as logger:
-        predictions = read_parquets(prediction_paths, logger)
+        study = TestPredictions(read_parquets(prediction_paths, logger))
         logger.info("settings: %s", settings)
-        result = compare_arms(predictions, settings)
+        result = compare_arms(study, settings)
         for name in COMPARISON_TABLES:
             write_tsv(outputs[name], getattr(result, name), logger)
-        per_patient = per_patient_metrics(predictions)
+        per_patient = per_patient_metrics(study)
         write_tsv(outputs["per_patient"], per_patient, logger)
         write_tsv(outputs["patient_spread"], patient_spread(per_patient, settings), logger)
-        calibration = calibration_table(predictions, ece_bins, settings)
+        calibration = calibration_table(study, ece_bins, settings)
         write_tsv(outputs["probability_calibration"], calibration, logger)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from idc_synth.robustness import robustness_table
 from idc_synth.runtime import read_parquets, rule_logging, write_tsv
-from idc_synth.statistics import Settings
+from idc_synth.statistics import Settings, TestPredictions
 
 
 def main(
@@ -17,7 +17,7 @@ def main(
     log: Path | None,
 ) -> None:
     with rule_logging(log) as logger:
-        clean = read_parquets(clean_paths, logger)
+        clean = TestPredictions(read_parquets(clean_paths, logger))
         perturbed = read_parquets(perturbed_paths, logger)
         write_tsv(table, robustness_table(clean, perturbed, settings), logger)
 

@@ -1,5 +1,5 @@
 """Rule sweep_efficiency: the data-efficiency map, every sweep cell against its fraction's
-real-only classifier (see idc_synth.sweep.efficiency_table)."""
+real-only classifier, and the map's declared contrasts (see idc_synth.sweep)."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pandas as pd
 
 from idc_synth.runtime import rule_logging, write_tsv
 from idc_synth.statistics import Settings
-from idc_synth.sweep import efficiency_table
+from idc_synth.sweep import EfficiencyMap, efficiency_contrasts, efficiency_table
 
 
 def main(
@@ -16,6 +16,7 @@ def main(
     cells: list[dict],
     settings: Settings,
     table: Path,
+    contrasts: Path,
     log: Path | None,
 ) -> None:
     """``cells[i]`` names the classifier whose predictions are ``prediction_paths[i]``; the
@@ -24,7 +25,9 @@ def main(
         logger.info("settings: %s", settings)
         predictions = [pd.read_parquet(path) for path in prediction_paths]
         logger.info("read %d prediction files", len(predictions))
-        write_tsv(table, efficiency_table(cells, predictions, settings), logger)
+        efficiency_map = EfficiencyMap(cells, predictions, settings)
+        write_tsv(table, efficiency_table(efficiency_map), logger)
+        write_tsv(contrasts, efficiency_contrasts(efficiency_map), logger)
 
 
 def described_cells(cells: list[dict], train_tables: list[str]) -> list[dict]:
@@ -44,5 +47,6 @@ if __name__ == "__main__":
         cells=described_cells(list(sm.params.cells), list(sm.input.train_tables)),
         settings=Settings.from_params(sm.params),
         table=Path(sm.output.table),
+        contrasts=Path(sm.output.contrasts),
         log=Path(sm.log[0]),
     )

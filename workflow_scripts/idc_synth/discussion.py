@@ -2,11 +2,11 @@
 generator's advantages and limitations, every line derived from a measured table and naming it.
 
 A claim goes only as far as its table's inference: "helps", "hurts", "advantage" and
-"limitation" need the Holm-corrected test and the interval to agree (verdict "difference"), an
-interval that excludes the reference rate (memorization), the held-out floor and cross-patient
-shift rows (image quality), or a cost gap beyond run-to-run timing noise; everything else is
-phrased neutrally ("no difference shown"). A table that was not produced says so, with the
-config key that produces it.
+"limitation" need a decision of its declared family (verdict "difference", whose interval is the
+same test inverted), an interval that excludes the reference rate (memorization), the held-out
+floor and cross-patient shift rows (image quality), or a cost gap beyond run-to-run timing noise;
+no ranking comes from point estimates, and everything else is phrased neutrally ("no difference
+shown"). A table that was not produced says so, with the config key that produces it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from itertools import groupby
 
 import pandas as pd
 
+from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, POWER
 from idc_synth.metrics import BASELINE, METRIC_LABELS
 from idc_synth.report_format import (
     format_value,
@@ -27,8 +27,7 @@ from idc_synth.report_format import (
     percent,
     signed,
 )
-from idc_synth.statistics import POWER
-from idc_synth.sweep import EFFICIENCY_COLUMNS
+from idc_synth.sweep import CONTRAST_COLUMNS, MEAN_EFFECT
 
 TABLES = {
     name: f"results/metrics/{name}.tsv"
@@ -40,6 +39,7 @@ TABLES = {
         "robustness",
         "probability_calibration",
         "efficiency",
+        "efficiency_contrasts",
     )
 }
 SWEEP_OFF = "Data-efficiency sweep not run (sweep.enabled: false)."
@@ -66,140 +66,57 @@ HEADINGS = {
 # Data efficiency
 
 
-@dataclass(frozen=True)
-class FractionReading:
-    """One generator at one real fraction, over its synthetic ratios."""
-
-    fraction: float
-    status: str  # helps | hurts | mixed | no effect shown | inconclusive | undefined
-    detail: str  # the numbers behind helps/hurts/mixed, else ""
-
-
-STATUS_PHRASES = {
-    "helps": "helps",
-    "hurts": "hurts",
-    "mixed": "helps at one synthetic ratio and hurts at another",
-    "no effect shown": "no effect shown",
-    "inconclusive": "inconclusive (test and interval disagree)",
-    "undefined": "undefined (too few test patients)",
-}
-
-
-def _difference(row: dict) -> str:
-    return f"{signed(row['difference'])} {interval(row['ci_low'], row['ci_high'])}"
-
-
-def _cell(row: dict) -> str:
-    return f"{_difference(row)}, Holm p {format_value(row['p_holm'])}"
-
-
-def _strongest(cells: pd.DataFrame, sign: int) -> str:
-    """The strongest significant cell of one sign, and which synthetic ratio it is."""
-    row = cells.loc[(sign * cells["difference"]).idxmax()].to_dict()
-    more = f", strongest of {len(cells)} significant ratios" if len(cells) > 1 else ""
-    return f"{_cell(row)} at synthetic ratio {row['synthetic_ratio']:g}{more}"
-
-
-def read_fraction(fraction: float, cells: pd.DataFrame) -> FractionReading:
-    """helps / hurts only for cells whose Holm-corrected test and interval agree."""
-    cells = cells.fillna({"verdict": "undefined"})  # a cell without a verdict decides nothing
-    decided = cells[cells["verdict"] == "difference"]
-    helps, hurts = decided[decided["difference"] > 0], decided[decided["difference"] < 0]
-    if len(helps) and len(hurts):
-        detail = f"helps {_strongest(helps, 1)}; hurts {_strongest(hurts, -1)}"
-        return FractionReading(fraction, "mixed", detail)
-    if len(helps):
-        return FractionReading(fraction, "helps", _strongest(helps, 1))
-    if len(hurts):
-        return FractionReading(fraction, "hurts", _strongest(hurts, -1))
-    if (cells["verdict"] == "conflict").any():
-        return FractionReading(fraction, "inconclusive", "")
-    if (cells["verdict"] == "undefined").all():
-        return FractionReading(fraction, "undefined", "")
-    return FractionReading(fraction, "no effect shown", "")
-
-
-def _details(readings: list[FractionReading], listed: bool = False) -> str:
-    """The numbers behind a run of fractions, each named unless the sentence already lists
-    the run's fractions (``listed``) and it is a single one."""
-    if listed and len(readings) == 1:
-        return f" ({readings[0].detail})" if readings[0].detail else ""
-    shown = [f"{percent(r.fraction)}: {r.detail}" for r in readings if r.detail]
-    return f" ({'; '.join(shown)})" if shown else ""
-
-
-def efficiency_readings(efficiency: pd.DataFrame) -> dict[str, list[FractionReading]]:
-    """Per generator, one reading per real fraction, smallest fraction first."""
-    missing = [column for column in EFFICIENCY_COLUMNS if column not in efficiency]
-    if missing:
-        raise ValueError(f"efficiency table without the columns {missing}")
-    cells = efficiency[(efficiency["arm"] != BASELINE) & (efficiency["synthetic_ratio"] > 0)]
-    return {
-        arm: [read_fraction(fraction, group) for fraction, group in rows.groupby("real_fraction")]
-        for arm, rows in cells.groupby("arm", sort=False)
-    }
-
-
-def efficiency_sentence(arm: str, readings: list[FractionReading]) -> str:
-    """'dcgan: helps below 50% real data (...), no effect shown at 50% and above.' A threshold
-    only where the readings change once along the fraction; otherwise each fraction in turn."""
-    runs = [list(run) for _, run in groupby(readings, key=lambda reading: reading.status)]
-    if len(runs) == 1:
-        fractions = ", ".join(percent(r.fraction) for r in readings)
-        where = (
-            f"at {fractions} real data (the only fraction tested)"
-            if len(readings) == 1
-            else f"at every real fraction tested ({fractions})"
-        )
-        details = _details(readings, listed=True)
-        return f"{arm}: {STATUS_PHRASES[readings[0].status]} {where}{details}."
-    if len(runs) == 2:
-        low, high = runs
-        cut = percent(high[0].fraction)
-        return (
-            f"{arm}: {STATUS_PHRASES[low[0].status]} below {cut} real data{_details(low)}, "
-            f"{STATUS_PHRASES[high[0].status]} at {cut} and above{_details(high)}."
-        )
-    steps = ", ".join(
-        f"{STATUS_PHRASES[run[0].status]} at {', '.join(percent(r.fraction) for r in run)}"
-        f"{_details(run, listed=True)}"
-        for run in runs
+def _contrast_numbers(row: dict) -> str:
+    return (
+        f"{signed(row['estimate'])}, {percent(row['decision_level'])} CI "
+        f"{interval(row['ci_low'], row['ci_high'], row['note'])}, adjusted p "
+        f"{format_value(row['p_adjusted'])}"
     )
-    return f"{arm}: not monotone in the real fraction, so no threshold is given: {steps}."
 
 
-def efficiency_sentences(efficiency: pd.DataFrame | None) -> list[str]:
-    """One sentence per generator of the sweep, or the line saying the sweep did not run."""
-    if efficiency is None or efficiency.empty:
+def contrast_phrase(row: dict) -> str:
+    """One declared contrast of the map in words, as far as its verdict goes."""
+    if row["contrast"] == MEAN_EFFECT:
+        if row["verdict"] == DIFFERENCE:
+            what = "helps on average over the map" if row["estimate"] > 0 else "hurts on average"
+        elif row["verdict"] == NO_DIFFERENCE:
+            what = "no average effect over the map shown"
+        else:
+            what = "average effect undefined"
+    elif row["verdict"] == DIFFERENCE:
+        scarce = "more" if row["estimate"] > 0 else "less"
+        what = f"its effect is {scarce} favourable with scarce real data"
+    elif row["verdict"] == NO_DIFFERENCE:
+        what = "no change of its effect with the real fraction shown"
+    else:
+        what = "change with the real fraction undefined"
+    return f"{what} ({row['description']}: {_contrast_numbers(row)})"
+
+
+def efficiency_sentences(contrasts: pd.DataFrame | None) -> list[str]:
+    """One sentence per generator of the sweep from its declared contrasts."""
+    if contrasts is None or contrasts.empty:
         return [SWEEP_OFF]
+    missing = [column for column in CONTRAST_COLUMNS if column not in contrasts]
+    if missing:
+        raise ValueError(f"efficiency contrasts without the columns {missing}")
+    rows = contrasts.fillna({"note": ""}).to_dict("records")
     return [
-        efficiency_sentence(arm, readings)
-        for arm, readings in efficiency_readings(efficiency).items()
+        f"{arm}: " + "; ".join(contrast_phrase(row) for row in rows if row["arm"] == arm) + "."
+        for arm in dict.fromkeys(row["arm"] for row in rows)
     ]
 
 
-def holm_floor_note(efficiency: pd.DataFrame, alpha: float) -> list[str]:
-    """Where the map's Holm family is too large for its resamples and test patients to reach
-    alpha, say that no cell could have been significant (so 'no effect shown' means little)."""
-    floor = float(efficiency["p_holm_floor"].min())
-    if floor < alpha:
-        return []
-    return [
-        f"No cell of this map could reach significance whatever the data: with "
-        f"{int(efficiency['n_test_patients'].min())} test patients, `sweep.bootstrap_samples` "
-        f"resamples and Holm over its cells, the smallest attainable p is {floor:.3g} (α = "
-        f"{alpha:g}). Raise `sweep.bootstrap_samples`, add test patients or test fewer cells.",
-        "",
-    ]
-
-
-def efficiency_section(efficiency: pd.DataFrame | None, alpha: float = 0.05) -> list[str]:
-    """The map read in one sentence per generator, then its cells."""
+def efficiency_section(
+    efficiency: pd.DataFrame | None, contrasts: pd.DataFrame | None = None
+) -> list[str]:
+    """The map's declared contrasts, one sentence per generator, then its cells."""
     lines = ["## Data efficiency", ""]
     if efficiency is None or efficiency.empty:
         return [*lines, SWEEP_OFF, ""]
     metric = METRIC_LABELS.get(efficiency["metric"].iloc[0], efficiency["metric"].iloc[0])
-    rows = efficiency.fillna({"verdict": ""}).to_dict("records")
+    level = percent(efficiency["confidence_level"].iloc[0])
+    rows = efficiency.to_dict("records")
     table = pd.DataFrame(
         {
             "arm": [r["arm"] for r in rows],
@@ -210,24 +127,28 @@ def efficiency_section(efficiency: pd.DataFrame | None, alpha: float = 0.05) -> 
                 f"{format_value(r['value'])} {interval(r['value_ci_low'], r['value_ci_high'])}"
                 for r in rows
             ],
-            "difference": ["" if is_missing(r["difference"]) else _difference(r) for r in rows],
-            "Holm p": [r["p_holm"] for r in rows],
-            "verdict": [r["verdict"] for r in rows],
+            f"difference (unadjusted {level} CI)": [
+                ""
+                if is_missing(r["difference"])
+                else f"{signed(r['difference'])} {interval(r['ci_low'], r['ci_high'])}"
+                for r in rows
+            ],
         }
     )
     return [
         *lines,
         f"Classifiers trained on nested subsets of the train patients, each with synthetic "
         f"patches from generators trained on that subset only; difference = {metric} of the "
-        "arm − the real-only classifier of the same fraction (seed-averaged, two-level "
-        "bootstrap interval), Holm over every generator cell of the sweep. A fraction reads "
-        "'helps' or 'hurts' only where a cell's Holm-corrected test and interval agree; the "
-        "strongest such synthetic ratio is quoted (`results/metrics/efficiency.tsv`, heatmap "
-        "and learning curve under `results/figures/`).",
+        "cell − the real-only classifier of the same fraction, seed-averaged. The map decides "
+        "only through its declared contrasts per generator (its mean effect over the cells, "
+        "and the effect at the smallest real fraction minus at the largest), Bonferroni over "
+        "all of them, each with its inverted-test interval "
+        "(`results/metrics/efficiency_contrasts.tsv`); a single cell's interval is unadjusted "
+        "and decides nothing (`results/metrics/efficiency.tsv`, heatmap and learning curve "
+        "under `results/figures/`).",
         "",
-        *(f"- {sentence}" for sentence in efficiency_sentences(efficiency)),
+        *(f"- {sentence}" for sentence in efficiency_sentences(contrasts)),
         "",
-        *holm_floor_note(efficiency, alpha),
         markdown_table(table),
         "",
     ]
@@ -265,20 +186,18 @@ def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
         metric = METRIC_LABELS.get(row["metric"], row["metric"])
         numbers = (
             f"{signed(difference)} {interval(low, high, row.get('note') or '')}, "
-            f"Holm p {format_value(row['p_holm'])}"
+            f"adjusted p {format_value(row['p_adjusted'])}"
         )
         verdict = row["verdict"]
-        if verdict == "difference":
+        if verdict == DIFFERENCE:
             kind = ADVANTAGE if difference > 0 else LIMITATION
             text = f"{'higher' if difference > 0 else 'lower'} {metric} than {other} ({numbers})"
-        elif verdict == "no difference":
+        elif verdict == NO_DIFFERENCE:
             kind = NEUTRAL
             text = (
                 f"no difference in {metric} vs {other} shown ({numbers}; detectable with "
                 f"{POWER:.0%} power: about {format_value(row['mdd'])})"
             )
-        elif verdict == "conflict":
-            kind, text = NEUTRAL, f"vs {other}: test and interval disagree ({numbers})"
         else:
             why = str(row.get("note") or "undefined").removeprefix("undefined: ")
             kind, text = NEUTRAL, f"vs {other}: no conclusion can be drawn ({why})"
@@ -492,8 +411,8 @@ def cost_findings(arm: str, costs: pd.DataFrame | None, generators: list[str]) -
 
 
 def robustness_findings(arm: str, robustness: pd.DataFrame | None) -> list[Finding]:
-    """Degradation under each perturbation vs the baseline's, decided by the primary
-    endpoint's inference (Holm over every perturbation, strength and comparison)."""
+    """Degradation under each perturbation's strongest strength vs the baseline's, as its
+    declared family decides it (Bonferroni over every generator and perturbation)."""
     if robustness is None or robustness.empty:
         return [
             Finding(
@@ -503,10 +422,12 @@ def robustness_findings(arm: str, robustness: pd.DataFrame | None) -> list[Findi
                 "robustness",
             )
         ]
-    robustness = robustness.fillna({"comparison": "", "verdict": "", "note": ""})
-    ours = robustness[robustness["comparison"] == f"{arm} vs {BASELINE}"]
+    robustness = robustness.fillna({"comparison": "", "verdict": "", "note": "", "role": ""})
+    ours = robustness[
+        (robustness["comparison"] == f"{arm} vs {BASELINE}") & (robustness["role"] == "decision")
+    ]
     findings = []
-    for r in ours[ours["verdict"] == "difference"].to_dict("records"):
+    for r in ours[ours["verdict"] == DIFFERENCE].to_dict("records"):
         less = r["degradation_difference"] > 0
         findings.append(
             Finding(
@@ -516,33 +437,13 @@ def robustness_findings(arm: str, robustness: pd.DataFrame | None) -> list[Findi
                 f"{r['perturbation']} {r['strength']:g} "
                 f"({signed(r['degradation_difference'])} "
                 f"{interval(r['difference_ci_low'], r['difference_ci_high'])}, "
-                f"Holm p {format_value(r['p_holm'])})",
+                f"adjusted p {format_value(r['p_adjusted'])})",
                 "robustness",
             )
         )
-    decided = set(ours.loc[ours["verdict"] == "difference", "perturbation"])
-    undecided = [p for p in dict.fromkeys(ours["perturbation"]) if p not in decided]
+    undecided = list(dict.fromkeys(ours.loc[ours["verdict"] != DIFFERENCE, "perturbation"]))
     if undecided:
-        strongest = robustness.groupby("perturbation", sort=False)["strength"].transform("last")
-        top = robustness[robustness["strength"] == strongest]
-        least = [
-            p
-            for p, group in top.groupby("perturbation", sort=False)
-            if p in undecided and group.loc[group["degradation"].idxmax(), "arm"] == arm
-        ]
         text = f"no difference in degradation vs the baseline shown under {', '.join(undecided)}"
-        if least:
-            text += (
-                f"; the least degradation of the arms under {', '.join(least)} at the strongest "
-                "strength, a point estimate only"
-            )
-        conflicts = ours[ours["verdict"] == "conflict"]
-        if len(conflicts):
-            text += "; test and interval disagree at " + ", ".join(
-                f"{r['perturbation']} {r['strength']:g} ({signed(r['degradation_difference'])}, "
-                f"Holm p {format_value(r['p_holm'])})"
-                for r in conflicts.to_dict("records")
-            )
         findings.append(Finding("robustness", NEUTRAL, text, "robustness"))
     return findings
 
@@ -572,21 +473,22 @@ def calibration_findings(arm: str, calibration: pd.DataFrame | None) -> list[Fin
     return [Finding("calibration", NEUTRAL, text, "probability_calibration")]
 
 
-def efficiency_findings(arm: str, efficiency: pd.DataFrame | None) -> list[Finding]:
-    """The generator's data-efficiency sentence, an advantage where it helps somewhere and
-    hurts nowhere, a limitation the other way round."""
-    if efficiency is None or efficiency.empty:
+def efficiency_findings(arm: str, contrasts: pd.DataFrame | None) -> list[Finding]:
+    """The generator's data-efficiency sentence: an advantage where its mean effect over the map
+    is a positive difference, a limitation where it is a negative one."""
+    if contrasts is None or contrasts.empty:
         text = "not measured: " + SWEEP_OFF[0].lower() + SWEEP_OFF[1:].rstrip(".")
-        return [Finding("data efficiency", NOT_MEASURED, text, "efficiency")]
-    readings = efficiency_readings(efficiency).get(arm)
-    if not readings:
-        return [Finding("data efficiency", NOT_MEASURED, f"no {arm} cells", "efficiency")]
-    statuses = {reading.status for reading in readings}
-    helps = bool(statuses & {"helps", "mixed"})
-    hurts = bool(statuses & {"hurts", "mixed"})
-    kind = ADVANTAGE if helps and not hurts else LIMITATION if hurts and not helps else NEUTRAL
-    text = efficiency_sentence(arm, readings).removeprefix(f"{arm}: ").rstrip(".")
-    return [Finding("data efficiency", kind, text, "efficiency")]
+        return [Finding("data efficiency", NOT_MEASURED, text, "efficiency_contrasts")]
+    rows = contrasts.fillna({"note": ""})
+    rows = rows[rows["arm"] == arm].to_dict("records")
+    if not rows:
+        return [Finding("data efficiency", NOT_MEASURED, f"no {arm} cells", "efficiency_contrasts")]
+    mean = next((row for row in rows if row["contrast"] == MEAN_EFFECT), None)
+    kind = NEUTRAL
+    if mean is not None and mean["verdict"] == DIFFERENCE:
+        kind = ADVANTAGE if mean["estimate"] > 0 else LIMITATION
+    text = "; ".join(contrast_phrase(row) for row in rows)
+    return [Finding("data efficiency", kind, text, "efficiency_contrasts")]
 
 
 def generator_findings(
@@ -599,7 +501,7 @@ def generator_findings(
     costs: pd.DataFrame | None,
     robustness: pd.DataFrame | None,
     probability_calibration: pd.DataFrame | None,
-    efficiency: pd.DataFrame | None,
+    efficiency_contrasts: pd.DataFrame | None,
 ) -> list[Finding]:
     return [
         *primary_findings(arm, primary),
@@ -608,7 +510,7 @@ def generator_findings(
         *cost_findings(arm, costs, generators),
         *robustness_findings(arm, robustness),
         *calibration_findings(arm, probability_calibration),
-        *efficiency_findings(arm, efficiency),
+        *efficiency_findings(arm, efficiency_contrasts),
     ]
 
 
@@ -619,8 +521,8 @@ def discussion_section(generators: list[str], **tables) -> list[str]:
         "## Advantages and limitations",
         "",
         "Read from the measured tables only; each line names its table. An advantage or a "
-        "limitation is called only where the inference supports it: a Holm-significant "
-        "difference whose interval agrees, a near-copy interval that excludes the expected "
+        "limitation is called only where the inference supports it: a decision of its "
+        "declared family (verdict difference), a near-copy interval that excludes the expected "
         "rate, image-quality scores against the held-out floor and the cross-patient shift, a "
         f"cost gap beyond {COST_MARGIN:g}×. Costs are wall and CPU seconds from Snakemake's "
         "benchmarks (which record no GPU time; a GPU job's wall time is what it holds the GPU).",

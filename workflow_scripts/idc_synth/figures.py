@@ -88,7 +88,7 @@ def _message(ax, text: str) -> None:
 def plot_metrics(
     summary_ci: pd.DataFrame, classification: pd.DataFrame, path: Path, style: Style = Style()
 ) -> Path:
-    """Each metric by arm: mean over seeds with its bootstrap CI, and every seed as a dot."""
+    """Each metric by arm: mean over seeds with its interval, and every seed as a dot."""
     metrics = [metric for metric in TEST_METRICS if metric in set(summary_ci["metric"])]
     arms = _arm_order(summary_ci["arm"])
     figure, axes = _figure(style, 1, 1, 1.2 + 1.0 * len(metrics), 3.2)
@@ -124,7 +124,7 @@ def plot_metrics(
         np.arange(len(metrics)), [textwrap.fill(METRIC_LABELS.get(m, m), 10) for m in metrics]
     )
     ax.set_ylabel("test metric")
-    ax.set_title("Test metrics by arm (mean over seeds, patient-bootstrap CI; dots: seeds)")
+    ax.set_title("Test metrics by arm (mean over seeds, CI over patients and seeds; dots: seeds)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(figure, path, style)
@@ -577,7 +577,7 @@ def plot_reliability(
 def plot_robustness(robustness: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
     """The primary metric vs perturbation strength, one panel per perturbation, one line per
     arm: clean (open marker, 'none') then each strength, mean over seeds with its two-level
-    bootstrap interval (no bar where it is undefined)."""
+    interval over patients and seeds (no bar where it is undefined)."""
     perturbations = list(dict.fromkeys(robustness["perturbation"]))
     arms = _arm_order(robustness["arm"])
     metric = robustness["metric"].iloc[0] if len(robustness) else ""
@@ -614,8 +614,8 @@ def _efficiency_generators(efficiency: pd.DataFrame) -> list[str]:
 def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
     """The data-efficiency map, one heatmap per generator: real fraction (rows) x synthetic
     ratio (columns), coloured by the primary-metric difference from the fraction's real-only
-    classifier; each cell prints the difference, a star where the Holm-corrected test is
-    significant, "undef." where the interval is undefined."""
+    classifier; each cell prints the difference (descriptive: the map decides through its
+    declared contrasts, idc_synth.sweep.efficiency_contrasts)."""
     generators = _efficiency_generators(efficiency)
     cells = efficiency[efficiency["arm"].isin(generators)]
     metric = efficiency["metric"].iloc[0] if len(efficiency) else ""
@@ -639,11 +639,7 @@ def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()
         )
         for row in rows.itertuples():
             i, j = fractions.index(row.real_fraction), ratios.index(row.synthetic_ratio)
-            if pd.isna(row.p_holm):
-                text = "undef."
-            else:
-                star = "*" if str(row.significant).lower() == "true" else ""
-                text = f"{row.difference:+.3f}{star}"
+            text = "–" if pd.isna(row.difference) else f"{row.difference:+.3f}"
             dark = not pd.isna(row.difference) and abs(row.difference) > 0.6 * limit
             ax.text(
                 j,
@@ -672,7 +668,7 @@ def plot_efficiency(efficiency: pd.DataFrame, path: Path, style: Style = Style()
 def plot_learning_curve(efficiency: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
     """The primary metric vs real train patches (log axis), one panel per generator, one line
     per synthetic ratio (0: the real-only classifiers, in the baseline colour), mean over seeds
-    with its two-level bootstrap interval (no bar where it is undefined)."""
+    with its interval over patients and seeds (no bar where it is undefined)."""
     generators = _efficiency_generators(efficiency) or ["baseline"]
     metric = efficiency["metric"].iloc[0] if len(efficiency) else ""
     real_only = efficiency[efficiency["arm"] == "baseline"]

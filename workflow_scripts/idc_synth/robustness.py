@@ -13,35 +13,25 @@ perturbation, strength), so a rerun draws the same perturbed set:
 * ``blur``: Gaussian blur with sigma = s pixels (deterministic).
 * ``jpeg``: re-compression at quality s (lower is stronger; deterministic).
 
-Inference (`robustness_table`): the primary metric per arm at each (perturbation, strength)
-with its two-level bootstrap interval; its degradation (perturbed - clean, paired on the same
-patients and seeds); and per generator arm the difference in degradation vs the baseline
-(positive: the arm loses less), with the interval, p-value and too-few-patients rule of the
-primary endpoint, Holm-corrected over every (perturbation, strength, comparison) of the table.
+Inference (`robustness_table`, the machinery of the primary endpoint, idc_synth.inference): the
+primary metric per arm at each (perturbation, strength) with its interval; its degradation
+(perturbed - clean, paired on the same patients and seeds: the difference of their
+leave-one-patient-out pseudovalues); and per generator arm the difference in degradation vs the
+baseline (positive: the arm loses less), from the seed x patient model pooled over the arms. The
+decision family is declared in advance: every generator at the strongest strength of every
+perturbation, Bonferroni over them, each verdict with its inverted-test interval. Weaker strengths
+are secondary: an effect and an unadjusted interval, no verdict.
 """
 
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import pandas as pd
 
-from idc_synth.statistics import (
-    BASELINE,
-    Settings,
-    bootstrap_metrics,
-    check_predictions,
-    comparison_name,
-    decide,
-    infer_difference,
-    min_patients,
-    patient_resamples,
-    percentile_interval,
-    seed_average,
-    seed_resamples,
-)
+from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
+from idc_synth.statistics import BASELINE, Settings, TestPredictions, comparison_name
 
 PERTURBATIONS = ("stain", "brightness_contrast", "blur", "jpeg")
 ROBUSTNESS_COLUMNS = [
@@ -56,11 +46,13 @@ ROBUSTNESS_COLUMNS = [
     "degradation_ci_low",
     "degradation_ci_high",
     "comparison",
+    "role",
     "degradation_difference",
     "difference_ci_low",
     "difference_ci_high",
+    "difference_ci_level",
     "p_value",
-    "p_holm",
+    "p_adjusted",
     "verdict",
     "confidence_level",
     "n_patients",
@@ -148,96 +140,78 @@ def perturb(images: np.ndarray, perturbation: str, strength: float, seed: int) -
 
 
 def robustness_table(
-    clean: pd.DataFrame, perturbed: pd.DataFrame, settings: Settings
+    clean: TestPredictions, perturbed: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
-    """`clean`: the test predictions (arm, seed, row, patient, label, probability, threshold);
-    `perturbed`: the same with perturbation and strength columns. One row per (perturbation,
-    strength, arm) for the primary metric (see the module docstring)."""
-    metric = settings.primary_metric
-    level = settings.confidence_level
-    reference = next(iter(check_predictions(clean).values()))
-    labels = reference["label"].to_numpy()
-    codes, patients = pd.factorize(reference["patient"].to_numpy())
-    n_patients = len(patients)
-    arms = list(dict.fromkeys(clean["arm"]))
-    seeds = sorted(set(clean["seed"].astype(int)))
-    patient_counts = patient_resamples(
-        n_patients, settings.bootstrap_samples, settings.bootstrap_seed
-    )
-    seed_counts = seed_resamples(len(seeds), settings.bootstrap_samples, settings.bootstrap_seed)
-
-    def point_and_boot(frame: pd.DataFrame) -> tuple[dict, dict]:
-        """Per arm: the seed-mean point value and the (S, B) bootstrap values."""
-        groups = check_predictions(frame)
-        point, boot = {}, {}
+    """`clean`: the test predictions; `perturbed`: the same columns plus perturbation and
+    strength. One row per (perturbation, strength, arm) for the primary metric (see the module
+    docstring)."""
+    metric, level = settings.primary_metric, settings.confidence_level
+    arms = clean.arms
+    clean_scores = {arm: clean.scores(arm, (metric,)).table(metric) for arm in arms}
+    rows, decisions = [], []
+    groups = perturbed.groupby(["perturbation", "strength"], sort=False)
+    strongest = {
+        name: max(strengths, key=lambda s: _strength_order(name, s))
+        for name, strengths in perturbed.groupby("perturbation", sort=False)["strength"]
+        .unique()
+        .items()
+    }
+    for (perturbation, strength), frame in groups:
+        study = TestPredictions(frame)
+        if not np.array_equal(study.rows, clean.rows):
+            raise ValueError(f"predictions under {perturbation} {strength} differ in rows")
+        scores = {arm: study.scores(arm, (metric,)).table(metric) for arm in arms}
+        drops = {arm: scores[arm] - clean_scores[arm] for arm in arms}
+        family = Family(drops)
+        decides = strength == strongest[perturbation]
         for arm in arms:
-            values, resamples = [], []
-            for seed in seeds:
-                group = groups[(arm, seed)]
-                if not np.array_equal(group["row"].to_numpy(), reference["row"].to_numpy()):
-                    raise ValueError(f"perturbed predictions of {arm} seed {seed} differ in rows")
-                args = (labels, group["probability"].to_numpy(), float(group["threshold"].iloc[0]))
-                ones = np.ones((1, n_patients), dtype=np.int64)
-                values.append(bootstrap_metrics(*args, codes, ones, (metric,))[metric].iloc[0])
-                resamples.append(bootstrap_metrics(*args, codes, patient_counts, (metric,))[metric])
-            point[arm] = float(np.nanmean(values))
-            boot[arm] = np.stack([np.asarray(r, dtype=float) for r in resamples])
-        return point, boot
-
-    def interval(replicates: np.ndarray, prefix: str) -> dict[str, float]:
-        low, high = math.nan, math.nan
-        if n_patients >= min_patients(1 - level):
-            low, high, _ = percentile_interval(replicates, level, n_patients)
-        return {f"{prefix}ci_low": low, f"{prefix}ci_high": high}
-
-    clean_point, clean_boot = point_and_boot(clean)
-    rows = []
-    for (perturbation, strength), frame in perturbed.groupby(
-        ["perturbation", "strength"], sort=False
-    ):
-        point, boot = point_and_boot(frame)
-        for arm in arms:
-            drop = boot[arm] - clean_boot[arm]
+            value, drop = crossed(scores[arm]), crossed(drops[arm])
             row = {
                 "perturbation": perturbation,
                 "strength": strength,
                 "arm": arm,
                 "metric": metric,
-                "mean": point[arm],
-                **interval(seed_average(boot[arm], seed_counts), ""),
-                "degradation": point[arm] - clean_point[arm],
-                **interval(seed_average(drop, seed_counts), "degradation_"),
+                "mean": value.estimate,
+                "degradation": drop.estimate,
                 "comparison": "",
+                "role": "",
                 "verdict": "",
                 "confidence_level": level,
-                "n_patients": n_patients,
-                "n_seeds": len(seeds),
+                "n_patients": clean.n_patients,
+                "n_seeds": len(clean.seeds),
                 "note": "",
             }
+            row["ci_low"], row["ci_high"] = value.interval(level, SCORE_RANGE)
+            row["degradation_ci_low"], row["degradation_ci_high"] = drop.interval(level)
             if arm != BASELINE and BASELINE in arms:
-                base_drop = boot[BASELINE] - clean_boot[BASELINE]
-                inferred = infer_difference(
-                    seed_average(drop - base_drop, seed_counts), n_patients, settings
-                )
+                difference = family.difference(arm, BASELINE)
+                low, high = difference.interval(level)
                 row.update(
                     comparison=comparison_name(arm, BASELINE),
-                    degradation_difference=row["degradation"]
-                    - (point[BASELINE] - clean_point[BASELINE]),
-                    difference_ci_low=inferred["ci_low"],
-                    difference_ci_high=inferred["ci_high"],
-                    p_value=inferred["p_value"],
-                    note=inferred["note"],
+                    role="decision" if decides else "secondary",
+                    degradation_difference=difference.estimate,
+                    difference_ci_low=low,
+                    difference_ci_high=high,
+                    difference_ci_level=level,
+                    note=difference.note,
                 )
+                if decides:
+                    decisions.append((len(rows), difference))
             rows.append(row)
     table = pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
-    compared = table["comparison"] != ""
-    if compared.any():
-        decided = decide(
-            table.loc[compared, ["p_value", "difference_ci_low", "difference_ci_high"]].rename(
-                columns={"difference_ci_low": "ci_low", "difference_ci_high": "ci_high"}
-            ),
-            settings.alpha,
-        )
-        table.loc[compared, "p_holm"] = decided["p_holm"].to_numpy()
-        table.loc[compared, "verdict"] = decided["verdict"].to_numpy()
+    if decisions:
+        decided = decide([difference for _, difference in decisions], settings.alpha)
+        index = [position for position, _ in decisions]
+        table.loc[index, "p_value"] = decided["p_value"].to_numpy()
+        table.loc[index, "p_adjusted"] = decided["p_adjusted"].to_numpy()
+        table.loc[index, "difference_ci_low"] = decided["ci_low"].to_numpy()
+        table.loc[index, "difference_ci_high"] = decided["ci_high"].to_numpy()
+        table.loc[index, "difference_ci_level"] = decided["decision_level"].to_numpy()
+        table.loc[index, "verdict"] = decided["verdict"].to_numpy()
+        table.loc[index, "note"] = decided["note"].to_numpy()
     return table
+
+
+def _strength_order(perturbation: str, strength: float) -> float:
+    """Larger is stronger, but for JPEG, whose strength is a quality (lower is stronger)."""
+    return -strength if perturbation == "jpeg" else strength

@@ -1,263 +1,404 @@
-"""Seeded simulation of whole studies, to measure how often a test rejects.
+"""Seeded simulation of whole studies: the false-positive rate and the power of the decisions.
 
-Each simulated study has test patients with several patches each, two arms (A, B) and a few
-classifier seeds per arm. Whether a model classifies a patch correctly depends on a margin
+A simulated study has test patients with unequal patch counts and IDC shares, a baseline and
+generator arms, and a few classifier seeds per arm. Whether a model classifies a patch correctly
+depends on its margin on the logit scale,
 
-    margin = mu + effect * [arm A] - patient difficulty + arm-by-patient bias
-             + seed shift + seed-by-patient noise + patch difficulty + patch noise
+    margin = mu + effect [planted arm] - patient difficulty + arm x patient effect
+             + model shift +- model threshold shift (by class) + seed x patient effect
+             + patch difficulty + per-prediction noise,
 
-with the patient difficulty and patch difficulty shared by both arms (the same test patches),
-an arm-by-patient bias (a model is better on some patients than on others: the reason patches
-of one patient are not independent), a global shift per trained model and noise. The predicted
-probability of the true class is sigmoid(margin), thresholded at 0.5. With effect = 0 the arms
-are equivalent, so every rejection is a false positive.
+with the patient and patch difficulties shared by every arm and seed (they predict the same
+patches), arm x patient effects (a model is better on some patients: why patches of one patient
+are not independent), heavy-tailed where a scenario says so, and a shift and a threshold shift per
+trained model (seed variance). Patch difficulty takes `difficulty_bins` equally likely values,
+so a study is drawn as binomial counts per patient, class and difficulty, not patch by patch.
 
-The primary test of idc_synth.statistics (two-level bootstrap over patients and seeds) is
-compared with the per-patch McNemar test per seed (Holm over seeds; a study rejects when any
-seed does), the approach earlier versions used.
+Each study is analysed as idc_synth.statistics analyses a real one: the patch-pooled primary
+metric per arm and seed, leave-one-patient-out pseudovalues, the crossed seed x patient model of
+each generator-vs-baseline difference, Bonferroni over them. With effect 0 every rejection is a
+false positive; the family-wise rate is the share of studies with any rejection. Secondary
+decisions are simulated too: the difference in the spread of per-patient scores, and a
+difference of differences (two conditions, as robustness and the data-efficiency map use).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, stats
 
-from idc_synth.statistics import (
-    Settings,
-    holm,
-    infer_difference,
-    mcnemar_test,
-    minimal_detectable_difference,
-    patient_confusion,
-    patient_resamples,
-    seed_average,
-    seed_resamples,
-    threshold_metrics,
-)
+from idc_synth.inference import POWER, Crossed, Family, pseudovalues, sd_pseudovalues
+from idc_synth.statistics import threshold_metrics
 
-METHODS = {"two_level_bootstrap": "patient x seed bootstrap", "patch_mcnemar": "per-patch McNemar"}
+METRIC = "balanced_accuracy"
+READS = {
+    "primary": "generator vs baseline (Bonferroni over the generators)",
+    "spread": "spread of per-patient scores, generator vs baseline",
+    "contrast": "difference of differences over two conditions",
+}
 TABLE_COLUMNS = [
-    "method",
+    "scenario",
+    "read",
+    "n_patients",
+    "n_seeds",
+    "family_size",
     "effect",
     "true_difference",
     "n_studies",
     "rejections",
     "rejection_rate",
     "mc_se",
-    "mdd",
-    "n_patients",
-    "n_seeds",
-    "patches_per_patient",
     "alpha",
+    "mean_se",
 ]
-METRIC = "balanced_accuracy"
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(12)  # E over N(0, 1) noise
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 @dataclass(frozen=True)
 class Design:
-    """One simulated study design (margins on the logit scale)."""
+    """One simulated study design: sizes, and the variance sources on the logit scale."""
 
-    n_patients: int = 20
-    patches_per_patient: int = 30
+    n_patients: int = 9
     n_seeds: int = 3
+    n_arms: int = 3  # the baseline and n_arms - 1 generators
+    min_patches: int = 120  # patches per patient: log-uniform between these two
+    max_patches: int = 120
+    prevalence_a: float = 2.0  # each patient's IDC share ~ Beta(a, b)
+    prevalence_b: float = 3.0
     mu: float = 1.5
     patient_sd: float = 0.8
-    arm_patient_sd: float = 0.5
+    arm_patient_sd: float = 0.3
+    arm_patient_tail_df: float = math.inf  # Student t arm x patient effects where finite
     seed_sd: float = 0.1
+    threshold_sd: float = 0.1
     seed_patient_sd: float = 0.2
     patch_sd: float = 1.0
     noise_sd: float = 0.5
+    difficulty_bins: int = 8
+    noisy_arm_scale: float = 1.0  # the first generator's model and patient effects scaled
 
 
-def simulate_study(rng: np.random.Generator, design: Design, effect: float) -> dict:
-    """Labels, patient codes and per-arm (seeds, patches) probabilities of one study."""
-    n, m, s = design.n_patients, design.patches_per_patient, design.n_seeds
-    codes = np.repeat(np.arange(n), m)
-    idc_share = rng.beta(2, 3, n)
-    labels = (rng.random(n * m) < idc_share[codes]).astype(int)
-    shared = -rng.normal(0, design.patient_sd, n)[codes] + rng.normal(0, design.patch_sd, n * m)
-    probabilities = {}
-    for arm, shift in (("a", effect), ("b", 0.0)):
-        bias = rng.normal(0, design.arm_patient_sd, n)[codes]
-        seed_shift = rng.normal(0, design.seed_sd, (s, 1))
-        seed_patient = rng.normal(0, design.seed_patient_sd, (s, n))[:, codes]
-        noise = rng.normal(0, design.noise_sd, (s, n * m))
-        margin = design.mu + shift + shared + bias + seed_shift + seed_patient + noise
-        true_class = 1 / (1 + np.exp(-margin))
-        probabilities[arm] = np.where(labels == 1, true_class, 1 - true_class)
-    return {"labels": labels, "codes": codes, **probabilities}
+# The variance structures the calibration runs at. "demo": equal patch counts and the small model
+# variance of the demo's classifiers (its standard error at 9 patients and 3 seeds is the demo's,
+# about 0.009 in balanced accuracy). "full_scale": patch counts over two decades, most patients
+# nearly all one class, heavy-tailed arm x patient effects. "seed_dominant": the trained model
+# (seed, threshold) carries most of the variance.
+SCENARIOS = {
+    "demo": Design(
+        mu=3.5,
+        patch_sd=2.0,
+        arm_patient_sd=0.15,
+        seed_patient_sd=0.1,
+        seed_sd=0.05,
+        threshold_sd=0.05,
+        noise_sd=0.3,
+    ),
+    "full_scale": Design(
+        min_patches=10,
+        max_patches=1000,
+        prevalence_a=0.3,
+        prevalence_b=0.3,
+        arm_patient_sd=0.4,
+        arm_patient_tail_df=3.0,
+    ),
+    "seed_dominant": Design(
+        seed_sd=0.35, threshold_sd=0.3, seed_patient_sd=0.1, arm_patient_sd=0.1
+    ),
+}
 
 
-def primary_test(study: dict, settings: Settings, n_seeds: int) -> dict:
-    """The primary analysis of idc_synth.statistics on one simulated study."""
-    labels, codes = study["labels"], study["codes"]
-    n = int(codes.max()) + 1
-    patient_counts = patient_resamples(n, settings.bootstrap_samples, settings.bootstrap_seed)
-    seed_counts = seed_resamples(n_seeds, settings.bootstrap_samples, settings.bootstrap_seed)
-    per_seed = {
-        arm: np.stack(
-            [
-                threshold_metrics(
-                    *(patient_counts @ patient_confusion(labels, probs >= 0.5, codes, n)).T
-                )[METRIC]
-                for probs in study[arm]
-            ]
-        )
-        for arm in ("a", "b")
+def _correct_probability(margin: np.ndarray, noise_sd: float) -> np.ndarray:
+    """E[sigmoid(margin + noise)] with noise ~ N(0, noise_sd^2), by Gauss-Hermite quadrature."""
+    values = margin[..., None] + noise_sd * _NODES
+    return (1 / (1 + np.exp(-values))) @ _WEIGHTS
+
+
+@dataclass(frozen=True)
+class Study:
+    """(arms, seeds, patients, 4) confusion counts tp, fn, fp, tn of one simulated study, per
+    condition (a second condition shares patients, patches and models but not the noise)."""
+
+    confusion: np.ndarray  # (conditions, arms, seeds, patients, 4)
+
+
+def simulate_study(
+    rng: np.random.Generator,
+    design: Design,
+    effect: float,
+    conditions: int = 1,
+    expected: bool = False,
+) -> Study:
+    """One study; `effect` is planted on the first generator (arm 1) on the logit scale. With
+    `expected`, the counts of correct patches are their expectations given the margins (for
+    population values), not draws."""
+    n, s, a = design.n_patients, design.n_seeds, design.n_arms
+    patches = np.exp(
+        rng.uniform(math.log(design.min_patches), math.log(design.max_patches) + 1e-12, n)
+    ).astype(int)
+    share = rng.beta(design.prevalence_a, design.prevalence_b, n)
+    positives = rng.binomial(patches, share)
+    counts = np.stack([patches - positives, positives], axis=1)  # (n, class)
+    k = design.difficulty_bins
+    levels = stats.norm.ppf((np.arange(k) + 0.5) / k) * design.patch_sd
+    bins = rng.multinomial(counts, np.full(k, 1 / k))  # (n, class, bins)
+    difficulty = rng.normal(0, design.patient_sd, n)
+    if math.isfinite(design.arm_patient_tail_df):
+        tail = design.arm_patient_tail_df
+        arm_patient = rng.standard_t(tail, (a, n)) * math.sqrt((tail - 2) / tail)
+    else:
+        arm_patient = rng.standard_normal((a, n))
+    scale = np.ones((a, 1))
+    scale[1] = design.noisy_arm_scale
+    arm_patient *= design.arm_patient_sd * scale
+    shift = rng.normal(0, design.seed_sd, (a, s)) * scale
+    threshold = rng.normal(0, design.threshold_sd, (a, s)) * scale
+    planted = np.zeros(a)
+    planted[1] = effect
+    sign = np.array([-1.0, 1.0])  # a threshold shift helps one class and hurts the other
+    margin = (
+        design.mu
+        + planted[:, None, None, None, None]
+        - difficulty[None, None, :, None, None]
+        + arm_patient[:, None, :, None, None]
+        + shift[:, :, None, None, None]
+        + threshold[:, :, None, None, None] * sign[None, None, None, :, None]
+        + levels[None, None, None, None, :]
+    )  # (arms, seeds, patients, class, bins)
+    confusion = []
+    for _ in range(conditions):
+        seed_patient = rng.normal(0, design.seed_patient_sd, (a, s, n))
+        p = _correct_probability(margin + seed_patient[..., None, None], design.noise_sd)
+        counts_by_bin = np.broadcast_to(bins, p.shape)
+        correct = (counts_by_bin * p if expected else rng.binomial(counts_by_bin, p)).sum(-1)
+        tn, tp = correct[..., 0], correct[..., 1]
+        fp, fn = counts[:, 0] - tn, counts[:, 1] - tp
+        confusion.append(np.stack([tp, fn, fp, tn], axis=-1))
+    return Study(np.stack(confusion))
+
+
+def _jackknife(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, patients, 4) counts -> pseudovalues (seeds, patients) of the pooled metric, and
+    the per-patient metric (seeds, patients) for the spread."""
+    total = confusion.sum(axis=1)  # (seeds, 4)
+    full = threshold_metrics(*total.T)[METRIC]
+    leave_out = threshold_metrics(*np.moveaxis(total[:, None, :] - confusion, -1, 0))[METRIC]
+    per_patient = threshold_metrics(*np.moveaxis(confusion, -1, 0))[METRIC]
+    single = (confusion[..., 0] + confusion[..., 1] == 0) | (confusion[..., 2:].sum(-1) == 0)
+    return pseudovalues(full, leave_out), np.where(single, np.nan, per_patient)
+
+
+def analyse(study: Study, alpha: float) -> tuple[dict[str, list[bool]], list[Crossed]]:
+    """Per read, whether each generator's comparison with the baseline rejects (Bonferroni over
+    the generators, as idc_synth.inference.decide); and the primary analyses."""
+    conditions = [[_jackknife(arm) for arm in confusion] for confusion in study.confusion]
+    arms = range(len(conditions[0]))
+
+    def versus_baseline(tables) -> list[Crossed]:
+        family = Family({str(arm): tables[arm] for arm in arms})
+        return [family.difference(str(arm), "0") for arm in arms if arm]
+
+    scores = [pseudo for pseudo, _ in conditions[0]]
+    reads = {
+        "primary": versus_baseline(scores),
+        "spread": versus_baseline([sd_pseudovalues(values) for _, values in conditions[0]]),
     }
-    replicates = seed_average(per_seed["a"] - per_seed["b"], seed_counts)
-    return infer_difference(replicates, n, settings)
+    if len(conditions) > 1:
+        shifted = [pseudo for pseudo, _ in conditions[1]]
+        reads["contrast"] = versus_baseline([b - a for a, b in zip(scores, shifted, strict=True)])
+    rejected = {read: bonferroni_rejections(results, alpha) for read, results in reads.items()}
+    return rejected, reads["primary"]
 
 
-def patch_mcnemar_rejects(study: dict, alpha: float) -> bool:
-    """Per seed McNemar on patches, Holm over seeds: does any seed reject?"""
-    labels = study["labels"].astype(bool)
-    p_values = [
-        mcnemar_test((a >= 0.5) == labels, (b >= 0.5) == labels)["p_value"]
-        for a, b in zip(study["a"], study["b"], strict=True)
-    ]
-    return bool(np.any(holm(p_values) < alpha))
+def bonferroni_rejections(results: list, alpha: float) -> list[bool]:
+    """Whether each comparison of a family rejects after Bonferroni (as inference.decide)."""
+    k = max(1, sum(result.defined for result in results))
+    return [result.defined and k * result.p_value() < alpha for result in results]
 
 
-def true_difference(rng: np.random.Generator, design: Design, effect: float) -> float:
-    """The population difference in balanced accuracy a logit effect makes (one large study)."""
-    big = replace(design, n_patients=4000, n_seeds=1, seed_sd=0.0)
-    study = simulate_study(rng, big, effect)
-    labels = study["labels"].astype(bool)
+def true_difference(design: Design, effect: float, seed: int = 0) -> float:
+    """The population difference in the pooled metric a logit effect makes (one large study
+    with one seed per arm and no model noise)."""
+    big = replace(design, n_patients=4_000, n_seeds=1, seed_sd=0.0, threshold_sd=0.0)
+    study = simulate_study(np.random.default_rng(seed), big, effect, expected=True)
+    totals = study.confusion[0].sum(axis=2)
+    values = threshold_metrics(*np.moveaxis(totals, -1, 0))[METRIC]  # (arms, 1)
+    return float(values[1, 0] - values[0, 0])
 
-    def balanced(probs):
-        correct = (probs[0] >= 0.5) == labels
-        return 0.5 * (correct[labels].mean() + correct[~labels].mean())
 
-    return float(balanced(study["a"]) - balanced(study["b"]))
+@lru_cache(maxsize=64)
+def logit_effect(design: Design, difference: float) -> float:
+    """The logit effect whose true difference in the metric is `difference` (the population
+    does not depend on the design's patient or seed counts)."""
+    if difference == 0:
+        return 0.0
+    population = replace(design, n_patients=1, n_seeds=1)
+
+    def excess(effect: float) -> float:
+        return true_difference(population, effect) - difference
+
+    high = 1.0
+    while excess(high) < 0:
+        if high > 50:
+            raise ValueError(f"no logit effect makes a difference of {difference} in {design}")
+        high *= 2
+    return float(optimize.brentq(excess, 0.0, high, xtol=1e-3))
 
 
 def rejection_rates(
     design: Design,
-    effects: Sequence[float],
+    differences: Sequence[float],
     n_studies: int,
-    settings: Settings,
+    alpha: float,
     seed: int = 0,
-    methods: Sequence[str] = tuple(METHODS),
+    scenario: str = "",
+    reads: Iterable[str] = ("primary",),
 ) -> pd.DataFrame:
-    """How often each method rejects 'no difference' at settings.alpha, per planted effect."""
+    """How often each read rejects at `alpha`, per planted true difference in the metric. With
+    none the rate is family-wise (any generator), for every read; with one it is the primary
+    read's power for the planted generator."""
     rows = []
-    for index, effect in enumerate(effects):
-        rng = np.random.default_rng([seed, index])
-        rejections = dict.fromkeys(methods, 0)
+    for index, difference in enumerate(differences):
+        # a planted level difference says nothing of the spread or contrast reads' power
+        measured = list(reads) if difference == 0 else ["primary"]
+        conditions = 2 if "contrast" in measured else 1
+        effect = logit_effect(design, difference)
+        rng = np.random.default_rng([seed, index, design.n_patients, design.n_seeds])
+        hits = dict.fromkeys(measured, 0)
         errors = []
         for _ in range(n_studies):
-            study = simulate_study(rng, design, effect)
-            if "two_level_bootstrap" in rejections:
-                result = primary_test(study, settings, design.n_seeds)
-                rejections["two_level_bootstrap"] += bool(result["p_value"] < settings.alpha)
-                errors.append(result["se"])
-            if "patch_mcnemar" in rejections:
-                rejections["patch_mcnemar"] += patch_mcnemar_rejects(study, settings.alpha)
-        difference = true_difference(np.random.default_rng([seed, index, 1]), design, effect)
-        for method, count in rejections.items():
+            rejected, primary = analyse(simulate_study(rng, design, effect, conditions), alpha)
+            errors.append(primary[0].se)
+            for read in measured:
+                hits[read] += any(rejected[read]) if difference == 0 else rejected[read][0]
+        for read, count in hits.items():
             rate = count / n_studies
             rows.append(
                 {
-                    "method": method,
+                    "scenario": scenario,
+                    "read": read,
+                    "n_patients": design.n_patients,
+                    "n_seeds": design.n_seeds,
+                    "family_size": design.n_arms - 1,
                     "effect": effect,
                     "true_difference": difference,
                     "n_studies": n_studies,
                     "rejections": count,
                     "rejection_rate": rate,
-                    "mc_se": math.sqrt(max(rate * (1 - rate), 1e-12) / n_studies),
-                    "mdd": (
-                        minimal_detectable_difference(float(np.mean(errors)), settings.alpha)
-                        if method == "two_level_bootstrap"
-                        else math.nan
-                    ),
-                    "n_patients": design.n_patients,
-                    "n_seeds": design.n_seeds,
-                    "patches_per_patient": design.patches_per_patient,
-                    "alpha": settings.alpha,
+                    "mc_se": math.sqrt(max(rate * (1 - rate), alpha * (1 - alpha)) / n_studies),
+                    "alpha": alpha,
+                    "mean_se": float(np.nanmean(errors)),
                 }
             )
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def null_tolerance(alpha: float, n_studies: int, n_se: float = 3.0) -> float:
+def design_grid(
+    patients: Sequence[int],
+    seeds: Sequence[int],
+    differences: Sequence[float],
+    n_studies: int,
+    alpha: float,
+    n_generators: int = 2,
+    scenarios: Sequence[str] = tuple(SCENARIOS),
+    reads: Iterable[str] = ("primary",),
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Rejection rates over every (scenario, patients, seeds) design."""
+    tables = [
+        rejection_rates(
+            replace(SCENARIOS[name], n_patients=n, n_seeds=m, n_arms=n_generators + 1),
+            differences,
+            n_studies,
+            alpha,
+            seed,
+            name,
+            reads,
+        )
+        for name in scenarios
+        for n in patients
+        for m in seeds
+    ]
+    return pd.concat(tables, ignore_index=True)
+
+
+def simulated_mdd(table: pd.DataFrame, power: float = POWER) -> pd.Series:
+    """Per (scenario, read, patients, seeds): the smallest planted difference detected with at
+    least `power`, interpolated between the planted differences; NaN when none reaches it."""
+
+    def first_crossing(rows: pd.DataFrame) -> float:
+        rows = rows.sort_values("true_difference")
+        x, y = rows["true_difference"].to_numpy(float), rows["rejection_rate"].to_numpy(float)
+        above = np.flatnonzero((y >= power) & (x > 0))
+        if not above.size:
+            return math.nan
+        i = above[0]
+        if i == 0 or x[i - 1] == 0 or y[i] == y[i - 1]:
+            return float(x[i])
+        return float(x[i - 1] + (power - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+
+    keys = ["scenario", "read", "n_patients", "n_seeds"]
+    return table.groupby(keys, sort=False)[["true_difference", "rejection_rate"]].apply(
+        first_crossing
+    )
+
+
+def null_tolerance(alpha: float, n_studies: int, n_se: float = 2.0) -> float:
     """The Monte Carlo allowance over alpha: n_se binomial standard errors at rate alpha."""
     return n_se * math.sqrt(alpha * (1 - alpha) / n_studies)
 
 
 def plot_rejection_rates(table: pd.DataFrame, path, dpi: int = 150):
-    """Rejection rate against the true difference, one line per method, with the alpha line."""
+    """Left: the primary decision's rejection rate against the planted difference, one line per
+    scenario, with the alpha line. Right: every read's family-wise rate with no difference, with
+    its Monte Carlo allowance."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, ax = plt.subplots(figsize=(4.5, 3.2))
-    for method, rows in table.groupby("method", sort=False):
-        ax.errorbar(
+    alpha = float(table["alpha"].iloc[0])
+    figure, (power_ax, null_ax) = plt.subplots(1, 2, figsize=(8, 3.2))
+    primary = table[table["read"] == "primary"]
+    for scenario, rows in primary.groupby("scenario", sort=False):
+        rows = rows.sort_values("true_difference")
+        power_ax.errorbar(
             rows["true_difference"],
             rows["rejection_rate"],
             yerr=2 * rows["mc_se"],
             marker="o",
             capsize=3,
-            label=METHODS.get(method, method),
+            label=scenario,
         )
-    alpha = float(table["alpha"].iloc[0])
-    ax.axhline(alpha, color="grey", linestyle="--", linewidth=1, label=f"α = {alpha:g}")
+    power_ax.axhline(alpha, color="grey", linestyle="--", linewidth=1)
+    power_ax.axhline(POWER, color="grey", linestyle=":", linewidth=1)
+    power_ax.set(
+        xlabel=f"planted difference in {METRIC.replace('_', ' ')}",
+        ylabel="share of studies deciding 'difference'",
+        ylim=(0, 1.02),
+    )
+    power_ax.legend(fontsize=7, frameon=False)
+    null = table[table["true_difference"] == 0]
+    labels = [f"{row.read}\n{row.scenario}" for row in null.itertuples()]
+    positions = np.arange(len(null))
+    null_ax.errorbar(positions, null["rejection_rate"], yerr=2 * null["mc_se"], fmt="o", capsize=3)
+    null_ax.axhline(alpha, color="grey", linestyle="--", linewidth=1, label=f"α = {alpha:g}")
+    null_ax.set_xticks(positions, labels, fontsize=6, rotation=90)
+    null_ax.set(ylabel="family-wise false positives", ylim=(0, max(0.15, 2 * alpha)))
+    null_ax.legend(fontsize=7, frameon=False)
     first = table.iloc[0]
-    ax.set_xlabel("true difference in balanced accuracy (A − B)")
-    ax.set_ylabel("share of studies rejecting")
-    ax.set_title(
+    figure.suptitle(
         f"{int(first['n_studies'])} simulated studies per point: {int(first['n_patients'])} "
-        f"patients, {int(first['n_seeds'])} seeds",
+        f"test patients, {int(first['n_seeds'])} seeds, {int(first['family_size'])} "
+        "comparison(s)",
         fontsize=8,
     )
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     figure.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
     return path
-
-
-def power_table(
-    patients: Sequence[int],
-    seeds: Sequence[int],
-    effects: Sequence[float],
-    n_studies: int,
-    settings: Settings,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Power of the primary test over a grid of designs (for the README's sizing note)."""
-    tables = [
-        rejection_rates(
-            Design(n_patients=n, n_seeds=s),
-            effects,
-            n_studies,
-            settings,
-            seed,
-            ("two_level_bootstrap",),
-        )
-        for n in patients
-        for s in seeds
-    ]
-    return pd.concat(tables, ignore_index=True)
-
-
-if __name__ == "__main__":  # python -m idc_synth.simulation: the README's sizing table
-    table = power_table(
-        patients=(10, 20, 40, 80),
-        seeds=(3, 5),
-        effects=(0.0, 0.4, 0.8),
-        n_studies=200,
-        settings=Settings(bootstrap_samples=400),
-    )
-    table["difference"] = table["true_difference"].round(3)
-    wide = table.pivot_table(
-        index=["n_patients", "n_seeds"], columns="difference", values="rejection_rate"
-    )
-    wide["mdd"] = table.groupby(["n_patients", "n_seeds"])["mdd"].mean()
-    print(wide.round(3).to_string())

@@ -8,6 +8,15 @@ apart, and its generators train on that copy alone: they cannot see a patient ou
 A synthetic ratio r gives a classifier round(r x its real train count) synthetic patches per
 class, taken from the start of one draw sampled at the largest ratio (batches.synthetic_share),
 so the ratios of a fraction differ only in how many of the same synthetic patches they add.
+
+Inference (`efficiency_table`, `efficiency_contrasts`): every cell of the map is a classifier arm
+scored on the same test patients with the same seeds, so the cells form one family of the
+seed x patient model (idc_synth.inference), pooled over every cell. A cell's difference from its
+fraction's real-only classifier is described with an unadjusted interval; the map decides only
+through contrasts declared in advance, per generator, Bonferroni over all of them: its mean
+effect over every cell, and (with two fractions or more) whether the effect at the smallest
+fraction differs from that at the largest (does synthetic data help more when real data is
+scarce?).
 """
 
 from __future__ import annotations
@@ -19,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
 from idc_synth.manifest import write_rows
 from idc_synth.metrics import BASELINE
 from idc_synth.pack import load_packed
-from idc_synth.statistics import Settings, bootstrap_p_value, compare_arms, decide
+from idc_synth.report_format import percent
+from idc_synth.statistics import Settings, TestPredictions
 
 EXCLUDED = "excluded"  # split label of a train patient outside the fraction
 EFFICIENCY_COLUMNS = [
@@ -38,14 +49,28 @@ EFFICIENCY_COLUMNS = [
     "difference",
     "ci_low",
     "ci_high",
-    "p_value",
-    "p_holm",
-    "significant",
-    "verdict",
+    "confidence_level",
     "n_test_patients",
     "seeds",
-    "p_holm_floor",
 ]
+CONTRAST_COLUMNS = [
+    "arm",
+    "contrast",
+    "description",
+    "metric",
+    "estimate",
+    "se",
+    "p_value",
+    "family_size",
+    "p_adjusted",
+    "decision_level",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "mdd",
+    "note",
+]
+MEAN_EFFECT, SCARCITY = "mean_effect", "scarcity"
 
 
 class SweepError(ValueError):
@@ -120,86 +145,159 @@ def cell_arm(arm: str, ratio: float) -> str:
     return f"{arm}@{fraction_name(ratio)}"
 
 
-def holm_floor(n_cells: int, n_patients: int, settings: Settings) -> float:
-    """The smallest Holm-adjusted p any cell of the map can reach: the bootstrap p-value of a
-    difference whose every resample is positive, times the number of cells. At or above alpha
-    no cell can be significant, whatever the data; more resamples or test patients lower it."""
-    smallest = bootstrap_p_value(np.ones(settings.bootstrap_samples), n_patients)
-    return min(1.0, n_cells * smallest)
+def _cell_name(arm: str, fraction: float, ratio: float) -> str:
+    """A cell's name in the map's family: 'baseline@0.5', 'dcgan@0.5x1'."""
+    if arm == BASELINE:
+        return f"{BASELINE}@{fraction_name(fraction)}"
+    return f"{arm}@{fraction_name(fraction)}x{fraction_name(ratio)}"
 
 
-def efficiency_table(
-    cells: Sequence[Mapping],
-    predictions: Sequence[pd.DataFrame],
-    settings: Settings,
-) -> pd.DataFrame:
-    """One row per (arm, fraction, ratio): the primary metric with its interval and, for a
-    generator cell, its difference from the same fraction's real-only classifier with the
-    two-level patient x seed bootstrap; Holm over every generator cell of the sweep.
+class EfficiencyMap:
+    """The map's cells as one family: the primary metric's pseudovalue table of every cell."""
 
-    ``cells[i]`` describes ``predictions[i]`` (one classifier seed): arm, real_fraction,
-    synthetic_ratio, train_patients, real_train_patches.
-    """
-    frame = pd.concat(
-        [
-            table.assign(
-                arm=BASELINE
-                if cell["arm"] == BASELINE
-                else cell_arm(cell["arm"], cell["synthetic_ratio"]),
-                real_fraction=float(cell["real_fraction"]),
+    def __init__(
+        self,
+        cells: Sequence[Mapping],
+        predictions: Sequence[pd.DataFrame],
+        settings: Settings,
+    ):
+        self.settings = settings
+        metric = settings.primary_metric
+        frame = pd.concat(
+            [
+                table.assign(
+                    arm=_cell_name(cell["arm"], cell["real_fraction"], cell["synthetic_ratio"])
+                )
+                for cell, table in zip(cells, predictions, strict=True)
+            ],
+            ignore_index=True,
+        )
+        self.cells = pd.DataFrame(list(cells)).drop_duplicates(
+            ["arm", "real_fraction", "synthetic_ratio"]
+        )
+        self.cells["name"] = [
+            _cell_name(cell.arm, cell.real_fraction, cell.synthetic_ratio)
+            for cell in self.cells.itertuples()
+        ]
+        for fraction in self.cells["real_fraction"].unique():
+            if _cell_name(BASELINE, fraction, 0) not in set(self.cells["name"]):
+                raise SweepError(
+                    f"real fraction {fraction_name(fraction)} has no real-only classifier"
+                )
+        self.study = TestPredictions(frame)
+        scores = {name: self.study.scores(name, (metric,)) for name in self.cells["name"]}
+        self.tables = {name: score.table(metric) for name, score in scores.items()}
+        self.values = {name: score.values(metric) for name, score in scores.items()}
+        self.family = Family(self.tables)
+
+    def versus_real_only(self, cell) -> dict[str, float]:
+        """The weights of a generator cell minus its fraction's real-only classifier."""
+        return {cell.name: 1.0, _cell_name(BASELINE, cell.real_fraction, 0): -1.0}
+
+    def generator_cells(self, arm: str) -> pd.DataFrame:
+        rows = self.cells[(self.cells["arm"] == arm) & (self.cells["synthetic_ratio"] > 0)]
+        return rows.sort_values(["real_fraction", "synthetic_ratio"])
+
+    def contrasts(self) -> list[tuple[str, str, str, dict[str, float]]]:
+        """(arm, contrast, description, weights) of every declared contrast."""
+        declared = []
+        for arm in self.cells.loc[self.cells["arm"] != BASELINE, "arm"].unique():
+            cells = self.generator_cells(arm)
+            if cells.empty:
+                continue
+            declared.append(
+                (
+                    arm,
+                    MEAN_EFFECT,
+                    f"mean difference from real only over its {len(cells)} cell(s)",
+                    _mean_weights([self.versus_real_only(cell) for cell in cells.itertuples()]),
+                )
             )
-            for cell, table in zip(cells, predictions, strict=True)
-        ],
-        ignore_index=True,
-    )
-    described = pd.DataFrame(list(cells)).drop_duplicates(
-        ["arm", "real_fraction", "synthetic_ratio"]
-    )
-    value_rows, difference_rows = [], []
-    for fraction, rows in frame.groupby("real_fraction", sort=True):
-        if BASELINE not in set(rows["arm"]):
-            raise SweepError(f"real fraction {fraction_name(fraction)} has no real-only classifier")
-        result = compare_arms(rows.drop(columns="real_fraction"), settings)
-        values = result.summary_ci[result.summary_ci["metric"] == settings.primary_metric]
-        value_rows.append(values.assign(real_fraction=fraction))
-        versus = result.primary[result.primary["arm_b"] == BASELINE]
-        difference_rows.append(versus.assign(real_fraction=fraction))
-    values = pd.concat(value_rows, ignore_index=True)
-    differences = decide(pd.concat(difference_rows, ignore_index=True), settings.alpha)
-    floor = holm_floor(len(differences), int(values["n_patients"].min()), settings)
+            fractions = sorted(cells["real_fraction"].unique())
+            if len(fractions) > 1:
+                smallest, largest = (
+                    _mean_weights(
+                        [
+                            self.versus_real_only(cell)
+                            for cell in cells[cells["real_fraction"] == fraction].itertuples()
+                        ]
+                    )
+                    for fraction in (fractions[0], fractions[-1])
+                )
+                weights = dict(smallest)
+                for name, weight in largest.items():
+                    weights[name] = weights.get(name, 0.0) - weight
+                declared.append(
+                    (
+                        arm,
+                        SCARCITY,
+                        f"mean difference at {percent(fractions[0])} real data minus at "
+                        f"{percent(fractions[-1])}",
+                        weights,
+                    )
+                )
+        return declared
+
+
+def _mean_weights(contrasts: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The average of several contrasts' weights."""
+    weights: dict[str, float] = {}
+    for contrast in contrasts:
+        for name, weight in contrast.items():
+            weights[name] = weights.get(name, 0.0) + weight / len(contrasts)
+    return weights
+
+
+def efficiency_table(efficiency_map: EfficiencyMap) -> pd.DataFrame:
+    """One row per (arm, fraction, ratio): the primary metric with its interval and, for a
+    generator cell, its difference from the same fraction's real-only classifier with an
+    unadjusted interval (descriptive: the map decides through `efficiency_contrasts`)."""
+    settings = efficiency_map.settings
+    level = settings.confidence_level
     rows = []
-    for cell in described.itertuples(index=False):
-        name = BASELINE if cell.arm == BASELINE else cell_arm(cell.arm, cell.synthetic_ratio)
-        fraction = float(cell.real_fraction)
-        value = values[(values["arm"] == name) & (values["real_fraction"] == fraction)].iloc[0]
+    for cell in efficiency_map.cells.itertuples():
+        value = crossed(efficiency_map.tables[cell.name])
+        low, high = value.interval(level, SCORE_RANGE)
         row = {
             "arm": cell.arm,
-            "real_fraction": fraction,
+            "real_fraction": float(cell.real_fraction),
             "synthetic_ratio": float(cell.synthetic_ratio),
             "train_patients": int(cell.train_patients),
             "real_train_patches": int(cell.real_train_patches),
             "metric": settings.primary_metric,
-            "value": value["mean"],
-            "value_ci_low": value["ci_low"],
-            "value_ci_high": value["ci_high"],
-            "n_test_patients": int(value["n_patients"]),
-            "seeds": int(value["n_seeds"]),
-            "p_holm_floor": floor,
+            "value": float(np.nanmean(efficiency_map.values[cell.name])),
+            "value_ci_low": low,
+            "value_ci_high": high,
+            "confidence_level": level,
+            "n_test_patients": efficiency_map.study.n_patients,
+            "seeds": len(efficiency_map.study.seeds),
         }
         if cell.arm != BASELINE:
-            match = differences[
-                (differences["arm_a"] == name) & (differences["real_fraction"] == fraction)
-            ].iloc[0]
-            row.update(
-                {
-                    key: match[key]
-                    for key in ("difference", "ci_low", "ci_high", "p_value", "p_holm")
-                },
-                significant=match["significant"],
-                verdict=match["verdict"],
-            )
+            difference = efficiency_map.family.contrast(efficiency_map.versus_real_only(cell))
+            row["difference"] = difference.estimate
+            row["ci_low"], row["ci_high"] = difference.interval(level)
         rows.append(row)
     table = pd.DataFrame(rows, columns=EFFICIENCY_COLUMNS)
     order = table.assign(generator=table["arm"] != BASELINE)
     order = order.sort_values(["generator", "arm", "real_fraction", "synthetic_ratio"])
     return table.loc[order.index].reset_index(drop=True)
+
+
+def efficiency_contrasts(efficiency_map: EfficiencyMap) -> pd.DataFrame:
+    """One row per declared contrast, Bonferroni over all of them, with its verdict."""
+    declared = efficiency_map.contrasts()
+    results = [efficiency_map.family.contrast(weights) for *_, weights in declared]
+    decided = decide(results, efficiency_map.settings.alpha)
+    rows = [
+        {
+            "arm": arm,
+            "contrast": contrast,
+            "description": description,
+            "metric": efficiency_map.settings.primary_metric,
+            **row,
+        }
+        for (arm, contrast, description, _), row in zip(
+            declared, decided.to_dict("records"), strict=True
+        )
+    ]
+    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
