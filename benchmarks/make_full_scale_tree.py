@@ -2,19 +2,24 @@
 
     python benchmarks/make_full_scale_tree.py /scratch/idc-full --full-scale   # 277,524 PNGs
     python benchmarks/make_full_scale_tree.py /tmp/idc-small                   # 4,000 PNGs
+    python benchmarks/make_full_scale_tree.py /tmp/idc-kaggle --nested-copy    # + the copy
 
 The shape is the Kaggle "Breast Histopathology Images" set's: 277,524 patches from 279
-patients (uneven per-patient counts), 78,786 (28.4 %) IDC with a per-patient IDC share that
-varies, ~1.5 % edge patches cut smaller than 50x50 at the slide border, patches on a 50 px grid.
+patients (uneven per-patient counts; the 162 ids of the published split among them), 78,786
+(28.4 %) IDC with a per-patient IDC share that varies, ~1.5 % edge patches cut smaller than
+50x50 at the slide border, patches on a 50 px grid.
 Pixels come from a few hundred template PNGs (tissue-like blobs, or real patches given with
 --templates), each encoded once and written as bytes: decode cost per patch is realistic, and
-the full tree takes about a minute and ~1.5 GB of disk.
+the full tree takes about a minute and ~1.5 GB of disk. --nested-copy adds the Kaggle
+archive's duplicate of every patient folder under IDC_regular_ps50_idx5/ (twice the files),
+whose byte-for-byte check the ingest then pays.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,8 +30,11 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
 
 from idc_synth.layout import PATCH_SIZE, PatchName  # noqa: E402
+from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
 
 FULL_SCALE = {"patches": 277_524, "patients": 279, "idc": 78_786}
+PUBLISHED = "janowczyk2016"  # the split whose patient ids the tree uses
+NESTED_COPY = "IDC_regular_ps50_idx5"  # the Kaggle archive's second copy of every patient
 EDGE_FRACTION = 0.015
 N_TEMPLATES = 256
 
@@ -82,8 +90,17 @@ def plan(patches: int, patients: int, idc: int, seed: int) -> list[tuple[str, in
         step = 1 if positives.sum() < idc else -1
         room = positives < counts if step > 0 else positives > 0
         positives[rng.choice(np.flatnonzero(room))] += step
-    pairs = enumerate(zip(counts, positives, strict=True))
-    return [(str(8863 + i), int(n), int(k)) for i, (n, k) in pairs]
+    pairs = zip(patient_ids(patients), counts, positives, strict=True)
+    return [(patient, int(n), int(k)) for patient, n, k in pairs]
+
+
+def patient_ids(n: int) -> list[str]:
+    """The real set's ids where they are known: the 162 of the published split first (so a
+    full-scale tree plans the split.preset janowczyk2016 study), then unused ids from 8863 on."""
+    lists = preset_lists(PUBLISHED).values()
+    published = sorted({patient for path in lists for patient in read_patient_list(path)}, key=int)
+    fillers = (str(i) for i in range(8863, 8863 + 2 * n) if str(i) not in published)
+    return [*published, *fillers][:n]
 
 
 def write_tree(
@@ -108,6 +125,15 @@ def write_tree(
     return written
 
 
+def add_nested_copy(root: Path) -> int:
+    """Copy every patient folder of root under root/IDC_regular_ps50_idx5/, as the Kaggle
+    archive holds them; the number of files copied."""
+    nested = root / NESTED_COPY
+    for folder in sorted(path for path in root.iterdir() if path.is_dir() and path != nested):
+        shutil.copytree(folder, nested / folder.name)
+    return sum(1 for path in nested.rglob("*.png"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder to write (created; must be empty)")
@@ -116,6 +142,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--templates", type=Path, help="real IDC PNGs to reuse as pixels")
+    parser.add_argument(
+        "--nested-copy", action="store_true", help=f"also a copy of it all under {NESTED_COPY}/"
+    )
     args = parser.parse_args()
     if args.root.exists() and any(args.root.iterdir()):
         raise SystemExit(f"{args.root} is not empty")
@@ -129,6 +158,8 @@ def main() -> None:
         }
     count = write_tree(args.root, **shape, seed=args.seed, source=args.templates)
     print(f"wrote {count} patches of {shape['patients']} patients under {args.root}")
+    if args.nested_copy:
+        print(f"and {add_nested_copy(args.root)} copies under {args.root / NESTED_COPY}")
 
 
 if __name__ == "__main__":

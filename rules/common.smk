@@ -12,9 +12,16 @@ from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from idc_synth.code_version import code_digest
-from idc_synth.config_checks import ConfigError, check_config, schema_problems
+from idc_synth.config_checks import (
+    ConfigError,
+    check_config,
+    expand_user_paths,
+    schema_problems,
+)
 from idc_synth.diffusion.folder import pipeline_files
-from idc_synth.listing import write_listing_if_changed
+from idc_synth.listing import refresh_listing
+from idc_synth.preflight import plan_from_walk
+from idc_synth.presets import preset_lists, read_lists, split_description
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 try:
@@ -26,6 +33,7 @@ except WorkflowError:
         "invalid config (keys and values: schemas/config.schema.yaml):\n  "
         + "\n  ".join(problems)
     ) from None
+expand_user_paths(config)
 try:
     check_config(config, Path.cwd())
 except ConfigError as error:
@@ -37,6 +45,7 @@ PACKED_SETS = ("train", "holdout", "val", "test")
 ARMS = config["arms"]
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
+DATA_ROOT = DEMO_ROOT if config["data"]["source"] == "demo" else config["data"]["root"]
 # Train-on-synthetic, test-on-real arms: a classifier that sees only a generator's patches.
 SYNTHETIC_ONLY = "_only"
 TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
@@ -46,12 +55,37 @@ GPUS = config["gpus"]
 # wherever snakemake runs (--directory, SLURM jobs) and a study moved or copied with its
 # checkout reruns nothing (an absolute path in params would look like a changed param).
 SCRIPTS = os.path.relpath(os.path.join(workflow.basedir, "workflow_scripts"))
+# The patient lists of the split, relative like SCRIPTS: a preset's (shipped in resources/), the
+# user's, or none (a stratified split).
+SPLIT_LISTS = {
+    split: os.path.relpath(path)
+    for split, path in (
+        preset_lists(config["split"]["preset"])
+        if config["split"]["preset"]
+        else config["split"]["patient_lists"] or {}
+    ).items()
+}
 # Names of data-root files with their sizes and mtimes: the manifest's input for a user's folder,
 # so that a deleted, added or overwritten patch reruns the manifest (a folder's own mtime misses
-# overwritten files). Rewritten only when the listing changed, by the main process only.
+# overwritten files). Rewritten only when the listing changed, by the main process only, which
+# also prints the ingest preflight as planned from the file names: a wrong root, a nested copy
+# or a split that does not fit the root shows in seconds, on every command, `-n` included.
 DATA_LISTING = "results/data/root_listing.tsv"
 if config["data"]["source"] == "folder" and workflow.is_main_process:
-    write_listing_if_changed(Path(config["data"]["root"]), Path(DATA_LISTING))
+    walk = refresh_listing(Path(DATA_ROOT), Path(DATA_LISTING))
+    if walk is not None:
+        plan = plan_from_walk(
+            DATA_ROOT,
+            walk,
+            split_description(
+                config["split"]["preset"],
+                SPLIT_LISTS,
+                config["split"]["fractions"],
+                config["split"]["seed"],
+            ),
+            read_lists(SPLIT_LISTS) if SPLIT_LISTS else None,
+        )
+        print("\n".join(plan.lines()), file=sys.stderr)
 
 
 wildcard_constraints:
@@ -94,16 +128,17 @@ def accelerate_launch(wildcards, resources):
 def manifest_inputs(wildcards):
     """The demo folder (made by a rule), or a user's root with its listing of files."""
     if config["data"]["source"] == "demo":
-        return {"root": DEMO_ROOT}
-    return {"root": config["data"]["root"], "listing": DATA_LISTING}
+        return {"root": DATA_ROOT}
+    return {"root": DATA_ROOT, "listing": DATA_LISTING}
 
 
 def split_inputs(wildcards):
-    """The manifest, and the patient lists when given: an edited list reruns the split."""
-    lists = config["split"]["patient_lists"] or {}
+    """The manifest and its QC table (for the preflight), and the patient lists when given: an
+    edited list reruns the split."""
     return {
-        "manifest": "results/data/manifest.parquet",
-        **{f"list_{split}": path for split, path in lists.items()},
+        "manifest": rules.manifest.output.manifest,
+        "qc": rules.manifest.output.qc,
+        **{f"list_{split}": path for split, path in SPLIT_LISTS.items()},
     }
 
 

@@ -60,6 +60,13 @@ rule split:
         unpack(split_inputs),
     output:
         split="results/data/split.parquet",
+        # how the split was made and who was left out: the summary's split section
+        info="results/data/split_info.json",
+        preflight=report(
+            "results/data/preflight.tsv",
+            caption="../report/preflight.rst",
+            category="Data",
+        ),
     log:
         "results/logs/split.log",
     conda:
@@ -67,6 +74,8 @@ rule split:
     params:
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
+        preset=config["split"]["preset"],
+        root=DATA_ROOT,
     script:
         "../workflow_scripts/split.py"
 

@@ -1,5 +1,5 @@
-# Report: results/summary.md (headline table, primary endpoint, conclusion, methods, secondary
-# effects, variance, train-on-synthetic, image quality, cost). The HTML
+# Report: results/summary.md (headline table, data and split, primary endpoint, conclusion,
+# methods, secondary effects, variance, train-on-synthetic, image quality, cost). The HTML
 # report (`snakemake --report`) gathers every output wrapped in report(...).
 
 
@@ -48,6 +48,7 @@ rule write_summary:
         probability_calibration=rules.compare_arms.output.probability_calibration,
         costs=rules.cost_table.output.costs,
         steps=rules.cost_table.output.steps,
+        split_info=rules.split.output.info,
     output:
         summary=report(
             "results/summary.md",

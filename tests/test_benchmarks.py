@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from benchlib import COLUMNS, Row, interleaved  # noqa: E402
-from make_full_scale_tree import FULL_SCALE, plan, write_tree  # noqa: E402
+from make_full_scale_tree import FULL_SCALE, add_nested_copy, plan, write_tree  # noqa: E402
 
 from idc_synth.layout import parse_patch_path  # noqa: E402
+from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
 
 
 def _table(path: Path) -> list[dict]:
@@ -34,6 +35,11 @@ def test_full_scale_plan_has_the_datasets_totals():
     assert counts.sum() == FULL_SCALE["patches"] and positives.sum() == FULL_SCALE["idc"]
     assert (positives <= counts).all() and counts.min() >= 1
     assert positives.std() > 0  # IDC share varies between patients
+    ids = [patient for patient, _, _ in patients]
+    published = {
+        p for path in preset_lists("janowczyk2016").values() for p in read_patient_list(path)
+    }
+    assert len(set(ids)) == 279 and published <= set(ids)  # the published split's ids are there
 
 
 def test_small_tree_follows_the_idc_layout_with_edge_patches(tmp_path):
@@ -47,6 +53,16 @@ def test_small_tree_follows_the_idc_layout_with_edge_patches(tmp_path):
     sizes = [Image.open(path).size for path in files]
     assert any(size != (50, 50) for size in sizes)  # edge patches
     assert all(w <= 50 and h <= 50 for w, h in sizes)
+
+
+def test_nested_copy_doubles_every_patient_folder(tmp_path):
+    write_tree(tmp_path, 60, 3, 20, seed=1)
+    assert add_nested_copy(tmp_path) == 60
+    top = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("[0-9]*/*/*.png"))
+    nested = sorted(
+        p.relative_to(tmp_path / "IDC_regular_ps50_idx5") for p in tmp_path.glob("IDC_*/*/*/*.png")
+    )
+    assert top == nested and len(top) == 60
 
 
 def test_interleaved_alternates_order_and_takes_medians():

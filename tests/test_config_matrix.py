@@ -197,3 +197,13 @@ def test_readme_commands_never_put_a_target_after_configfile():
         if "snakemake" in line and "--configfile " in line:
             after = line.split("--configfile ", 1)[1].split("#")[0].split()
             assert len(after) == 1 or after[1].startswith("-"), line
+
+
+def test_a_colour_matplotlib_cannot_draw_stops_the_workflow_before_any_job(tmp_path):
+    config = tiny_config()
+    config["figures"]["colors"]["dcgan"] = "#12345"
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir, "-n")
+    assert run.returncode != 0
+    assert "figures.colors.dcgan: '#12345' is not a colour" in run.stdout + run.stderr
+    assert not (workdir / "results").exists()

@@ -208,8 +208,8 @@ def test_render_reads_named_inputs(tmp_path):
 def test_style_colours_override_defaults_and_name_unknown_arms():
     style = figures.Style.from_options({"colors": {"dcgan": "#123456"}})
     assert style.color("dcgan") == "#123456"
-    assert style.color("baseline") == figures.DEFAULT_COLORS["baseline"]
-    assert style.color("real_val") == figures.DEFAULT_COLORS["real"]
+    assert style.color("baseline") == figures.DEFAULTS["colors"]["baseline"]
+    assert style.color("real_val") == figures.DEFAULTS["colors"]["real"]
     assert style.color("other").startswith("#")
 
 

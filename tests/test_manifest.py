@@ -103,7 +103,11 @@ def test_parallel_scan_matches_serial(patch_tree, tmp_path):
 def test_real_idc_sample_ingests(tmp_path):
     result = build_manifest(REAL_SAMPLE, "pad", 0.05, tmp_path / "px.npy", workers=2)
     manifest = result.manifest
-    assert len(manifest) == 1397 and result.rejected.empty
+    assert len(manifest) == 1397
+    # the sample's README is the one file that is no patch: skipped, and said so
+    assert result.rejected.to_dict("records") == [
+        {"path": "README.md", "reason": "skipped: not a .png file"}
+    ]
     assert manifest.groupby("patient").size().to_dict() == {"10253": 549, "10254": 848}
     assert manifest["label"].value_counts().to_dict() == {0: 1251, 1: 146}
     assert (manifest["status"] == "ok").all()

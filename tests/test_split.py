@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from idc_synth.presets import PRESETS, fit_lists, preset_lists, read_lists, split_description
 from idc_synth.split import (
     SPLITS,
     SplitError,
@@ -109,3 +110,34 @@ def test_check_split_catches_a_leak():
     )
     with pytest.raises(AssertionError, match=r"\['a'\]"):
         check_split(table)
+
+
+def test_the_published_preset_ships_84_29_49_disjoint_patients():
+    assigned = read_lists(preset_lists("janowczyk2016"))
+    sizes = {name: sum(split == name for split in assigned.values()) for name in SPLITS}
+    assert sizes == PRESETS["janowczyk2016"].sizes == {"train": 84, "val": 29, "test": 49}
+    assert len(assigned) == 162  # read_lists refuses a patient in two lists
+
+
+def test_lists_that_miss_a_whole_split_name_the_list(tmp_path):
+    manifest = synthetic_manifest(6)
+    paths = write_lists(tmp_path, {"train": ["p000", "p001"], "val": ["q9"], "test": ["p002"]})
+    with pytest.raises(SplitError, match=r"none of the patients listed for val \(.*val.txt\)"):
+        split_from_lists(manifest, paths)
+
+
+def test_how_patients_fit_the_lists_is_named():
+    fit = fit_lists({"10": "train", "9": "val", "11": "test", "12": "test"}, {"9", "10", "11", "x"})
+    assert fit.sizes == {"train": 1, "val": 1, "test": 1}
+    assert fit.left_out == ["x"] and fit.missing == ["12"]
+
+
+def test_split_description_names_the_split():
+    assert split_description("janowczyk2016", None, {}, 0) == (
+        "published patient split janowczyk2016 (Janowczyk & Madabhushi 2016, J Pathol Inform 7:29)"
+    )
+    lists = {"train": "a.txt", "val": "b.txt", "test": "c.txt"}
+    assert split_description(None, lists, {}, 0) == "patient lists a.txt, b.txt, c.txt"
+    assert split_description(None, None, FRACTIONS, 3) == (
+        "stratified by patient (seed 3; patch shares train 0.6, val 0.2, test 0.2)"
+    )

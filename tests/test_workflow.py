@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ WORKFLOW_PARTS = (
     "envs",
     "report",
     "profiles",
+    "resources",
     "config.yaml",
 )
 
@@ -95,6 +97,7 @@ def finished_run(tmp_path_factory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("workflow"), tiny_config())
     run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-4000:]
+    (workdir / "console.txt").write_text(run.stdout + run.stderr)  # what the user saw
     return workdir
 
 
@@ -241,6 +244,20 @@ def test_a_planted_difference_goes_through_the_workflows_own_rules(finished_run,
     assert table.loc[0, "difference"] > 0.1  # the planted arm gained in this rerun
     assert "studies decided 'difference'" in run.stdout
     assert (finished_run / "results/metrics/primary.tsv").read_bytes() == before
+
+
+def test_the_ingest_preflight_is_on_the_console_before_any_training(finished_run):
+    console = (finished_run / "console.txt").read_text()
+    preflight = console.index("Ingest preflight (after decoding):")
+    assert preflight < console.index("rule train_")
+    assert re.search(r"split sizes \(patients\)\s+train 3, val 1, test 2", console[preflight:])
+    table = pd.read_csv(finished_run / "results/data/preflight.tsv", sep="\t")
+    assert table.set_index("item").at["patients", "value"] == "6"
+    summary = (finished_run / "results/summary.md").read_text()
+    assert (
+        "Split: stratified by patient (seed 0; patch shares train 0.5, val 0.2, test 0.3): "
+        "train 3, val 1, test 2 patients; no patient left out." in summary
+    )
 
 
 def test_summary_figures_and_html_report(finished_run):

@@ -3,7 +3,8 @@ kept patches' pixels (each patch decoded once)."""
 
 from pathlib import Path
 
-from idc_synth.manifest import KEPT, ManifestError, build_manifest
+from idc_synth.manifest import ManifestError, build_manifest
+from idc_synth.qc import kind_counts
 from idc_synth.runtime import rule_logging
 
 
@@ -41,15 +42,9 @@ def main(
             manifest_path,
             pixels_path,
         )
-        kept = result.rejected["reason"].str.startswith(KEPT)
-        logger.info(
-            "QC: %d rejected, %d kept after conversion; wrote %s",
-            (~kept).sum(),
-            kept.sum(),
-            qc_path,
-        )
-        for reason, count in result.rejected["reason"].value_counts().head(10).items():
-            logger.info("  %d: %s", count, reason)
+        logger.info("QC: %d rows; wrote %s", len(result.rejected), qc_path)
+        for kind, count in kind_counts(result.rejected["reason"]).items():
+            logger.info("  %d: %s", count, kind)
 
 
 if __name__ == "__main__":

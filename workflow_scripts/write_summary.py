@@ -1,5 +1,6 @@
 """Rule write_summary: results/summary.md from the statistics, quality and cost tables."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ def main(
     data_source: str,
     arms: list[str],
     log: Path | None,
+    split_info: Path | None = None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
     patient_spread, probability_calibration, robustness, efficiency and efficiency_contrasts
@@ -39,11 +41,12 @@ def main(
             logger.info("read %s: %s", name, path)
         frames["tests"]["note"] = frames["tests"]["note"].fillna("")
         frames["primary"]["note"] = frames["primary"]["note"].fillna("")
-        logger.info("read %s and %s", costs, steps)
+        logger.info("read %s, %s and %s", costs, steps, split_info)
         text = build_summary(
             **frames,
             costs=pd.read_csv(costs, sep="\t"),
             steps=pd.read_csv(steps, sep="\t"),
+            split_info=json.loads(split_info.read_text()) if split_info else None,
             alpha=alpha,
             data_source=data_source,
             arms=arms,
@@ -76,6 +79,7 @@ if __name__ == "__main__":
         },
         costs=Path(sm.input.costs),
         steps=Path(sm.input.steps),
+        split_info=Path(sm.input.split_info),
         summary_path=Path(sm.output.summary),
         alpha=float(sm.params.alpha),
         data_source=str(sm.params.data_source),

@@ -32,6 +32,7 @@ from idc_synth.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
+from idc_synth.defaults import schema_defaults
 from idc_synth.metrics import classification_metrics, tune_threshold
 from idc_synth.models import ARCHITECTURES, build_classifier, to_model_input
 
@@ -84,8 +85,8 @@ class TrainSettings:
     weight_decay: float
     patience: int
     seed: int
-    threshold: float | str = TUNED_THRESHOLD
-    budget: str = STEP_BUDGET
+    threshold: float | str = schema_defaults("classifier")["threshold"]
+    budget: str = schema_defaults("classifier")["budget"]
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:

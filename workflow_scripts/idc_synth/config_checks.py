@@ -2,9 +2,9 @@
 
 Schema errors become one short line each (the key, the offending value, what is allowed or
 the nearest valid key); cross-key and file-system checks catch what a schema cannot express
-(fractions that do not sum to 1, a missing patient list, an unusable pretrained folder), so
-that a deterministic input error stops the run in seconds rather than after hours of upstream
-jobs and retries.
+(fractions that do not sum to 1, a missing patient list, an unusable pretrained folder, a
+colour matplotlib cannot draw), so that a deterministic input error stops the run in seconds
+rather than after hours of upstream jobs and retries. Path settings get `~` expanded first.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from idc_synth.diffusion.folder import PretrainedModelError, check_pipeline_folder
+from idc_synth.presets import PRESET_FOLDER, SplitError, preset_lists, read_lists
 
 SHORT = reprlib.Repr()  # values shortened: a whole config section is never printed
 SHORT.maxstring, SHORT.maxother, SHORT.maxlist, SHORT.maxdict, SHORT.maxlevel = 60, 60, 6, 4, 2
@@ -111,6 +112,11 @@ def check_patient_lists(lists: Mapping[str, str] | None, workdir: Path) -> None:
                 f"split.patient_lists.{split}: {path} is not a file (relative paths are read "
                 f"from {workdir}); give one patient id per line"
             )
+    if lists:
+        try:
+            read_lists({split: workdir / path for split, path in lists.items()})
+        except SplitError as error:
+            raise ConfigError(f"split.patient_lists: {error}") from None
 
 
 def check_pretrained(diffusion: Mapping[str, Any]) -> None:
@@ -128,15 +134,81 @@ def check_pretrained(diffusion: Mapping[str, Any]) -> None:
         raise ConfigError(f"diffusion.pretrained_path: {error}") from None
 
 
+def expand_user_paths(config: dict[str, Any]) -> None:
+    """`~` and `~user` expanded, in place, in every path setting (as a shell would)."""
+    data, split, quality = config["data"], config["split"], config["quality"]
+    for section, key in ((data, "root"), (quality, "inception_weights")):
+        if section[key]:
+            section[key] = str(Path(section[key]).expanduser())
+    if split["patient_lists"]:
+        split["patient_lists"] = {
+            name: str(Path(path).expanduser()) for name, path in split["patient_lists"].items()
+        }
+    diffusion = config["diffusion"]
+    if diffusion.get("pretrained_path", "").startswith("~"):  # else maybe a hub id: left as is
+        diffusion["pretrained_path"] = str(Path(diffusion["pretrained_path"]).expanduser())
+
+
+def check_data_root(data: Mapping[str, Any], workdir: Path) -> None:
+    if data["source"] != "folder":
+        return
+    if not data["root"]:
+        raise ConfigError(
+            "data.root: not set; data.source 'folder' needs the folder holding "
+            "<patient>/<class>/*.png: set it in your config file, or pass "
+            "--config 'data={root: /path/to/IDC_regular_ps50_idx5}'"
+        )
+    if not (workdir / data["root"]).is_dir():
+        raise ConfigError(
+            f"data.root: {data['root']!r} is not a folder; data.source 'folder' needs the data "
+            "root holding <patient>/<class>/*.png"
+        )
+
+
+def check_split(split: Mapping[str, Any], workdir: Path) -> None:
+    if split["preset"] and split["patient_lists"]:
+        raise ConfigError(
+            f"split.preset {split['preset']!r} and split.patient_lists are both set; keep one "
+            "(the preset is a set of patient lists shipped with the workflow)"
+        )
+    lists = preset_lists(split["preset"]) if split["preset"] else {}
+    if not all(path.is_file() for path in lists.values()):
+        raise ConfigError(
+            f"split.preset {split['preset']!r}: its lists are missing from "
+            f"{PRESET_FOLDER}; restore them from the repository"
+        )
+    check_fractions(split["fractions"])
+    check_patient_lists(split["patient_lists"], workdir)
+
+
+def check_colors(colors: Mapping[str, str]) -> None:
+    """Colours are drawn only at plot time, hours in; matplotlib judges them now."""
+    from matplotlib.colors import is_color_like  # colors only: no pyplot, no backend
+
+    bad = {name: value for name, value in colors.items() if not is_color_like(value)}
+    if bad:
+        listed = ", ".join(f"figures.colors.{name}: {value!r}" for name, value in bad.items())
+        raise ConfigError(
+            f"{listed} is not a colour matplotlib can draw; use a hex code such as '#0072B2' or "
+            "a named colour such as 'tab:blue'"
+        )
+
+
+def check_diffusion(diffusion: Mapping[str, Any]) -> None:
+    levels, channels = diffusion["unet_attention_levels"], diffusion["unet_channels"]
+    if levels > len(channels):
+        raise ConfigError(
+            f"diffusion.unet_attention_levels: {levels} exceeds the {len(channels)} levels of "
+            f"diffusion.unet_channels {channels}; lower it or add levels"
+        )
+    if diffusion["mode"] == "pretrained":
+        check_pretrained(diffusion)
+
+
 def check_config(config: Mapping[str, Any], workdir: Path) -> None:
     """Cross-key and file checks the schema cannot make; raises ConfigError on the first."""
-    root = config["data"]["root"]
-    if config["data"]["source"] == "folder" and not (root and (workdir / root).is_dir()):
-        raise ConfigError(
-            f"data.root: {root!r} is not a folder; data.source 'folder' needs the data root "
-            "holding <patient>/<class>/*.png"
-        )
-    check_fractions(config["split"]["fractions"])
-    check_patient_lists(config["split"]["patient_lists"], workdir)
-    if "diffusion" in config["arms"] and config["diffusion"]["mode"] == "pretrained":
-        check_pretrained(config["diffusion"])
+    check_data_root(config["data"], workdir)
+    check_split(config["split"], workdir)
+    check_colors(config["figures"]["colors"])
+    if "diffusion" in config["arms"]:
+        check_diffusion(config["diffusion"])

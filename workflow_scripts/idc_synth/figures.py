@@ -24,16 +24,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from idc_synth.defaults import schema_defaults  # noqa: E402
 from idc_synth.grids import tile  # noqa: E402
 from idc_synth.metrics import METRIC_LABELS, arm_sort_key  # noqa: E402
 from idc_synth.statistics import TEST_METRICS  # noqa: E402
 
-DEFAULT_COLORS = {
-    "baseline": "#4D4D4D",
-    "dcgan": "#0072B2",
-    "diffusion": "#D55E00",
-    "real": "#009E73",
-}
+DEFAULTS = schema_defaults("figures")
 FALLBACK_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 
 
@@ -41,9 +37,9 @@ FALLBACK_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 class Style:
     """The `figures:` options every family shares."""
 
-    dpi: int = 150
-    font_size: float = 9
-    colors: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_COLORS))
+    dpi: int = DEFAULTS["dpi"]
+    font_size: float = DEFAULTS["font_size"]
+    colors: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["colors"]))
 
     def color(self, name: str) -> str:
         name = "real" if name.startswith("real") else name
@@ -53,10 +49,10 @@ class Style:
 
     @classmethod
     def from_options(cls, options: Mapping) -> Style:
-        colors = {**DEFAULT_COLORS, **dict(options.get("colors") or {})}
+        colors = {**DEFAULTS["colors"], **dict(options.get("colors") or {})}
         return cls(
-            dpi=int(options.get("dpi", 150)),
-            font_size=float(options.get("font_size", 9)),
+            dpi=int(options.get("dpi", DEFAULTS["dpi"])),
+            font_size=float(options.get("font_size", DEFAULTS["font_size"])),
             colors=colors,
         )
 

@@ -1,6 +1,11 @@
 """Scan a data root in the IDC layout into a patch manifest, a QC table of rejects, and the
 pixels of every kept patch.
 
+Each (patient, x, y) is ingested once: byte-identical twins (the Kaggle archive holds every
+patient twice, the second copy nested under IDC_regular_ps50_idx5/) are kept once and each
+skipped twin is a QC row; twins that differ stop the scan. Linked folders are followed once;
+dangling links, link loops and unreadable folders are QC rows (idc_synth.walk).
+
 Every image is decoded exactly once per ingest, here: the decode that checks a patch (so a
 truncated PNG is caught now, not in the middle of training) also writes its RGB pixels into
 one uint8 (N, 50, 50, 3) .npy, row i = manifest row i, and packing only gathers rows from it.
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -31,14 +36,14 @@ from idc_synth.layout import (
     LayoutError,
     parse_patch_path,
 )
+from idc_synth.qc import DUPLICATE, KEPT, NOT_PNG, duplicate_note, is_reject, kind_counts
+from idc_synth.walk import walk_root
 
 log = logging.getLogger(__name__)
 
 SIZE_POLICIES = ("drop", "pad")
 MANIFEST_COLUMNS = ["path", "patient", "x", "y", "label", "width", "height", "mode", "status"]
 QC_COLUMNS = ["path", "reason"]
-# QC rows of patches that stay in the manifest (converted, not rejected) start with this.
-KEPT = "kept: "
 MAX_EXAMPLES = 5
 PAD_VALUE = 255  # slide background is white; edge patches are cut off at the slide border
 PIXEL_SHAPE = (PATCH_SIZE, PATCH_SIZE, 3)
@@ -64,26 +69,31 @@ class ManifestResult:
     rejected: pd.DataFrame
 
 
-def find_patch_files(root: Path) -> list[str]:
+def find_patch_files(root: Path) -> tuple[list[str], list[dict]]:
     """All PNGs under root as relative paths, sorted part by part (as Paths sort) so the
-    manifest's order does not depend on the file system. Strings, not Paths: at 277,524
-    patches, building Paths cost as much as a tenth of the decode."""
+    manifest's order does not depend on the file system, and a QC row for everything else the
+    walk met (other files, dangling or looping links, unreadable folders). Strings, not Paths:
+    at 277,524 patches, building Paths cost as much as a tenth of the decode."""
     if not root.is_dir():
         raise ManifestError(
             f"data root {root} is not a folder; set data.root in config.yaml to the folder "
             "that holds <patient>/<class>/*.png"
         )
-    files = []
-    for dirpath, _, names in os.walk(root):
-        folder = os.path.relpath(dirpath, root)
-        prefix = "" if folder == os.curdir else folder + os.sep
-        files += [prefix + name for name in names if name.lower().endswith(".png")]
+    walk = walk_root(root)
+    if walk.problems and walk.problems[0][0] == os.curdir:
+        raise ManifestError(f"data root {root}: {walk.problems[0][1]}")
+    files, rows = [], [{"path": path, "reason": reason} for path, reason in walk.problems]
+    for found in walk.files:
+        if found.path.lower().endswith(".png"):
+            files.append(found.path)
+        else:
+            rows.append({"path": found.path, "reason": NOT_PNG})
     if not files:
         raise ManifestError(
             f"no .png patches under {root}; expected <patient>/<class>/"
             "<patient>_idx5_x<X>_y<Y>_class<C>.png (the IDC dataset's layout)"
         )
-    return sorted(files, key=lambda relative: relative.split(os.sep))
+    return sorted(files, key=lambda relative: relative.split(os.sep)), rows
 
 
 def read_patch(path: Path | str) -> tuple[np.ndarray | None, Inspection]:
@@ -204,6 +214,52 @@ def parse_names(root: Path, files: list[str]) -> tuple[list[dict], list[dict]]:
     return parsed, rejected
 
 
+def drop_twins(root: Path, parsed: list[dict], workers: int = 1) -> tuple[list[dict], list[dict]]:
+    """One file per (patient, x, y): of byte-identical twins the shallowest path is kept (the
+    archive's top-level copy, not the nested one) and each other is a QC row 'duplicate of
+    <kept>'. Twins that differ, in bytes or label, stop the scan: which copy is right cannot
+    be told, and keeping both would put one patch twice in the data (in train and test, say)."""
+    groups: dict[tuple[str, int, int], list[dict]] = {}
+    for row in parsed:
+        groups.setdefault((row["patient"], row["x"], row["y"]), []).append(row)
+    pairs = []
+    for rows in groups.values():
+        if len(rows) > 1:
+            rows.sort(key=lambda row: (row["path"].count(os.sep), row["path"].split(os.sep)))
+            pairs += [(rows[0], twin) for twin in rows[1:]]
+    if not pairs:
+        return parsed, []
+
+    def identical(chunk: list[tuple[dict, dict]]) -> list[bool]:
+        # whole reads of path strings: 277,524 pairs take ~20 s on one thread this way
+        # (filecmp.cmp, or a future per pair, cost 2.5-5x that)
+        verdicts = []
+        for kept, twin in chunk:
+            first, second = os.path.join(root, kept["path"]), os.path.join(root, twin["path"])
+            with open(first, "rb") as one, open(second, "rb") as other:
+                verdicts.append(kept["label"] == twin["label"] and one.read() == other.read())
+        return verdicts
+
+    size = -(-len(pairs) // max(1, workers))
+    chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
+    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:  # reads release the GIL
+        verdicts = [same for chunk in pool.map(identical, chunks) for same in chunk]
+    differing = [pair for pair, same in zip(pairs, verdicts, strict=True) if not same]
+    if differing:
+        examples = "; ".join(
+            f"{root / kept['path']} vs {root / twin['path']}"
+            for kept, twin in differing[:MAX_EXAMPLES]
+        )
+        raise ManifestError(
+            f"{len(differing)} patch(es) under {root} exist twice with different content (the "
+            f"same patient, x and y), e.g. {examples}; which copy is right cannot be told: "
+            "remove the wrong copies, or point data.root at one copy of the data"
+        )
+    skipped = {twin["path"] for _, twin in pairs}
+    twins = [{"path": twin["path"], "reason": f"{DUPLICATE}{kept['path']}"} for kept, twin in pairs]
+    return [row for row in parsed if row["path"] not in skipped], twins
+
+
 def build_manifest(
     root: Path, size_policy: str, max_reject_fraction: float, pixels_path: Path, workers: int = 1
 ) -> ManifestResult:
@@ -214,9 +270,17 @@ def build_manifest(
     no complete-looking array."""
     if size_policy not in SIZE_POLICIES:
         raise ManifestError(f"size policy {size_policy!r} is not one of {SIZE_POLICIES}")
-    files = find_patch_files(root)
+    files, rejected = find_patch_files(root)
     log.info("found %d .png files under %s", len(files), root)
-    parsed, rejected = parse_names(root, files)
+    parsed, mismatched = parse_names(root, files)
+    parsed, twins = drop_twins(root, parsed, workers)
+    rejected += mismatched + twins
+    if twins:
+        log.info(
+            "%d duplicate files skipped (%s)",
+            len(twins),
+            duplicate_note(row["path"] for row in twins),
+        )
     pixels_path.parent.mkdir(parents=True, exist_ok=True)
     decoded = pixels_path.with_name(pixels_path.name + ".partial")
     kept = pixels_path.with_name(pixels_path.name + ".kept.partial")
@@ -250,7 +314,7 @@ def build_manifest(
         manifest = pd.DataFrame(accepted, columns=MANIFEST_COLUMNS)
         rejects = pd.DataFrame(rejected, columns=QC_COLUMNS).sort_values("path", ignore_index=True)
         try:
-            check_rejects(root, len(files), rejects, max_reject_fraction)
+            check_rejects(root, len(manifest), rejects, max_reject_fraction)
             check_classes(root, manifest)
         except ManifestError as error:
             error.rejected = rejects
@@ -265,12 +329,15 @@ def build_manifest(
     return ManifestResult(manifest=manifest.astype({"label": "int8"}), rejected=rejects)
 
 
-def check_rejects(root: Path, n_files: int, qc: pd.DataFrame, max_fraction: float) -> None:
-    rejects = qc[~qc["reason"].str.startswith(KEPT)]
+def check_rejects(root: Path, n_kept: int, qc: pd.DataFrame, max_fraction: float) -> None:
+    """Stop when more than max_fraction of the files (kept patches plus rejects) are rejects;
+    duplicates, converted patches and other skipped files are no loss and do not count."""
+    rejects = qc[qc["reason"].map(is_reject)]
+    n_files = n_kept + len(rejects)
     fraction = len(rejects) / n_files
     if fraction > max_fraction:
-        reasons = rejects["reason"].str.split(":").str[0].str.split(" ").str[0].value_counts()
-        summary = ", ".join(f"{reason}: {count}" for reason, count in reasons.items())
+        kinds = kind_counts(rejects["reason"])
+        summary = ", ".join(f"{kind}: {count}" for kind, count in kinds.items())
         examples = "; ".join(
             f"{root / row.path} ({row.reason})" for row in rejects.head(MAX_EXAMPLES).itertuples()
         )

@@ -12,15 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.presets import SPLITS, SplitError, fit_lists, read_lists
+
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
 SPLIT_COLUMNS = ["patient", "split", "n_patches", "n_idc"]
 CANDIDATES = 4000  # random patient assignments scored; plenty for hundreds of patients
-
-
-class SplitError(ValueError):
-    """No valid patient-level split can be made; the message says why and what to do."""
 
 
 def patient_table(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -84,32 +81,25 @@ def stratified_split(
     return finish_split(patients.assign(split=labels))
 
 
-def read_patient_list(path: Path) -> list[str]:
-    """One patient id per line; blank lines and '#' comments ignored."""
-    if not path.is_file():
-        raise SplitError(f"patient list {path} does not exist; fix split.patient_lists in config")
-    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]
-
-
 def split_from_lists(manifest: pd.DataFrame, lists: dict[str, Path]) -> pd.DataFrame:
-    """The split the user gave (e.g. the published IDC benchmark's patient lists)."""
-    assigned: dict[str, str] = {}
-    for name in SPLITS:
-        for patient in read_patient_list(lists[name]):
-            if assigned.get(patient, name) != name:
-                raise SplitError(
-                    f"patient {patient} is listed for both {assigned[patient]} and {name} "
-                    f"({lists[assigned[patient]]}, {lists[name]}); a patient may be in one split"
-                )
-            assigned[patient] = name
+    """The split the lists give (a preset's, e.g. the published IDC benchmark's, or the user's);
+    patients in no list are left out, and named in the log."""
+    assigned = read_lists(lists)
     patients = patient_table(manifest)
-    missing = sorted(set(assigned) - set(patients["patient"]))
-    if missing:
-        log.warning("%d listed patients have no usable patches: %s", len(missing), missing[:10])
-    unlisted = sorted(set(patients["patient"]) - set(assigned))
-    if unlisted:
-        log.warning("%d patients are in no list and are left out: %s", len(unlisted), unlisted[:10])
+    fit = fit_lists(assigned, set(patients["patient"]))
+    for name in SPLITS:
+        if fit.sizes[name] == 0:
+            raise SplitError(
+                f"none of the patients listed for {name} ({lists[name]}) has usable patches in "
+                f"the manifest ({len(fit.missing)} listed patients are missing); is data.root the "
+                "whole data set the lists were made for?"
+            )
+    if fit.missing:
+        log.warning("%d listed patients have no usable patches: %s", len(fit.missing), fit.missing)
+    if fit.left_out:
+        log.warning(
+            "%d patients are in no list and are left out: %s", len(fit.left_out), fit.left_out
+        )
     patients["split"] = patients["patient"].map(assigned)
     return finish_split(patients.dropna(subset=["split"]))
 

@@ -31,6 +31,7 @@ from idc_synth.report_format import (
     signed,
 )
 from idc_synth.simulation import simulated_mdd
+from idc_synth.split_summary import split_section
 from idc_synth.statistics import TEST_METRICS
 
 COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
@@ -428,6 +429,7 @@ def build_summary(
     steps: pd.DataFrame | None = None,
     efficiency: pd.DataFrame | None = None,
     efficiency_contrasts: pd.DataFrame | None = None,
+    split_info: dict | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
     arms = list(arms) if arms is not None else list(dict.fromkeys(summary_ci["arm"]))
@@ -445,6 +447,7 @@ def build_summary(
         "",
         _undefined_note(summary_ci),
         "",
+        *split_section(split_info, summary_ci),
         "## Primary endpoint",
         "",
         markdown_table(primary_table(primary)) if not primary.empty else "_(no comparison)_",

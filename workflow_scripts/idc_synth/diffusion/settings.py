@@ -5,57 +5,55 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from idc_synth.defaults import schema_defaults
 from idc_synth.layout import PATCH_SIZE
 
 MODES = ("scratch", "pretrained")
 MIXED_PRECISION = ("no", "fp16", "bf16")
-DEFAULT_PROMPTS = {
-    0: "H&E stained breast histopathology patch, benign tissue",
-    1: "H&E stained breast histopathology patch, invasive ductal carcinoma",
-}
+DEFAULTS = schema_defaults("diffusion")  # the CPU demo's: both phases in ~5 min on 2 cores
 
 
 @dataclass(frozen=True)
 class DiffusionSettings:
-    """Defaults are the CPU demo: both phases plus previews in ~5 min on 2 busy cores."""
+    """The `diffusion:` config section; each default is the config schema's."""
 
-    mode: str = "scratch"
-    seed: int = 0
-    mixed_precision: str = "no"
-    grad_accumulation: int = 1
-    checkpoint_every: int = 100
-    lr_schedule: str = "cosine"  # any diffusers get_scheduler name
-    lr_warmup_steps: int = 20
-    label_dropout: float = 0.1  # share of steps trained unconditionally, for CFG
-    train_timesteps: int = 1000
-    sampling_steps: int = 20  # DDIM
-    guidance_scale: float = 2.0
-    sample_batch_size: int = 256
-    preview_per_class: int = 16
+    mode: str = DEFAULTS["mode"]
+    seed: int = DEFAULTS["seed"]
+    mixed_precision: str = DEFAULTS["mixed_precision"]
+    grad_accumulation: int = DEFAULTS["grad_accumulation"]
+    checkpoint_every: int = DEFAULTS["checkpoint_every"]
+    lr_schedule: str = DEFAULTS["lr_schedule"]  # any diffusers get_scheduler name
+    lr_warmup_steps: int = DEFAULTS["lr_warmup_steps"]
+    label_dropout: float = DEFAULTS["label_dropout"]  # steps trained unconditionally, for CFG
+    train_timesteps: int = DEFAULTS["train_timesteps"]
+    sampling_steps: int = DEFAULTS["sampling_steps"]  # DDIM
+    guidance_scale: float = DEFAULTS["guidance_scale"]
+    sample_batch_size: int = DEFAULTS["sample_batch_size"]
+    preview_per_class: int = DEFAULTS["preview_per_class"]
     # scratch: AutoencoderKL on reflect-padded patches (model_size), then a class-conditional
     # latent UNet
-    latent_channels: int = 4
-    vae_channels: tuple[int, ...] = (8, 16, 32)
-    vae_steps: int = 200
-    vae_batch_size: int = 16
-    vae_lr: float = 1e-3
-    kl_weight: float = 1e-6
-    unet_channels: tuple[int, ...] = (32, 64)
-    unet_layers_per_block: int = 1
-    unet_attention_levels: int = 1  # self-attention only in the lowest N resolution levels
-    unet_steps: int = 300
-    unet_batch_size: int = 32
-    unet_lr: float = 1e-3
-    ema_decay: float = 0.999
+    latent_channels: int = DEFAULTS["latent_channels"]
+    vae_channels: tuple[int, ...] = tuple(DEFAULTS["vae_channels"])
+    vae_steps: int = DEFAULTS["vae_steps"]
+    vae_batch_size: int = DEFAULTS["vae_batch_size"]
+    vae_lr: float = DEFAULTS["vae_lr"]
+    kl_weight: float = DEFAULTS["kl_weight"]
+    unet_channels: tuple[int, ...] = tuple(DEFAULTS["unet_channels"])
+    unet_layers_per_block: int = DEFAULTS["unet_layers_per_block"]
+    unet_attention_levels: int = DEFAULTS["unet_attention_levels"]  # the lowest N levels only
+    unet_steps: int = DEFAULTS["unet_steps"]
+    unet_batch_size: int = DEFAULTS["unet_batch_size"]
+    unet_lr: float = DEFAULTS["unet_lr"]
+    ema_decay: float = DEFAULTS["ema_decay"]
     # pretrained: LoRA on the UNet of a local diffusers-format Stable Diffusion pipeline
-    pretrained_path: str = ""
-    allow_download: bool = False  # only then may pretrained_path be a Hugging Face hub id
-    prompts: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))
-    resolution: int = 512
-    lora_rank: int = 8
-    lora_steps: int = 1000
-    lora_batch_size: int = 4
-    lora_lr: float = 1e-4
+    pretrained_path: str = DEFAULTS["pretrained_path"]
+    allow_download: bool = DEFAULTS["allow_download"]  # only then may it be a hub id
+    prompts: dict[int, str] = field(default_factory=lambda: dict(DEFAULTS["prompts"]))
+    resolution: int = DEFAULTS["resolution"]
+    lora_rank: int = DEFAULTS["lora_rank"]
+    lora_steps: int = DEFAULTS["lora_steps"]
+    lora_batch_size: int = DEFAULTS["lora_batch_size"]
+    lora_lr: float = DEFAULTS["lora_lr"]
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

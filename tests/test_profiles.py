@@ -1,0 +1,120 @@
+"""The ready profiles of the real study plan it on a tree with the real data set's shape, with
+the data root the one thing set; the published-split preset plans 84 / 29 / 49 patients there.
+
+Dry runs only (seconds): the tree has the full set's 279 patients, with the published split's
+ids among them, but 4,000 patches instead of 277,524 (the DAG depends on the patients and the
+config, not on the patch count; benchmarks/ time the full tree).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_workflow import REPO, copy_workflow, tiny_config
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from make_full_scale_tree import FULL_SCALE, write_tree  # noqa: E402
+
+pytestmark = pytest.mark.workflow
+PROFILES = ("idc-gpu", "idc-slurm-gpu")
+STUDY = yaml.safe_load((REPO / "profiles/idc-study.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def full_shape_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("idc-full-shape")
+    idc = round(4000 * FULL_SCALE["idc"] / FULL_SCALE["patches"])
+    write_tree(root, patches=4000, patients=FULL_SCALE["patients"], idc=idc, seed=0)
+    return root
+
+
+def dry_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """A dry run as a user types it: no --cores, the profile brings everything."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The dry run's job-stats table: rule -> jobs."""
+    table = output.split("Job stats:", 1)[1]
+    return {
+        match[1]: int(match[2])
+        for match in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profile_plans_the_full_study_with_only_the_data_root_set(
+    tmp_path, full_shape_tree, profile
+):
+    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    run = dry_run(
+        workdir, "--profile", f"profiles/{profile}", "--config", f"data={{root: {full_shape_tree}}}"
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    seeds = len(STUDY["classifier"]["seeds"])
+    arms = 3
+    jobs = job_counts(output)
+    assert jobs["train_classifier"] == arms * seeds + 2  # + one synthetic-only per generator
+    assert jobs["predict"] == jobs["train_classifier"]
+    assert jobs["train_dcgan"] == 2 and jobs["train_diffusion"] == 1
+    assert jobs["sample_dcgan"] == jobs["sample_diffusion"] == seeds  # a draw per seed
+    assert jobs["manifest"] == jobs["split"] == 1 and "make_demo_data" not in jobs
+    # the published split, planned from the file names before any job
+    assert re.search(r"split sizes \(patients\)\s+train 84, val 29, test 49", output)
+    assert re.search(r"patients left out\s+117: ", output)
+    assert "published patient split janowczyk2016" in output
+    # the full-scale settings reached the rules
+    assert "--device cuda" in output and '"unet_steps": 100000' in output
+
+
+def test_slurm_gpu_profile_gives_every_gpu_rule_a_gpu_on_the_gpu_partition(
+    tmp_path, full_shape_tree
+):
+    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    run = dry_run(
+        workdir,
+        "--profile",
+        "profiles/idc-slurm-gpu",
+        "--config",
+        f"data={{root: {full_shape_tree}}}",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    blocks = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", run.stdout, re.M | re.S)
+    resources = {
+        rule: re.search(r"resources: (.*)", body)[1]
+        for rule, body in blocks
+        if "resources:" in body
+    }
+    gpu_rules = {
+        "train_classifier",
+        "predict",
+        "train_dcgan",
+        "sample_dcgan",
+        "train_diffusion",
+        "sample_diffusion",
+    }
+    for rule in gpu_rules:
+        assert "gpu=1" in resources[rule] and "slurm_partition=gpu" in resources[rule], rule
+    assert "gpu=" not in resources["manifest"].replace("slurm_partition=gpu", "")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profile_without_a_data_root_says_how_to_set_it(tmp_path, profile):
+    workdir = copy_workflow(tmp_path, tiny_config())
+    run = dry_run(workdir, "--profile", f"profiles/{profile}")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "data.root: not set" in output and "--config 'data={root: " in output
+    assert "Traceback" not in output

@@ -1,0 +1,98 @@
+"""The summary's data-and-split section and the console preflight: the split named, the patients
+left out named, and for the published split the baseline beside the published results as
+context only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pandas as pd
+
+from idc_synth.preflight import IngestSummary
+from idc_synth.split_summary import split_section
+
+
+def baseline_ci() -> pd.DataFrame:
+    rows = [
+        {
+            "arm": "baseline",
+            "metric": "balanced_accuracy",
+            "mean": 0.851,
+            "ci_low": 0.83,
+            "ci_high": 0.87,
+        },
+        {"arm": "baseline", "metric": "f1", "mean": 0.772, "ci_low": 0.75, "ci_high": 0.79},
+        {"arm": "dcgan", "metric": "f1", "mean": 0.7, "ci_low": 0.6, "ci_high": 0.8},
+    ]
+    return pd.DataFrame(rows).assign(confidence_level=0.95)
+
+
+def info(preset: str | None, left_out: list[str]) -> dict:
+    """The split job's split_info.json (as written: JSON turns class keys into strings)."""
+    summary = IngestSummary(
+        stage="after decoding",
+        root="/data/idc",
+        patients=279,
+        patches={0: 198738, 1: 78786},
+        qc={},
+        duplicates=277524,
+        duplicate_note="nested copy under IDC_regular_ps50_idx5/",
+        split="published patient split janowczyk2016 (Janowczyk & Madabhushi 2016, J Pathol "
+        "Inform 7:29)"
+        if preset
+        else "stratified by patient (seed 0; patch shares train 0.5, val 0.2, test 0.3)",
+        split_sizes={"train": 84, "val": 29, "test": 49},
+        left_out=left_out,
+    )
+    return json.loads(json.dumps({"preset": preset, **asdict(summary)}))
+
+
+def test_the_published_split_is_named_with_its_left_out_patients_and_context():
+    text = "\n".join(split_section(info("janowczyk2016", ["8863", "8866"]), baseline_ci()))
+    assert (
+        "Split: published patient split janowczyk2016 (Janowczyk & Madabhushi 2016, J Pathol "
+        "Inform 7:29): train 84, val 29, test 49 patients; 2 patient(s) of the data root in no "
+        "list, left out: 8863, 8866." in text
+    )
+    assert "277,524 duplicate files skipped (nested copy under IDC_regular_ps50_idx5/)" in text
+    assert "as context only: different model and training" in text
+    assert (
+        "| this study's baseline (mean over seeds, 95% CI) | 0.851 [0.830, 0.870] | 0.772" in text
+    )
+    assert "| Janowczyk & Madabhushi 2016 | 0.8468 | 0.7648 |" in text
+    assert "| Romero et al., ISBI 2019 | 0.89 | 0.9 |" in text
+    assert "p-value" not in text and "significant" not in text  # context, never a test
+
+
+def test_a_stratified_split_gets_no_published_numbers():
+    text = "\n".join(split_section(info(None, []), baseline_ci()))
+    assert "Split: stratified by patient" in text and "no patient left out." in text
+    assert "Janowczyk & Madabhushi 2016 |" not in text
+
+
+def test_without_split_info_the_section_is_left_out():
+    assert split_section(None, baseline_ci()) == []
+
+
+def test_the_console_preflight_is_a_few_lines_and_shortens_long_patient_lists():
+    summary = IngestSummary(
+        stage="planned from file names",
+        root="/data/idc",
+        patients=279,
+        patches={0: 10, 1: 5},
+        qc={"unreadable": 2, "kept": 1, "skipped: not a .png file": 3},
+        duplicates=0,
+        duplicate_note="byte-identical copies",
+        split="preset",
+        split_sizes={"train": 84, "val": 29, "test": 49},
+        left_out=[str(8000 + i) for i in range(117)],
+    )
+    lines = summary.lines()
+    assert len(lines) <= 12
+    text = "\n".join(lines)
+    assert "QC rejects              2 (unreadable: 2)" in text
+    assert "QC kept or skipped      4 (kept: 1, skipped: not a .png file: 3)" in text
+    assert "patients left out       117: 8000 8001" in text and "(+105 more)" in text
+    rows = dict(summary.rows())
+    assert rows["patients left out"].endswith("8116")  # the table names them all
