@@ -240,7 +240,7 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path, amp_dt
         optimizer.step()
         sync(device)
 
-    sampler = ScratchSampler(folder, settings, accelerator)
+    sampler = ScratchSampler.from_folder(folder, settings, accelerator)
 
     def sample(n: int) -> None:
         with autocast():
