@@ -99,7 +99,9 @@ rule image_quality:
 rule gather_image_quality:
     input:
         tables=expand(rules.image_quality.output.table, candidate=QUALITY_CANDIDATES),
-        features=expand(rules.image_quality.output.features, candidate=QUALITY_CANDIDATES),
+        features=expand(
+            rules.image_quality.output.features, candidate=QUALITY_CANDIDATES
+        ),
         reference=rules.quality_reference.output.reference,
     output:
         table="results/metrics/image_quality.tsv",
@@ -119,7 +121,12 @@ rule gather_image_quality:
         settings={
             **{
                 key: config["quality"][key]
-                for key in ("pr_k", "sample_seed", "bootstrap_samples", "bootstrap_max_patches")
+                for key in (
+                    "pr_k",
+                    "sample_seed",
+                    "bootstrap_samples",
+                    "bootstrap_max_patches",
+                )
             },
             "confidence_level": config["statistics"]["confidence_level"],
         },
