@@ -39,6 +39,7 @@ import torch
 from benchlib import (
     DCGAN_FULL,
     DIFFUSION_FULL,
+    DIFFUSION_SMOKE,
     REPO,
     dcgan_workload,
     diffusion_workload,
@@ -59,14 +60,6 @@ from idc_synth.runtime import resolve_device
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
 CALIBRATION_STEPS = 3
 SMOKE_DCGAN = {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
-SMOKE_DIFFUSION = {
-    "vae_channels": [4, 8],
-    "vae_batch_size": 4,
-    "unet_channels": [8, 16],
-    "unet_batch_size": 4,
-    "unet_attention_levels": 1,
-    "sample_batch_size": 16,
-}
 
 
 @dataclasses.dataclass
@@ -129,8 +122,10 @@ def run_dcgan(train: Patches, scorer: ProgressScorer, label: int, args, device, 
 
 def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
     """The scratch latent diffusion for the budget (VAE: --vae-share of it)."""
-    base = DIFFUSION_FULL | (SMOKE_DIFFUSION if args.smoke else {})
-    base |= {"mixed_precision": args.mixed_precision, "sampling_steps": args.sampling_steps}
+    base = (DIFFUSION_SMOKE if args.smoke else DIFFUSION_FULL) | {
+        "mixed_precision": args.mixed_precision,
+        "sampling_steps": args.sampling_steps,
+    }
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.mixed_precision)
     unet_step, vae_step, _ = diffusion_workload(base, args.device, folder / "timing", amp)
     vae_steps = steps_for(args.budget_s * args.vae_share, calibrated(vae_step), 2)

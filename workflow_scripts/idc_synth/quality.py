@@ -490,22 +490,20 @@ class LabelledImages:
     def rows(self, label: int) -> np.ndarray:
         return np.flatnonzero(np.asarray(self.labels) == label)
 
-    def units(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """The bootstrap units of ``rows`` (patient names) for an .npz; none for a generator's
+    def patient_names(self, rows: np.ndarray) -> np.ndarray | None:
+        """The patients of ``rows`` (the bootstrap units of a real set); None for a generator's
         patches, whose unit is the patch."""
-        return (
-            {} if self.patients is None else {"groups": np.asarray(self.patients)[rows].astype(str)}
-        )
+        return None if self.patients is None else np.asarray(self.patients)[rows].astype(str)
 
 
 def spectral_arrays(data: LabelledImages, rows: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
     """Spectral sums of ``rows`` for an .npz: per patient for a real set (``prefix_groups``
     names them), per patch for a generator's."""
     spectra = spectral_features(data.images, rows)
-    units = data.units(rows)
-    if not units:
+    patients = data.patient_names(rows)
+    if patients is None:
         return spectra.arrays(prefix)
-    names, grouped = spectra.grouped(units["groups"])
+    names, grouped = spectra.grouped(patients)
     return {**grouped.arrays(prefix), f"{prefix}_groups": names}
 
 
@@ -535,8 +533,8 @@ def reference_features(
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
             out[f"{space}_n_{label}"] = np.asarray(n)
             out[f"{space}_subset_{label}"] = np.searchsorted(train_rows, sub)
-            if "groups" in train.units(sub):
-                out[f"{space}_reference_groups_{label}"] = train.units(sub)["groups"]
+            if train.patients is not None:
+                out[f"{space}_reference_groups_{label}"] = train.patient_names(sub)
             fn = feature_fns.get(space)
             if fn is not None and n:
                 if space in COPY_SPACES:  # already extracted for every train patch
@@ -636,9 +634,8 @@ def assess(
                 real = reference[f"{space}_reference_{label}"]
                 rows.append(distribution_row(space, generator, label, fake, real, settings))
                 features[f"{space}_{label}"] = fake.astype(np.float32)
-                features.update(
-                    {f"{space}_{k}_{label}": v for k, v in candidates.units(sub).items()}
-                )
+                if candidates.patients is not None:
+                    features[f"{space}_groups_{label}"] = candidates.patient_names(sub)
             log.info("%s", rows[-1])
         for space in COPY_SPACES:
             threshold = copy_threshold(
