@@ -52,7 +52,7 @@ PREVIEW_COUNT = 16  # fixed-noise patches per snapshot (conditional: half per cl
 PREVIEW_ROWS = 20  # snapshots over a training run, each a row of the progress grid
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = ["step", "epoch", "loss_d", "loss_g", "d_real", "d_fake"]
-SNAPSHOT_STANDING_BATCHES = 8  # a scored snapshot's batch-norm statistics (sampling uses 64)
+SNAPSHOT_STANDING_BATCHES = 4  # a scored snapshot's batch-norm statistics (sampling: 64)
 
 PreviewCallback = Callable[[int, np.ndarray], None]
 
