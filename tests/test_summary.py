@@ -641,3 +641,19 @@ def test_a_map_too_large_for_its_resamples_says_no_cell_could_be_significant():
     note = holm_floor_note(table.assign(p_holm_floor=0.078), alpha=0.05)
     assert "could reach significance" in note[0] and "0.078" in note[0]
     assert "sweep.bootstrap_samples" in note[0]
+
+
+def test_one_decided_distance_names_itself_and_claims_nothing():
+    rows = [
+        {"feature_space": "classifier", "generator": name, "label": 0, "fid": fid, "kid": kid}
+        | {"status": "ok"}
+        | bounds
+        for name, fid, kid, bounds in (
+            ("dcgan", 23.0, 1.0, paired(fid_vs_shift=(1.2, 35.0), kid_vs_shift=(-0.4, 1.8))),
+            ("holdout", 0.6, 0.0, {}),
+            ("real_val", 1.1, 0.0, {}),
+        )
+    ]
+    (finding,) = quality_findings("dcgan", pd.DataFrame(rows))
+    assert finding.kind == "neutral"
+    assert "beyond the cross-patient shift by FID only, not by KID" in finding.text

@@ -352,9 +352,17 @@ def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | Non
             reading += ", not shown to differ from the held-out floor"
     elif 1 in sides and -1 in sides:
         kind, reading = NEUTRAL, "FID and KID disagree about the cross-patient shift"
+    elif any(sides):  # one score decided, the other not: say which, claim nothing
+        decided = [s.upper() for s, side in zip(scores, sides, strict=True) if side]
+        undecided = [s.upper() for s, side in zip(scores, sides, strict=True) if not side]
+        where = "beyond" if 1 in sides else "within"
+        kind = NEUTRAL
+        reading = f"{where} the cross-patient shift by {', '.join(decided)} only, not by " + (
+            ", ".join(undecided)
+        )
     else:
         kind, reading = NEUTRAL, "not shown to differ from the cross-patient shift"
-    reading += f" ({QUALITY_INTERVAL}s of the differences)"
+    reading += f"; {QUALITY_INTERVAL}s of the differences"
     return Finding("image quality", kind, f"{where}: {reading}", "image_quality")
 
 
