@@ -10,8 +10,9 @@ cropped to the central ``CROP`` px so that periods 2 and 4 fall on exact frequen
   spectra over the radii (0.1: the powers differ by a factor of about 1.26 on average);
 - ``spike_ratio``: the largest power, over the frequencies of period 2 and 4 (the grid of an
   up-convolution whose kernel the stride does not divide, Odena et al. 2016), relative to the
-  mean of its 8 neighbours in the set's mean spectrum. Real IDC patches read 1.4-3.3 (the
-  boundary cross along the axes), a checkerboard an order of magnitude more.
+  mean of its 8 neighbours in the set's mean spectrum. The shared real IDC patches read
+  1.4-1.6 per patient and class, the demo's patches 1.9-2.3 (the boundary cross along the
+  axes lifts axis frequencies a little); a checkerboard reads an order of magnitude more.
 
 Both are linear in per-patch quantities until the last step, so a set is summarised by per-patch
 (or per-patient) sums (``SpectralFeatures``) and any resampling of patches or patients is a
