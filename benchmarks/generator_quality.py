@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ from idc_synth.progress import SCORES, ProgressScorer, progress_table
 from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
-CALIBRATION_STEPS = 3
+CALIBRATION_STEPS = 2
 SMOKE_DCGAN = {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
 
 
@@ -126,6 +127,8 @@ def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
         "mixed_precision": args.mixed_precision,
         "sampling_steps": args.sampling_steps,
     }
+    if args.diffusion_batch:
+        base |= {"vae_batch_size": args.diffusion_batch, "unet_batch_size": args.diffusion_batch}
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.mixed_precision)
     unet_step, vae_step, _ = diffusion_workload(base, args.device, folder / "timing", amp)
     vae_steps = steps_for(args.budget_s * args.vae_share, calibrated(vae_step), 2)
@@ -173,6 +176,9 @@ def main() -> int:
     parser.add_argument("--sampling-steps", type=int, default=20, help="diffusion DDIM steps")
     parser.add_argument("--mixed-precision", default="no", choices=("no", "fp16", "bf16"))
     parser.add_argument("--dcgan-batch", type=int, help="DCGAN batch (default: full-scale 128)")
+    parser.add_argument(
+        "--diffusion-batch", type=int, help="VAE and UNet batch (default: full-scale 128, 256)"
+    )
     parser.add_argument("--generators", nargs="+", default=["dcgan", "diffusion"])
     parser.add_argument("--seed", type=int, default=0, help="of the held-out split and scoring")
     parser.add_argument("--smoke", action="store_true", help="tiny widths (the tests)")
@@ -201,16 +207,20 @@ def main() -> int:
     finals, curves = [], []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        runs = []
-        if "dcgan" in args.generators:
-            for label in CLASSES:
-                result = run_dcgan(train, scorer([label]), label, args, device, folder)
-                runs.append((f"dcgan class{label}", *result))
+        runs = [
+            (f"dcgan class{label}", partial(run_dcgan, train, scorer([label]), label, args, device))
+            for label in CLASSES
+            if "dcgan" in args.generators
+        ]
         if "diffusion" in args.generators:
-            runs.append(("diffusion", *run_diffusion(train, scorer(CLASSES), args, folder)))
-        for name, steps, elapsed, progress in runs:
+            runs.append(("diffusion", partial(run_diffusion, train, scorer(CLASSES), args)))
+        for name, run in runs:
+            steps, elapsed, progress = run(folder)
             finals += final_rows(name, steps, elapsed, progress)
             curves.append(progress.assign(generator=name))
+            last = progress[progress["step"] == progress["step"].max()]
+            print(f"\n{name}: {steps} steps in {elapsed:.0f} s; last snapshot:", flush=True)
+            print(last.to_string(index=False, float_format="%.3g"), flush=True)
     final = pd.DataFrame(finals)
     curve = pd.concat(curves, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)
