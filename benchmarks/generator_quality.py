@@ -3,15 +3,17 @@ time budget on real IDC patches, scored against held-out patches of the same pat
 
     python benchmarks/generator_quality.py                  # 2 CPU cores, see --help for sizes
     python benchmarks/generator_quality.py --device cuda --budget-s 240 --mixed-precision bf16
-    python benchmarks/generator_quality.py --smoke          # tiny sizes, seconds (tests run it)
+    python benchmarks/generator_quality.py --widths demo    # the demo's widths (CPU-sized)
+    python benchmarks/generator_quality.py --widths smoke   # tiny, seconds (tests run it)
 
 Data: ``--data`` (default: the shared sample of real patches beside the checkout), in the IDC
 layout; where it is absent the script says so and exits 0. A seeded ``--holdout-fraction`` of
 each patient's patches per class is held out (idc_synth.pack.holdout_mask, the workflow's
 ``quality.holdout_fraction``); the generators train on the rest only.
 
-Generators: one DCGAN per class (benchlib.DCGAN_FULL: the README's full-scale settings) and the
-scratch latent diffusion (benchlib.DIFFUSION_FULL; the VAE gets ``--vae-share`` of its budget),
+Generators: one DCGAN per class and the scratch latent diffusion (the VAE gets ``--vae-share`` of
+its budget), at the README's full-scale settings (benchlib.DCGAN_FULL, DIFFUSION_FULL) or, with
+``--widths demo``, the default config's,
 each trained for ``--budget-s`` seconds of optimizer steps: the steps are the budget over the
 seconds per step measured on a few calibration steps. Snapshots are scored as the workflow's
 training jobs score them (idc_synth.progress: pixel FID of 10 px block means, power-spectrum
@@ -38,7 +40,9 @@ import numpy as np
 import pandas as pd
 import torch
 from benchlib import (
+    DCGAN_DEMO,
     DCGAN_FULL,
+    DIFFUSION_DEMO,
     DIFFUSION_FULL,
     DIFFUSION_SMOKE,
     REPO,
@@ -60,7 +64,12 @@ from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
 CALIBRATION_STEPS = 2
-SMOKE_DCGAN = {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
+SMOKE_DCGAN = DCGAN_DEMO | {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
+WIDTHS = {  # (DCGAN settings, diffusion settings) per --widths
+    "full": (DCGAN_FULL, DIFFUSION_FULL),
+    "demo": (DCGAN_DEMO, DIFFUSION_DEMO),
+    "smoke": (SMOKE_DCGAN, DIFFUSION_SMOKE),
+}
 
 
 @dataclasses.dataclass
@@ -110,7 +119,7 @@ def run_dcgan(train: Patches, scorer: ProgressScorer, label: int, args, device, 
     """One class's DCGAN for the budget; returns (steps, seconds, snapshot rows)."""
     rows = train.labels == label
     images, labels = train.images[rows], train.labels[rows]
-    base = DCGAN_FULL | (SMOKE_DCGAN if args.smoke else {}) | {"checkpoint_every": 10**9}
+    base = WIDTHS[args.widths][0] | {"checkpoint_every": 10**9}
     base |= {"batch_size": args.dcgan_batch} if args.dcgan_batch else {}
     step_s = calibrated(dcgan_workload(base, device)[0])
     settings = DCGANSettings(**base | {"min_steps": steps_for(args.budget_s, step_s, 2)})
@@ -123,7 +132,7 @@ def run_dcgan(train: Patches, scorer: ProgressScorer, label: int, args, device, 
 
 def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
     """The scratch latent diffusion for the budget (VAE: --vae-share of it)."""
-    base = (DIFFUSION_SMOKE if args.smoke else DIFFUSION_FULL) | {
+    base = WIDTHS[args.widths][1] | {
         "mixed_precision": args.mixed_precision,
         "sampling_steps": args.sampling_steps,
     }
@@ -181,7 +190,7 @@ def main() -> int:
     )
     parser.add_argument("--generators", nargs="+", default=["dcgan", "diffusion"])
     parser.add_argument("--seed", type=int, default=0, help="of the held-out split and scoring")
-    parser.add_argument("--smoke", action="store_true", help="tiny widths (the tests)")
+    parser.add_argument("--widths", default="full", choices=tuple(WIDTHS))
     parser.add_argument("--out", type=Path, default=REPO / "results/benchmarks/generator_quality")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -196,7 +205,7 @@ def main() -> int:
         f"{len(data.labels)} patches of {len(set(data.patients))} patients from {args.data} "
         f"({skipped} not 50x50 skipped); {len(held.labels)} held out, {len(train.labels)} "
         f"trained on; device {device}, {torch.get_num_threads()} threads, budget "
-        f"{args.budget_s:g} s per generator",
+        f"{args.budget_s:g} s per generator, {args.widths} widths",
         flush=True,
     )
 

@@ -104,7 +104,7 @@ def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(
     root = make_tree(tmp_path / "idc", {f"90{i}": (16, 16) for i in range(4)})
     out = tmp_path / "quality"
     run = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks/generator_quality.py"), "--smoke",
+        [sys.executable, str(REPO / "benchmarks/generator_quality.py"), "--widths", "smoke",
          "--data", str(root), "--budget-s", "1", "--holdout-fraction", "0.25",
          "--patches", "10", "--snapshots", "2", "--sampling-steps", "2", "--dcgan-batch", "8",
          "--out", str(out)],
