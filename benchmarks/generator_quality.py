@@ -15,9 +15,11 @@ Generators: one DCGAN per class and the scratch latent diffusion (the VAE gets `
 its budget), at the README's full-scale settings (benchlib.DCGAN_FULL, DIFFUSION_FULL) or, with
 ``--widths demo``, the default config's,
 each trained for ``--budget-s`` seconds of optimizer steps: the steps are the budget over the
-seconds per step measured on a few calibration steps. Snapshots are scored as the workflow's
-training jobs score them (idc_synth.progress: pixel FID of 10 px block means, power-spectrum
-distance and periodic spike ratio against the held-out patches), the last one at the end.
+seconds per step measured on a few calibration steps (``--dcgan-steps``, ``--vae-steps`` and
+``--unet-steps`` fix the counts instead, for a machine shared with other jobs). Snapshots are
+scored as the workflow's training jobs score them (idc_synth.progress: pixel FID of 10 px block
+means, power-spectrum distance and periodic spike ratio against the held-out patches), the last
+one at the end.
 
 Prints two tables and writes them as TSV (``--out``): the final quality of each generator and
 class next to the held-out floor (real train patches of the same n scored the same way) with the
@@ -63,7 +65,7 @@ from idc_synth.progress import SCORES, ProgressScorer, progress_table
 from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
-CALIBRATION_STEPS = 2
+CALIBRATION_STEPS = 3
 SMOKE_DCGAN = DCGAN_DEMO | {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
 WIDTHS = {  # (DCGAN settings, diffusion settings) per --widths
     "full": (DCGAN_FULL, DIFFUSION_FULL),
@@ -121,8 +123,10 @@ def run_dcgan(train: Patches, scorer: ProgressScorer, label: int, args, device, 
     images, labels = train.images[rows], train.labels[rows]
     base = WIDTHS[args.widths][0] | {"checkpoint_every": 10**9}
     base |= {"batch_size": args.dcgan_batch} if args.dcgan_batch else {}
-    step_s = calibrated(dcgan_workload(base, device)[0])
-    settings = DCGANSettings(**base | {"min_steps": steps_for(args.budget_s, step_s, 2)})
+    steps = args.dcgan_steps or steps_for(
+        args.budget_s, calibrated(dcgan_workload(base, device)[0]), 2
+    )
+    settings = DCGANSettings(**base | {"min_steps": steps})
     started = time.perf_counter()
     result = train_dcgan(
         images, labels, settings, folder / f"dcgan{label}.pt", device, scorer=scorer
@@ -139,10 +143,12 @@ def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
     if args.diffusion_batch:
         base |= {"vae_batch_size": args.diffusion_batch, "unet_batch_size": args.diffusion_batch}
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.mixed_precision)
-    unet_step, vae_step, _ = diffusion_workload(base, args.device, folder / "timing", amp)
-    vae_steps = steps_for(args.budget_s * args.vae_share, calibrated(vae_step), 2)
-    unet_budget = args.budget_s * (1 - args.vae_share)
-    unet_steps = steps_for(unet_budget, calibrated(unet_step), args.snapshots)
+    vae_steps, unet_steps = args.vae_steps, args.unet_steps
+    if not (vae_steps and unet_steps):
+        unet_step, vae_step, _ = diffusion_workload(base, args.device, folder / "timing", amp)
+        vae_steps = vae_steps or steps_for(args.budget_s * args.vae_share, calibrated(vae_step), 2)
+        unet_budget = args.budget_s * (1 - args.vae_share)
+        unet_steps = unet_steps or steps_for(unet_budget, calibrated(unet_step), args.snapshots)
     settings = DiffusionSettings(
         **base,
         vae_steps=vae_steps,
@@ -179,6 +185,8 @@ def main() -> int:
         "--budget-s", type=float, default=150.0, help="training seconds per generator"
     )
     parser.add_argument("--vae-share", type=float, default=0.25, help="of diffusion's budget")
+    for name in ("dcgan", "vae", "unet"):  # a shared machine's timings drift: fixed counts
+        parser.add_argument(f"--{name}-steps", type=int, help="steps instead of the budget's")
     parser.add_argument("--holdout-fraction", type=float, default=0.2)
     parser.add_argument("--patches", type=int, default=128, help="scored per class, snapshot")
     parser.add_argument("--snapshots", type=int, default=4, help="diffusion UNet snapshots")
