@@ -240,7 +240,7 @@ def diffusion_workload(settings_kw: dict, device_name: str, folder: Path, amp_dt
         optimizer.step()
         sync(device)
 
-    sampler = ScratchSampler(folder, settings, accelerator)
+    sampler = ScratchSampler.from_folder(folder, settings, accelerator)
 
     def sample(n: int) -> None:
         with autocast():
@@ -283,6 +283,14 @@ DCGAN_FULL = DCGAN_DEMO | {
     "batch_size": 128,
 }
 DIFFUSION_DEMO = {"vae_channels": [8, 16, 32], "unet_channels": [32, 64]}
+DIFFUSION_SMOKE = {  # tiny sizes the tests run the benchmark scripts at
+    "vae_channels": [4, 8],
+    "vae_batch_size": 4,
+    "unet_channels": [8, 16],
+    "unet_batch_size": 4,
+    "sampling_steps": 2,
+    "sample_batch_size": 4,
+}
 DIFFUSION_FULL = {
     "vae_channels": [64, 128, 256],
     "vae_batch_size": 128,

@@ -25,6 +25,7 @@ from benchlib import (
     DCGAN_DEMO,
     DCGAN_FULL,
     DIFFUSION_FULL,
+    DIFFUSION_SMOKE,
     REPO,
     Row,
     classifier_trainer,
@@ -40,15 +41,6 @@ from benchlib import (
 )
 
 from idc_synth.batches import IndexedImages, Part
-
-SMOKE_DIFFUSION = {
-    "vae_channels": [4, 8],
-    "vae_batch_size": 4,
-    "unet_channels": [8, 16],
-    "unet_batch_size": 4,
-    "sampling_steps": 2,
-    "sample_batch_size": 4,
-}
 
 
 def classifier_rows(args, device: torch.device, amp: torch.dtype) -> list[Row]:
@@ -139,7 +131,7 @@ def generator_rows(args, device: torch.device, amp: torch.dtype, scratch: Path) 
     rows: list[Row] = []
     name = amp_name(amp)
     dcgan_kw = (DCGAN_DEMO | {"batch_size": 8}) if args.smoke else DCGAN_FULL
-    diffusion_kw = SMOKE_DIFFUSION if args.smoke else DIFFUSION_FULL
+    diffusion_kw = DIFFUSION_SMOKE if args.smoke else DIFFUSION_FULL
     n_sample = 8 if args.smoke else args.sample_patches
     try:
         precisions = (("fp32", None), (name, amp))

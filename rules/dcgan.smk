@@ -1,14 +1,17 @@
 # DCGAN arm: one generator per class (or one class-conditional generator), trained on the
-# train split only, then sampled into synthetic shards.
+# train split only (the held-out train patches only score its snapshots), then sampled into
+# synthetic shards.
 
 
 rule train_dcgan:
     input:
         **packed("train"),
+        **packed("holdout"),
     output:
         weights="results/models/dcgan/{model}/generator.safetensors",
         config="results/models/dcgan/{model}/generator.json",
         losses="results/models/dcgan/{model}/losses.tsv",
+        quality="results/models/dcgan/{model}/quality.tsv",
         previews="results/models/dcgan/{model}/previews.png",
     log:
         "results/logs/train_dcgan/{model}.log",
@@ -27,6 +30,8 @@ rule train_dcgan:
         label=lambda wildcards: (
             None if wildcards.model == "conditional" else int(wildcards.model[-1])
         ),
+        # snapshots scored against held-out train; a change retrains (they are gone after)
+        progress_patches=config["quality"]["progress_patches"],
         state=state_path("dcgan/{model}", "train_dcgan"),
         device=config["device"],
     script:

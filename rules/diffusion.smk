@@ -1,14 +1,17 @@
 # Latent diffusion arm: Stable-Diffusion-style model trained from scratch (or LoRA on a local
-# pretrained pipeline) on the train split only, then sampled into synthetic shards.
+# pretrained pipeline) on the train split only (the held-out train patches only score its
+# checkpoints), then sampled into synthetic shards.
 
 
 rule train_diffusion:
     input:
         **packed("train"),
+        **packed("holdout"),
         **pretrained_inputs(None),
     output:
         model=directory("results/models/diffusion/model"),
         losses="results/models/diffusion/losses.tsv",
+        quality="results/models/diffusion/quality.tsv",
         previews="results/models/diffusion/previews.png",
     log:
         "results/logs/train_diffusion.log",
@@ -32,13 +35,18 @@ rule train_diffusion:
         script=os.path.join(SCRIPTS, "train_diffusion.py"),
         settings=json.dumps(diffusion_training_settings()),
         state=state_path("diffusion", "train_diffusion"),
+        # checkpoints scored against held-out train; a change retrains (they are gone after)
+        progress_patches=config["quality"]["progress_patches"],
         device=config["device"],
     shell:
         # --quiet: a failed run's traceback is in the log once, not again as accelerate's own
         "accelerate launch --quiet {params.launch} {params.script:q}"
         " --train-images {input.train_images} --train-table {input.train_table}"
+        " --holdout-images {input.holdout_images} --holdout-table {input.holdout_table}"
+        " --progress-patches {params.progress_patches}"
         " --settings {params.settings:q} --state {params.state} --device {params.device}"
-        " --model {output.model} --losses {output.losses} --previews {output.previews}"
+        " --model {output.model} --losses {output.losses} --quality {output.quality}"
+        " --previews {output.previews}"
         " --threads {threads} --log {log} >> {log} 2>&1"
 
 

@@ -44,7 +44,8 @@ FIGURE_TABLE = {
         "category": ("Synthetic images", None),
     },
     "training": {
-        # Classifier histories of every arm and seed, and the losses of each generator trained.
+        # Classifier histories of every arm and seed, and the losses and snapshot quality of each
+        # generator trained.
         "inputs": {
             **{
                 f"history_{arm}_seed{seed}": f"results/classifiers/{arm}/seed{seed}/history.tsv"
@@ -52,12 +53,16 @@ FIGURE_TABLE = {
                 for seed in SEEDS
             },
             **{
-                f"losses_dcgan_{model}": f"results/models/dcgan/{model}/losses.tsv"
+                f"{kind}_dcgan_{model}": f"results/models/dcgan/{model}/{kind}.tsv"
                 for model in sorted({dcgan_model(label) for label in (0, 1)})
+                for kind in ("losses", "quality")
                 if "dcgan" in ARMS
             },
             **(
-                {"losses_diffusion": rules.train_diffusion.output.losses}
+                {
+                    "losses_diffusion": rules.train_diffusion.output.losses,
+                    "quality_diffusion": rules.train_diffusion.output.quality,
+                }
                 if "diffusion" in ARMS
                 else {}
             ),

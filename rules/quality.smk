@@ -2,7 +2,8 @@
 # class and feature space, all rows of one space and class at one matched n. Candidates: each
 # generator's synthetic patches, `holdout` (held-out train patches no model saw: the floor a
 # perfect generator matches) and `real_val` (val patients: the cross-patient shift). Real train's
-# features and the near-copy calibration are extracted once, by quality_reference.
+# features and the near-copy calibration are extracted once, by quality_reference; the gather
+# job adds the patient-level bootstrap intervals, which need every set at once.
 
 if generators() and "baseline" not in ARMS:
     raise ValueError(
@@ -34,10 +35,6 @@ QUALITY_RESOURCES = {
     "mem_mb": lambda wildcards, attempt: 8000 * attempt,
     "runtime": lambda wildcards, attempt: 60 * attempt,
 }
-
-
-localrules:
-    gather_image_quality,
 
 
 rule quality_reference:
@@ -79,6 +76,7 @@ rule image_quality:
     output:
         table="results/metrics/quality/{candidate}.tsv",
         pairs="results/metrics/quality/{candidate}_closest_pairs.npz",
+        features="results/metrics/quality/{candidate}_features.npz",
     log:
         "results/logs/image_quality/{candidate}.log",
     benchmark:
@@ -101,11 +99,36 @@ rule image_quality:
 rule gather_image_quality:
     input:
         tables=expand(rules.image_quality.output.table, candidate=QUALITY_CANDIDATES),
+        features=expand(
+            rules.image_quality.output.features, candidate=QUALITY_CANDIDATES
+        ),
+        reference=rules.quality_reference.output.reference,
     output:
         table="results/metrics/image_quality.tsv",
     log:
         "results/logs/image_quality/gather.log",
+    benchmark:
+        "results/benchmarks/image_quality/gather.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 30 * attempt,
+    params:
+        candidates=QUALITY_CANDIDATES,
+        # only what the bootstrap reads: a new replicate count reruns no feature extraction
+        settings={
+            **{
+                key: config["quality"][key]
+                for key in (
+                    "pr_k",
+                    "sample_seed",
+                    "bootstrap_samples",
+                    "bootstrap_max_patches",
+                )
+            },
+            "confidence_level": config["statistics"]["confidence_level"],
+        },
     script:
         "../workflow_scripts/image_quality.py"

@@ -138,3 +138,38 @@ def test_statistics_design_prints_false_positives_and_power():
     for column in ("primary", "spread", "contrast", "power at +0.05", "MDD (80% power)"):
         assert column in run.stdout
     assert "seed_dominant" in run.stdout and " 49 " in run.stdout
+
+
+def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(tmp_path):
+    from patchdata import make_tree
+
+    root = make_tree(tmp_path / "idc", {f"90{i}": (16, 16) for i in range(4)})
+    out = tmp_path / "quality"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/generator_quality.py"), "--widths", "smoke",
+         "--data", str(root), "--budget-s", "1", "--holdout-fraction", "0.25",
+         "--patches", "10", "--snapshots", "2", "--sampling-steps", "2", "--dcgan-batch", "8",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "128 patches of 4 patients" in run.stdout and "32 held out" in run.stdout
+    final = _table(out / "final.tsv")
+    assert [(row["generator"], row["label"]) for row in final] == [
+        ("dcgan class0", "0"), ("dcgan class1", "1"), ("diffusion", "0"), ("diffusion", "1")
+    ]  # fmt: skip
+    for row in final:
+        values = [float(row[key]) for key in ("fid_pixels", "spike_ratio", "spike_ratio_floor")]
+        assert all(value > 0 for value in values) and int(row["n"]) == 10
+    curves = _table(out / "curves.tsv")
+    dcgan_steps = [int(row["step"]) for row in curves if row["generator"] == "dcgan class0"]
+    assert dcgan_steps[0] == 0 and dcgan_steps == sorted(dcgan_steps)  # from init on
+
+
+def test_generator_quality_benchmark_skips_without_real_patches(tmp_path):
+    script = REPO / "benchmarks/generator_quality.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--data", str(tmp_path / "absent")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and "skipped: no real patches at" in run.stdout

@@ -23,16 +23,22 @@ from torch import nn
 
 from idc_synth.checkpoint import load_checkpoint
 from idc_synth.dcgan.model import (
+    ARCHITECTURE,
     DCGANSettings,
+    ResizeConv2d,
     build_discriminator,
     build_generator,
     generate,
+    init_weights,
     load_generator,
     save_generator,
     standing_statistics,
     to_uint8,
 )
 from idc_synth.dcgan.training import HISTORY_COLUMNS, PREVIEW_COUNT, preview_steps, train_dcgan
+from idc_synth.progress import COLUMNS as PROGRESS_COLUMNS
+from idc_synth.progress import ProgressScorer
+from idc_synth.spectrum import spectral_features, spike_ratio
 from idc_synth.synthetic import CountPolicy, shard_seed
 
 WORKFLOW_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
@@ -78,6 +84,61 @@ def test_networks_shapes_and_range(conditional: bool) -> None:
     assert fake.shape == (5, 3, 50, 50)
     assert fake.min() >= -1 and fake.max() <= 1
     assert discriminator(fake, labels).shape == (5,)
+
+
+def test_resize_convolution_equals_nearest_upsampling_then_a_3x3_convolution() -> None:
+    torch.manual_seed(0)
+    layer = ResizeConv2d(5, 4)
+    reference = nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(5, 4, 3, padding=1, bias=False)
+    )
+    reference[1].weight.data.copy_(layer.weight.data)
+    x = torch.randn(2, 5, 7, 7)
+    torch.testing.assert_close(layer(x), reference(x))
+
+
+def test_an_up_step_maps_a_constant_to_a_constant_unlike_a_transposed_convolution() -> None:
+    torch.manual_seed(0)
+    constant = torch.ones(1, 8, 7, 7)
+    resize, transposed = ResizeConv2d(8, 3), nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False)
+    inner = (..., slice(1, -1), slice(1, -1))  # away from the zero-padded border
+    with torch.no_grad():
+        flat, checkered = resize(constant)[inner], transposed(constant)[inner]
+    assert flat.std(dim=(-2, -1)).max() < 1e-5
+    assert (checkered.std(dim=(-2, -1)) > 0.1 * checkered.abs().mean(dim=(-2, -1))).all()
+
+
+def _kernel5_generator(settings: DCGANSettings) -> nn.Module:
+    """The replaced design: 7 -> 13 -> 25 by kernel-5, stride-2 transposed convolutions."""
+    c = settings.generator_channels
+
+    def up(cin, cout, kernel, stride, padding):
+        layer = nn.ConvTranspose2d(cin, cout, kernel, stride, padding, bias=False)
+        return [layer, nn.BatchNorm2d(cout), nn.ReLU()]
+
+    net = nn.Sequential(
+        *up(settings.latent_dim, 4 * c, 7, 1, 0),
+        *up(4 * c, 2 * c, 5, 2, 2),
+        *up(2 * c, c, 5, 2, 2),
+        nn.ConvTranspose2d(c, 3, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    )
+    return net.apply(init_weights)
+
+
+def test_no_grid_spike_at_init_where_the_kernel_5_design_printed_one(trained) -> None:
+    settings = dataclasses.replace(TINY, latent_dim=64, generator_channels=16)  # the demo's
+    noise = torch.randn(256, 64, 1, 1, generator=torch.Generator().manual_seed(9))
+    for seed in range(3):
+        torch.manual_seed(seed)
+        ours = spike_ratio(spectral_features(generate(build_generator(settings), 256, 0, "cpu")))
+        with torch.no_grad():
+            old = spike_ratio(spectral_features(to_uint8(_kernel5_generator(settings)(noise))))
+        assert ours < 3 and old > 50, (seed, ours, old)
+    # and after training, within 2x of the patches it was trained on
+    images, _ = tiny_patches()
+    real = spike_ratio(spectral_features(images))
+    assert spike_ratio(spectral_features(generate(trained[0].generator, 256, 0, "cpu"))) < 2 * real
 
 
 def test_init_follows_the_paper() -> None:
@@ -172,6 +233,47 @@ def test_resume_continues_the_same_run(trained, tmp_path: Path) -> None:
     assert np.array_equal(resumed.previews[-1][1], uninterrupted.previews[-1][1])
 
 
+def test_another_architectures_generator_is_refused_and_its_checkpoint_ignored(
+    trained, tmp_path: Path, caplog
+) -> None:
+    weights, config = tmp_path / "g.safetensors", tmp_path / "g.json"
+    save_generator(trained[0].generator, TINY, weights, config, label=1)
+    saved = json.loads(config.read_text())
+    assert saved["architecture"] == ARCHITECTURE
+    del saved["architecture"]  # as the kernel-5 design wrote it
+    config.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="another architecture.*retrain"):
+        load_generator(weights, config, "cpu")
+    state = load_checkpoint(trained[1])
+    state["architecture"] = "kernel-5 transposed convolutions"
+    torch.save(state, tmp_path / "state.pt")
+    with caplog.at_level("INFO"):
+        train_dcgan(*tiny_patches(), TINY, tmp_path / "state.pt", "cpu")
+    assert "another architecture, settings or data; ignoring it" in caplog.text
+
+
+def test_snapshot_scoring_leaves_the_run_unchanged_and_scores_every_snapshot(
+    trained, tmp_path: Path
+) -> None:
+    images, labels = tiny_patches(40)
+    held = tiny_patches(24, 5)
+    scorer = ProgressScorer(held, (images, labels), [0, 1], 10, TINY.seed)
+    conditional = dataclasses.replace(TINY, conditional=True, epochs=2)
+    scored = train_dcgan(images, labels, conditional, tmp_path / "a.pt", "cpu", scorer=scorer)
+    plain = train_dcgan(images, labels, conditional, tmp_path / "b.pt", "cpu")
+    for name, tensor in plain.generator.state_dict().items():
+        assert torch.equal(scored.generator.state_dict()[name], tensor), name
+    table = scored.progress
+    assert table.columns.tolist() == PROGRESS_COLUMNS and plain.progress.empty
+    steps = sorted(preview_steps(len(scored.history)))
+    assert table["step"].tolist() == [step for step in steps for _ in (0, 1)]
+    assert set(table["label"]) == {0, 1} and (table["n"] == 10).all()
+    assert table[["fid_pixels", "spectral_distance", "spike_ratio"]].notna().all().all()
+    # the floor (real train patches) is closer to held-out train than the untrained generator
+    first = table[table["step"] == 0]
+    assert (first["fid_pixels"] > first["fid_pixels_floor"]).all()
+
+
 def test_a_checkpoint_from_other_data_is_not_resumed(trained, tmp_path: Path, caplog) -> None:
     """Same settings and image count, different patches (e.g. a new split): start afresh."""
     state = tmp_path / "state.pt"
@@ -179,7 +281,7 @@ def test_a_checkpoint_from_other_data_is_not_resumed(trained, tmp_path: Path, ca
     images, labels = tiny_patches(seed=1)
     with caplog.at_level("INFO"):
         result = train_dcgan(images, labels, TINY, state, "cpu")
-    assert "made with other settings or data; ignoring it" in caplog.text
+    assert "made with another architecture, settings or data; ignoring it" in caplog.text
     assert "starting from step 0" in caplog.text
     assert result.history["step"].tolist() == trained[0].history["step"].tolist()
 
@@ -205,28 +307,35 @@ train_dcgan.main(settings=settings, **paths, **arguments)
 """
 
 
-def write_packed(folder: Path, images: np.ndarray, labels: np.ndarray) -> tuple[Path, Path]:
+def write_packed(
+    folder: Path, images: np.ndarray, labels: np.ndarray, name: str = "train"
+) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / "train.npy", images)
+    np.save(folder / f"{name}.npy", images)
     pd.DataFrame({"row": np.arange(len(labels)), "label": labels}).to_parquet(
-        folder / "train.parquet"
+        folder / f"{name}.parquet"
     )
-    return folder / "train.npy", folder / "train.parquet"
+    return folder / f"{name}.npy", folder / f"{name}.parquet"
 
 
 def train_arguments(tmp_path: Path, settings: DCGANSettings) -> dict:
-    images, labels = write_packed(tmp_path / "data", *tiny_patches())
+    images, labels = write_packed(tmp_path / "data", *tiny_patches(20))
+    held_images, held_labels = write_packed(tmp_path / "data", *tiny_patches(24, 5), "holdout")
     out = tmp_path / "out"
     return {
         "train_images": images,
         "train_table": labels,
+        "holdout_images": held_images,
+        "holdout_table": held_labels,
         "settings": settings,
         "label": 1,
+        "progress_patches": 10,
         "state": tmp_path / "state" / "checkpoint.pt",
         "device": "cpu",
         "weights": out / "g.safetensors",
         "config": out / "g.json",
         "losses": out / "losses.tsv",
+        "quality": out / "quality.tsv",
         "previews": out / "previews.png",
         "threads": 1,
         "log": tmp_path / "train.log",
@@ -234,13 +343,14 @@ def train_arguments(tmp_path: Path, settings: DCGANSettings) -> dict:
 
 
 def test_killed_training_job_resumes(tmp_path: Path) -> None:
-    # 8 class-1 patches in batches of 4: 2 steps per epoch, 40 steps.
+    # 10 class-1 patches in batches of 4: 2 steps per epoch, 40 steps.
     settings = dataclasses.replace(TINY, epochs=20, checkpoint_every=3)
     arguments = train_arguments(tmp_path, settings)
     total = 40
     payload = {
         "settings": dataclasses.asdict(settings),
         "label": 1,
+        "progress_patches": 10,
         "device": "cpu",
         "threads": 1,
         "paths": {key: str(value) for key, value in arguments.items() if isinstance(value, Path)},
@@ -265,6 +375,10 @@ def test_killed_training_job_resumes(tmp_path: Path) -> None:
     assert losses["step"].tolist() == list(range(1, total + 1))
     assert load_checkpoint(arguments["state"])["step"] == total
     assert arguments["weights"].exists() and arguments["previews"].exists()
+    # every snapshot's quality row survived the kill, scored on the class trained
+    quality = pd.read_csv(arguments["quality"], sep="\t")
+    assert quality["step"].tolist() == sorted(preview_steps(total))
+    assert (quality["label"] == 1).all() and (quality["n"] == 10).all()
 
 
 def test_sample_shard_agrees_with_its_table(trained, tmp_path: Path) -> None:

@@ -61,27 +61,34 @@ def no_network():
     assert attempts == [], f"network connections were attempted: {attempts}"
 
 
-def write_packed(directory: Path, count: int = 24) -> tuple[Path, Path]:
-    """A packed train split whose IDC patches are darker, as load_packed expects it."""
-    rng = np.random.default_rng(0)
+def write_packed(
+    directory: Path, count: int = 24, name: str = "train", seed: int = 0
+) -> tuple[Path, Path]:
+    """A packed set whose IDC patches are darker, as load_packed expects it."""
+    rng = np.random.default_rng(seed)
     labels = np.arange(count) % 2
     base = np.where(labels == 1, 90, 200)[:, None, None, None]
     images = np.clip(rng.normal(base, 25, (count, 50, 50, 3)), 0, 255).astype(np.uint8)
     directory.mkdir(parents=True, exist_ok=True)
-    np.save(directory / "train.npy", images)
-    pd.DataFrame({"label": labels}).to_parquet(directory / "train.parquet")
-    return directory / "train.npy", directory / "train.parquet"
+    np.save(directory / f"{name}.npy", images)
+    pd.DataFrame({"label": labels}).to_parquet(directory / f"{name}.parquet")
+    return directory / f"{name}.npy", directory / f"{name}.parquet"
 
 
 def train_kwargs(root: Path, settings: DiffusionSettings) -> dict:
     train_images, train_table = write_packed(root / "data")
+    holdout_images, holdout_table = write_packed(root / "data", name="holdout", seed=1)
     return dict(
         train_images=train_images,
         train_table=train_table,
+        holdout_images=holdout_images,
+        holdout_table=holdout_table,
+        progress_patches=10,
         settings=settings,
         state=root / "state" / "diffusion.pt",
         model=root / "model",
         losses=root / "losses.tsv",
+        quality=root / "quality.tsv",
         previews=root / "previews.png",
         threads=1,
         log=root / "train.log",
@@ -144,6 +151,16 @@ def test_scratch_trains_both_phases_and_writes_its_outputs(scratch_run):
     }
     assert np.isfinite(losses["loss"]).all()
     assert scratch_run["previews"].stat().st_size > 0
+    assert_scored_at(scratch_run, [2, 4])  # the UNet's checkpoints (checkpoint_every 2)
+
+
+def assert_scored_at(run: dict, steps: list[int]) -> None:
+    """Quality over training: both classes scored against held-out patches at each step."""
+    quality = pd.read_csv(run["quality"], sep="\t")
+    assert quality["step"].tolist() == [step for step in steps for _ in (0, 1)]
+    assert quality["label"].tolist() == [0, 1] * len(steps) and (quality["n"] == 10).all()
+    scores = quality[["fid_pixels", "spectral_distance", "spike_ratio", "fid_pixels_floor"]]
+    assert np.isfinite(scores.to_numpy(float)).all()
 
 
 def test_scratch_samples_are_uint8_patches_reproducible_by_seed(scratch_run):
@@ -159,6 +176,7 @@ def test_lora_trains_and_saves_adapter_and_base_path(lora_run):
     losses = pd.read_csv(lora_run["losses"], sep="\t")
     assert losses["phase"].unique().tolist() == ["lora"] and losses["step"].tolist() == [1, 2, 3]
     assert lora_run["previews"].stat().st_size > 0
+    assert_scored_at(lora_run, [2, 3])
 
 
 def test_lora_samples_are_uint8_patches_reproducible_by_seed(lora_run):
@@ -172,11 +190,13 @@ def test_the_same_settings_train_the_same_weights(run_name, request, tmp_path):
     from safetensors.torch import load_file
 
     first = request.getfixturevalue(run_name)
-    again = {**train_kwargs(tmp_path, first["settings"])}
+    # unscored this time: sampling and scoring the snapshots leaves the run as it was
+    again = {**train_kwargs(tmp_path, first["settings"]), "progress_patches": 0}
     train_diffusion.main(**again)
     pd.testing.assert_frame_equal(
         pd.read_csv(again["losses"], sep="\t"), pd.read_csv(first["losses"], sep="\t")
     )
+    assert pd.read_csv(again["quality"], sep="\t").empty
     for weights in first["model"].rglob("*.safetensors"):
         expected, got = (
             load_file(weights),
@@ -335,6 +355,7 @@ def test_killed_training_resumes_and_finishes_exactly(tmp_path):
         "vae": list(range(1, 17)),
         "unet": list(range(1, 17)),
     }
+    assert_scored_at(kwargs, list(range(2, 17, 2)))  # the killed run's snapshots kept
 
 
 def test_new_training_settings_train_afresh_but_sampling_settings_reuse_the_model(tmp_path):

@@ -86,6 +86,11 @@ def quality_table(with_inception: bool = True) -> pd.DataFrame:
                     fid = 5 + 20 * rng.random()
                     row.update(fid=fid, fid_inf=fid - 2, kid=0.01, kid_std=0.002)
                     row.update(precision=rng.random(), recall=rng.random())
+                    row.update(fid_low=fid - 6, fid_high=fid - 1)  # bias-corrected: below
+                else:
+                    spike = 30.0 if name == "dcgan" else 1.6
+                    row.update(spectral_distance=0.3, spike_ratio=spike)
+                    row.update(spike_ratio_low=spike * 0.8, spike_ratio_high=np.nan)
                 if name != "holdout" and space != "inception":
                     row.update(near_copy_share=0.05, near_copy_low=0.01, near_copy_high=0.12)
                     row.update(near_copy_expected=0.02)
@@ -144,8 +149,23 @@ def test_training_figure_with_and_without_generators(tmp_path):
         }
     )
     histories = {(arm, seed): history for arm in ARMS for seed in (0, 1)}
+    snapshots = pd.DataFrame(
+        {
+            "step": np.repeat([0, 10, 20, 30], 2),
+            "label": [0, 1] * 4,
+            "n": 64,
+            **{score: np.linspace(5, 1, 8) for score in ("fid_pixels", "spectral_distance")},
+            "spike_ratio": np.linspace(40, 2, 8),
+            **{f"{s}_floor": 0.5 for s in ("fid_pixels", "spectral_distance", "spike_ratio")},
+        }
+    )
+    quality = {"dcgan_class0": snapshots[snapshots["label"] == 0], "diffusion": snapshots}
     full = figures.plot_training(
-        {"class0": gan, "class1": gan}, diffusion, histories, tmp_path / "a.png"
+        {"class0": gan, "class1": gan},
+        diffusion,
+        histories,
+        tmp_path / "a.png",
+        generator_quality=quality,
     )
     assert_png(full)
     assert_png(figures.plot_training({}, None, {("baseline", 0): history}, tmp_path / "b.png"))

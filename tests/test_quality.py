@@ -27,6 +27,7 @@ from idc_synth.quality import (
     precision_recall,
     reference_features,
 )
+from idc_synth.quality_intervals import INTERVAL_COLUMNS
 from idc_synth.synthetic import gather_shards, write_shard
 
 
@@ -305,7 +306,7 @@ def test_every_row_of_a_space_and_class_shares_n_with_the_floor_and_the_shift():
     status = "skipped: no Inception weights at /nowhere/inception-2015-12-05.pt"
     tables, pairs = [], {}
     for name, candidates in (("dcgan", synthetic), ("holdout", holdout), ("real_val", val)):
-        rows, pairs[name] = assess(name, candidates, train, reference, fns, status, settings)
+        rows, pairs[name], _ = assess(name, candidates, train, reference, fns, status, settings)
         tables.append(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     table = pd.concat(tables, ignore_index=True)
     assert len(table) == 3 * 2 * 3  # sets x classes x spaces
@@ -333,6 +334,11 @@ def test_every_row_of_a_space_and_class_shares_n_with_the_floor_and_the_shift():
             pairs["dcgan"][f"{space}_synthetic"][:3], pairs["dcgan"][f"{space}_train"][:3]
         )
     assert pairs["dcgan"]["classifier_synthetic"].shape == (4, 50, 50, 3)
+    # spectral fidelity on every set's pixel rows, from all its patches of the class
+    pixel_rows = table[table["feature_space"] == "pixels"].set_index(["generator", "label"])
+    assert np.isfinite(pixel_rows[["spectral_distance", "spike_ratio"]].to_numpy(float)).all()
+    assert pixel_rows.loc[("holdout", 1), "n"] == 20 and pixel_rows.loc[("dcgan", 0), "n"] == 25
+    assert table.loc[table["feature_space"] != "pixels", "spike_ratio"].isna().all()
 
 
 def test_a_class_without_synthetic_patches_is_a_skipped_row_not_a_crash():
@@ -341,7 +347,7 @@ def test_a_class_without_synthetic_patches_is_a_skipped_row_not_a_crash():
     settings = QualitySettings(kid_subset_size=10, kid_subsets=5)
     fns = {"classifier": mean_colour, "inception": None, "pixels": pixel_features}
     reference = reference_for(only_ones, train, holdout, val, fns, settings)
-    rows, _ = assess("dcgan", only_ones, train, reference, fns, "skipped: none", settings)
+    rows, _, _ = assess("dcgan", only_ones, train, reference, fns, "skipped: none", settings)
     table = pd.DataFrame(rows).query("feature_space == 'classifier'").set_index("label")
     assert table.loc[0, "status"].startswith("skipped: 0 patches of class 0")
     assert table.loc[1, "status"] == "ok" and table.loc[0, "n"] == 0
@@ -357,7 +363,7 @@ def test_with_a_stand_in_inception_extractor_rows_are_capped_and_matched():
     }
     settings = QualitySettings(max_patches=12, kid_subset_size=10, kid_subsets=5)
     reference = reference_for(synthetic, train, holdout, val, fns, settings)
-    rows, _ = assess("dcgan", synthetic, train, reference, fns, "", settings)
+    rows, _, _ = assess("dcgan", synthetic, train, reference, fns, "", settings)
     inception = pd.DataFrame(rows).query("feature_space == 'inception'")
     assert (inception["status"] == "ok").all() and (inception["n"] == 12).all()
     assert np.isfinite(inception[["fid", "kid", "precision", "recall"]].to_numpy(float)).all()
@@ -368,10 +374,13 @@ def test_with_a_stand_in_inception_extractor_rows_are_capped_and_matched():
 
 
 def write_packed(folder, name: str, data: LabelledImages):
+    """Six patients per set: train and held-out train share theirs, val has its own."""
     np.save(folder / f"{name}.npy", data.images)
-    table = pd.DataFrame(
-        {"row": np.arange(len(data.labels)), "path": "p", "patient": "1", "x": 0, "y": 0}
-    ).assign(label=data.labels)
+    rows = np.arange(len(data.labels))
+    patients = [f"{'v' if name == 'val' else 't'}{row % 6}" for row in rows]
+    table = pd.DataFrame({"row": rows, "path": "p", "patient": patients, "x": 0, "y": 0}).assign(
+        label=data.labels
+    )
     table.to_parquet(folder / f"{name}.parquet", index=False)
     return folder / f"{name}.npy", folder / f"{name}.parquet"
 
@@ -433,16 +442,33 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
             synthetic_manifest=synthetic_manifest,
             table=out / f"{name}.tsv",
             pairs=out / f"{name}_closest_pairs.npz",
+            features=out / f"{name}_features.npz",
             log=out / f"{name}.log",
             **common,
         )
+    names = ("dcgan", "holdout", "real_val")
     image_quality.gather(
-        tables=[out / f"{name}.tsv" for name in ("dcgan", "holdout", "real_val")],
+        tables=[out / f"{name}.tsv" for name in names],
+        features={name: out / f"{name}_features.npz" for name in names},
+        reference_path=out / "reference.npz",
         output=out / "all.tsv",
+        settings=QualitySettings(bootstrap_samples=50),
         log=None,
     )
     table = pd.read_csv(out / "all.tsv", sep="\t")
-    assert list(table.columns) == list(ROW_COLUMNS) and len(table) == 18
+    columns = [c for c in ROW_COLUMNS if c not in ("status", "note")]
+    assert list(table.columns) == [*columns, *INTERVAL_COLUMNS, "status", "note"]
+    assert len(table) == 18
+    # patient-bootstrap intervals: around each row's value, and paired with the floor and shift
+    rows = table.set_index(["feature_space", "generator", "label"])
+    checked = (("classifier", "fid"), ("classifier", "recall"), ("pixels", "spike_ratio"))
+    for space, metric in checked:
+        for label in (0, 1):
+            ours = rows.loc[(space, "dcgan", label)]
+            assert ours[f"{metric}_low"] <= ours[f"{metric}_high"], (space, metric)
+            paired = ours[[f"{metric}_vs_floor_low", f"{metric}_vs_shift_high"]]
+            assert np.isfinite(paired.to_numpy(float)).all(), (space, metric, label)
+            assert np.isnan(rows.loc[(space, "holdout", label), f"{metric}_vs_floor_low"])
     assert set(table["generator"]) == {"dcgan", "holdout", "real_val"}
     skipped = table[table["feature_space"] == "inception"]["status"]
     assert (

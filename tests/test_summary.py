@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import write_summary
 
-from idc_synth.discussion import discussion_section, efficiency_sentences
+from idc_synth.discussion import discussion_section, efficiency_sentences, quality_findings
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, Crossed, decide
 from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS
 from idc_synth.summary import (
@@ -352,6 +352,15 @@ def test_the_map_reads_only_as_far_as_its_declared_contrasts():
         efficiency_sentences(contrasts.drop(columns="estimate"))
 
 
+def paired(**bounds: tuple[float, float]) -> dict:
+    """Interval columns: paired(fid_vs_shift=(1, 2)) -> fid_vs_shift_low/_high."""
+    return {
+        f"{key}_{end}": value
+        for key, pair in bounds.items()
+        for end, value in zip(("low", "high"), pair, strict=True)
+    }
+
+
 def discussion_tables(contrasts: pd.DataFrame | None, robustness: pd.DataFrame | None) -> dict:
     quality = pd.DataFrame(
         [
@@ -359,11 +368,38 @@ def discussion_tables(contrasts: pd.DataFrame | None, robustness: pd.DataFrame |
             | {"fid": fid, "kid": kid, "kid_std": 0.01, "precision": p, "recall": r}
             | {"near_copy_share": share, "near_copy_low": low, "near_copy_high": high}
             | {"near_copy_expected": 0.01, "status": "ok"}
-            for source, fid, kid, p, r, share, low, high in (
-                ("dcgan", 9.0, 0.3, 0.9, 0.2, 0.05, 0.03, 0.08),
-                ("diffusion", 1.2, 0.005, 0.88, 0.9, 0.0, 0.0, 0.004),
-                ("holdout", 0.5, -0.01, 0.9, 0.95, np.nan, np.nan, np.nan),
-                ("real_val", 1.5, 0.01, 0.9, 0.93, 0.01, 0.002, 0.03),
+            | intervals
+            for source, fid, kid, p, r, share, low, high, intervals in (
+                (
+                    "dcgan", 9.0, 0.3, 0.9, 0.2, 0.05, 0.03, 0.08,
+                    paired(fid_vs_shift=(6.5, 8.9), kid_vs_shift=(0.2, 0.35))
+                    | paired(precision_vs_shift=(-0.05, 0.04), recall_vs_shift=(-0.8, -0.6)),
+                ),
+                (
+                    "diffusion", 1.2, 0.005, 0.88, 0.9, 0.0, 0.0, 0.004,
+                    paired(fid_vs_shift=(-0.5, -0.1), kid_vs_shift=(-0.01, -0.001))
+                    | paired(fid_vs_floor=(-0.1, 1.2), kid_vs_floor=(-0.005, 0.03))
+                    | paired(precision_vs_shift=(-0.06, 0.02), recall_vs_shift=(-0.1, 0.05)),
+                ),
+                ("holdout", 0.5, -0.01, 0.9, 0.95, np.nan, np.nan, np.nan, {}),
+                ("real_val", 1.5, 0.01, 0.9, 0.93, 0.01, 0.002, 0.03, {}),
+            )
+        ]
+        + [
+            {"feature_space": "pixels", "generator": source, "label": 0, "n": 100, "status": "ok"}
+            | {"spike_ratio": spike, "spectral_distance": distance} | intervals
+            for source, spike, distance, intervals in (
+                (
+                    "dcgan", 12.0, 0.8,
+                    paired(spike_ratio_vs_floor=(8.0, 13.0), spectral_distance_vs_shift=(0.5, 0.9)),
+                ),
+                (
+                    "diffusion", 1.6, 0.12,
+                    paired(spike_ratio_vs_floor=(-0.3, 0.5))
+                    | paired(spectral_distance_vs_shift=(-0.05, 0.1)),
+                ),
+                ("holdout", 1.5, 0.02, {}),
+                ("real_val", 1.6, 0.1, {}),
             )
         ]
         + [
@@ -373,7 +409,7 @@ def discussion_tables(contrasts: pd.DataFrame | None, robustness: pd.DataFrame |
                 ("classifier", "holdout", 1, "skipped: 9 patches of class 1"),
             )
         ]
-    )
+    )  # fmt: skip
     costs = pd.DataFrame(
         {
             "rule": ["train_classifier", "train_dcgan", "sample_dcgan", "train_diffusion"],
@@ -471,14 +507,30 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
     assert "degrades less than the baseline under blur 1.5" in joined["dcgan"]["Advantages"]
     assert "data efficiency: helps on average over the map" in joined["dcgan"]["Advantages"]
     assert "cost: generator training + sampling 40.0 s wall" in joined["dcgan"]["Advantages"]
-    # FID and KID beyond the val shift, precision/recall below it, near copies above expected.
+    # FID and KID beyond the val shift (patient-level intervals of the differences above 0),
+    # recall below it, a grid spike above the floor, near copies above expected.
     dcgan_limits = joined["dcgan"]["Limitations"]
-    assert "FID 9.000 vs held-out floor 0.500, val shift 1.500" in dcgan_limits
-    assert "recall 0.200 vs 0.930: below val patches'" in dcgan_limits
+    assert (
+        "FID 9.000 vs held-out floor 0.500, val shift 1.500 (minus shift [6.500, 8.900])"
+        in dcgan_limits
+    )
+    assert "farther from real train than patches of unseen patients" in dcgan_limits
+    assert "recall 0.200 vs 0.930 (difference [-0.800, -0.600]): below val patches'" in dcgan_limits
+    assert (
+        "precision 0.900 vs 0.900 (difference [-0.050, 0.040]): not shown to differ"
+        in (joined["dcgan"]["Neither shown"])
+    )
+    assert "periodic spike ratio 12.000 vs held-out floor 1.500: a periodic (grid)" in dcgan_limits
+    assert "texture (power spectrum) farther from real train than val patches'" in dcgan_limits
     assert "more near copies of train patches than expected" in dcgan_limits
-    # Within the shift, fewer copies than expected; a null comparison is neutral, not a claim.
-    assert "within the cross-patient shift" in joined["diffusion"]["Advantages"]
+    # Closer than the shift (interval below 0) and not shown to differ from the floor; no grid.
+    assert (
+        "closer to real train than patches of unseen patients, not shown to differ from the "
+        "held-out floor" in joined["diffusion"]["Advantages"]
+    )
     neutral = joined["diffusion"]["Neither shown"]
+    assert "no grid beyond real patches' shown (difference [-0.300, 0.500])" in neutral
+    assert "texture not shown to differ from the cross-patient shift" in neutral
     # fewer copies than expected is no advantage: low-fidelity patches also score so
     assert "no sign of memorization" in neutral
     assert "memorization" not in joined["diffusion"]["Advantages"]
@@ -498,6 +550,24 @@ def test_each_advantage_and_limitation_follows_the_inference_and_cites_its_table
     missing = joined["dcgan"]["Not measured"]
     assert "inception space skipped: no weights; set `quality.inception_weights`" in missing
     assert "classifier space, holdout class 1: skipped: 9 patches of class 1" in missing
+
+
+def test_image_quality_claims_nothing_without_a_patient_level_interval():
+    """Point estimates alone decide nothing, however far apart (too few patients)."""
+    why = "intervals undefined: 2 train patients, a patient bootstrap needs at least 5"
+    quality = pd.DataFrame(
+        [
+            {"feature_space": "classifier", "generator": "dcgan", "label": 0, "fid": 90.0}
+            | {"kid": 3.0, "precision": 0.1, "recall": 0.05, "status": "ok", "note": why},
+            {"feature_space": "classifier", "generator": "holdout", "label": 0, "fid": 1.0}
+            | {"kid": 0.0, "precision": 0.9, "recall": 0.9, "status": "ok", "note": why},
+            {"feature_space": "classifier", "generator": "real_val", "label": 0, "fid": 2.0}
+            | {"kid": 0.01, "precision": 0.9, "recall": 0.9, "status": "ok", "note": why},
+        ]
+    )
+    findings = quality_findings("dcgan", quality)
+    assert findings and all(finding.kind == "neutral" for finding in findings)
+    assert all("no comparison claimed (2 train patients" in f.text for f in findings)
 
 
 def write_entry_summary(folder, efficiency: bool) -> str:
@@ -544,3 +614,19 @@ def test_missing_tables_say_not_measured_and_name_the_config_key(tmp_path):
     assert "Data-efficiency sweep not run (sweep.enabled: false)." in write_entry_summary(
         tmp_path, efficiency=False
     )
+
+
+def test_one_decided_distance_names_itself_and_claims_nothing():
+    rows = [
+        {"feature_space": "classifier", "generator": name, "label": 0, "fid": fid, "kid": kid}
+        | {"status": "ok"}
+        | bounds
+        for name, fid, kid, bounds in (
+            ("dcgan", 23.0, 1.0, paired(fid_vs_shift=(1.2, 35.0), kid_vs_shift=(-0.4, 1.8))),
+            ("holdout", 0.6, 0.0, {}),
+            ("real_val", 1.1, 0.0, {}),
+        )
+    ]
+    (finding,) = quality_findings("dcgan", pd.DataFrame(rows))
+    assert finding.kind == "neutral"
+    assert "beyond the cross-patient shift by FID only, not by KID" in finding.text

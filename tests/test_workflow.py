@@ -284,7 +284,15 @@ def test_summary_figures_and_html_report(finished_run):
     quality = pd.read_csv(finished_run / "results/metrics/image_quality.tsv", sep="\t")
     assert set(quality["generator"]) == {"dcgan", "diffusion", "holdout", "real_val"}
     ok = quality[quality["status"] == "ok"]
-    assert (ok.groupby(["feature_space", "label"])["n"].nunique() == 1).all()  # matched n
+    distribution = ok[ok["feature_space"] != "pixels"]
+    assert (distribution.groupby(["feature_space", "label"])["n"].nunique() == 1).all()
+    spectral = quality.loc[
+        quality["feature_space"] == "pixels", ["spectral_distance", "spike_ratio"]
+    ]
+    assert len(spectral) == 8 and spectral.notna().all().all()  # every set and class
+    for model in ("dcgan/class0", "dcgan/class1", "diffusion"):
+        progress = pd.read_csv(finished_run / f"results/models/{model}/quality.tsv", sep="\t")
+        assert len(progress) and progress["fid_pixels"].notna().all(), model
     tstr = pd.read_csv(finished_run / "results/metrics/tstr.tsv", sep="\t")
     assert tstr.columns[3] == "roc_auc" and set(tstr["training_data"]) == {
         "synthetic only",
@@ -382,7 +390,14 @@ def test_generators_never_read_val_or_test(finished_run):
     readers_of_holdout = {
         rule for rule, paths in inputs.items() if any("packed/holdout." in p for p in paths)
     }
-    assert readers_of_holdout == {"quality_reference", "image_quality"}
+    # the training jobs read held-out patches only to score their snapshots against them (a
+    # scored and an unscored run train the same weights: test_dcgan, test_diffusion)
+    assert readers_of_holdout == {
+        "quality_reference",
+        "image_quality",
+        "train_dcgan",
+        "train_diffusion",
+    }
 
 
 def test_balance_count_skips_tstr_with_its_reason_instead_of_crashing(tmp_path):

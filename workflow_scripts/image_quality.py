@@ -4,8 +4,9 @@
 matched-n subsample for FID & co.), fixes the matched n per feature space and class from every
 set's class counts, and calibrates the near-copy thresholds on the held-out train patches.
 ``image_quality`` measures one set against it: a generator's synthetic patches, ``holdout``
-(held-out train: the floor) or ``real_val`` (the cross-patient shift). The gather rule stacks
-every set's table into one.
+(held-out train: the floor) or ``real_val`` (the cross-patient shift), and keeps the features
+its rows used. The gather rule stacks every set's table into one and adds the patient-level
+bootstrap intervals, which need every set at once (idc_synth.quality_intervals).
 """
 
 import functools
@@ -19,6 +20,7 @@ import pandas as pd
 from idc_synth.classifier import load_classifier
 from idc_synth.pack import load_packed
 from idc_synth.quality import (
+    DISTRIBUTION_SPACES,
     HOLDOUT,
     REAL_VAL,
     ROW_COLUMNS,
@@ -37,6 +39,7 @@ from idc_synth.quality import (
     reference_features,
     synthetic_label_counts,
 )
+from idc_synth.quality_intervals import INTERVAL_COLUMNS, study_groups, study_intervals
 from idc_synth.runtime import limit_torch_threads, resolve_device, rule_logging
 from idc_synth.synthetic import REFERENCE_DRAW, load_synthetic
 
@@ -74,7 +77,7 @@ def feature_functions(
 
 def _packed(images: Path, table: Path) -> LabelledImages:
     pixels, rows = load_packed(Path(images), Path(table))
-    return LabelledImages(pixels, rows["label"].to_numpy())
+    return LabelledImages(pixels, rows["label"].to_numpy(), rows["patient"].to_numpy())
 
 
 def reference(
@@ -123,6 +126,7 @@ def main(
     classifier_info: Path,
     table: Path,
     pairs: Path,
+    features: Path,
     settings: QualitySettings,
     device: str,
     threads: int,
@@ -145,27 +149,84 @@ def main(
         )
         with np.load(reference_path, allow_pickle=False) as stored:
             ref = dict(stored)
-        rows, closest = assess(generator, candidate_set, train_set, ref, fns, status, settings)
+        rows, closest, used = assess(
+            generator, candidate_set, train_set, ref, fns, status, settings
+        )
         table.parent.mkdir(parents=True, exist_ok=True)
         frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
         frame.to_csv(table, sep="\t", index=False)
         logger.info("wrote %s:\n%s", table, frame.drop(columns="note").to_string())
         np.savez_compressed(pairs, **closest)
-        logger.info("wrote %s", pairs)
+        np.savez(features, **used)
+        logger.info("wrote %s, %s", pairs, features)
 
 
-def gather(*, tables: list[Path], output: Path, log: Path | None) -> None:
-    """Every set's rows in one table: per feature space, the generators, then the held-out
-    floor and the val shift."""
+def gather(
+    *,
+    tables: list[Path],
+    features: Mapping[str, Path],
+    reference_path: Path,
+    output: Path,
+    settings: QualitySettings,
+    log: Path | None,
+) -> None:
+    """Every set's rows in one table (per feature space, the generators, then the held-out
+    floor and the val shift), with the patient-level bootstrap interval columns."""
     with rule_logging(log) as logger:
         frame = pd.concat(
             [pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""]) for path in tables],
             ignore_index=True,
         )[list(ROW_COLUMNS)]
+        with np.load(reference_path, allow_pickle=False) as stored:
+            reference = dict(stored)
+        sets = {}
+        for name, path in features.items():
+            with np.load(path, allow_pickle=False) as stored:
+                sets[name] = dict(stored)
+        groups, pools = study_groups(
+            reference,
+            sets,
+            DISTRIBUTION_SPACES,
+            HOLDOUT,
+            REAL_VAL,
+            settings.bootstrap_max_patches,
+            settings.sample_seed,
+            settings.pr_k,
+        )
+        logger.info(
+            "patient bootstrap: %d replicates over %s, %d row groups",
+            settings.bootstrap_samples,
+            pools,
+            len(groups),
+        )
+        intervals = study_intervals(
+            groups,
+            pools,
+            HOLDOUT,
+            REAL_VAL,
+            settings.bootstrap_samples,
+            settings.sample_seed,
+            settings.confidence_level,
+        )
+        frame = with_intervals(frame, intervals)
         frame = frame.sort_values(["feature_space", "label"], kind="stable", ignore_index=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(output, sep="\t", index=False)
         logger.info("wrote %s (%d rows) from %d tables", output, len(frame), len(tables))
+
+
+def with_intervals(frame: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """The rows with their interval columns (before status and note); an undefined interval's
+    reason joins the row's note."""
+    keys = ["feature_space", "generator", "label"]
+    merged = frame.merge(intervals, on=keys, how="left", validate="one_to_one")
+    reason = merged["interval_note"].fillna("")
+    merged["note"] = [
+        "; ".join(part for part in (str(note) if pd.notna(note) else "", why) if part)
+        for note, why in zip(merged["note"], reason, strict=True)
+    ]
+    columns = [c for c in ROW_COLUMNS if c not in ("status", "note")]
+    return merged[[*columns, *INTERVAL_COLUMNS, "status", "note"]]
 
 
 def _pair(inputs, name: str) -> tuple[Path, Path]:
@@ -177,7 +238,13 @@ if __name__ == "__main__":
     if sm.rule == "gather_image_quality":
         gather(
             tables=[Path(p) for p in sm.input.tables],
+            features={
+                name: Path(path)
+                for name, path in zip(sm.params.candidates, sm.input.features, strict=True)
+            },
+            reference_path=Path(sm.input.reference),
             output=Path(sm.output.table),
+            settings=QualitySettings(**sm.params.settings),
             log=Path(sm.log[0]),
         )
     elif sm.rule == "quality_reference":
@@ -209,6 +276,7 @@ if __name__ == "__main__":
             classifier_info=Path(sm.input.info),
             table=Path(sm.output.table),
             pairs=Path(sm.output.pairs),
+            features=Path(sm.output.features),
             settings=QualitySettings(**sm.params.settings),
             device=sm.params.device,
             threads=sm.threads,

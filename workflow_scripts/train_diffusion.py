@@ -1,7 +1,9 @@
 """Rule train_diffusion: latent diffusion from scratch, or LoRA on a local Stable Diffusion.
 
 A command-line program, so that the rule can start it under `accelerate launch` with one
-process per GPU. Resumable: state checkpoints go to `--state`; a rerun continues from there.
+process per GPU. With --progress-patches, each checkpoint's model is scored against the held-out
+train patches (quality over training, --quality). Resumable: state checkpoints go to `--state`;
+a rerun continues from there.
 The outputs are written next to the state and moved into place only at the end, so a killed job
 leaves no partial output (a plain rerun resumes, no --rerun-incomplete needed).
 """
@@ -25,6 +27,7 @@ from idc_synth.diffusion.training import Trainer, make_accelerator, training_ide
 from idc_synth.grids import save_grid
 from idc_synth.layout import CLASSES
 from idc_synth.pack import load_packed
+from idc_synth.progress import ProgressScorer, progress_table
 from idc_synth.runtime import limit_torch_threads, rule_logging
 
 
@@ -32,10 +35,14 @@ def main(
     *,
     train_images: Path,
     train_table: Path,
+    holdout_images: Path,
+    holdout_table: Path,
     settings: DiffusionSettings,
+    progress_patches: int,
     state: Path,
     model: Path,
     losses: Path,
+    quality: Path,
     previews: Path,
     device: str = "auto",
     threads: int,
@@ -59,6 +66,14 @@ def main(
         identity = training_identity(settings, images, labels)
         if settings.mode == "pretrained":  # new weights at the same path: a different base
             identity["base"] = base_identity(settings.pretrained_path, settings.allow_download)
+        scorer = None
+        if progress_patches:
+            held, held_table = load_packed(holdout_images, holdout_table)
+            held_labels = held_table["label"].to_numpy()
+            scorer = ProgressScorer(
+                (held, held_labels), (images, labels), CLASSES, progress_patches, settings.seed
+            )
+            identity["scoring"] = scorer.identity()
         trainer = Trainer(accelerator, settings, state, identity)
         staging = state.parent / "outputs"
         if accelerator.is_main_process:
@@ -66,13 +81,14 @@ def main(
             (staging / "model").mkdir(parents=True)
         accelerator.wait_for_everyone()
         train = train_scratch if settings.mode == "scratch" else train_lora
-        train(images, labels, settings, trainer, staging / "model")
+        train(images, labels, settings, trainer, staging / "model", scorer)
         accelerator.end_training()  # leaves the process group of a multi-GPU run cleanly
         if not accelerator.is_main_process:
             return
         pd.DataFrame(trainer.losses, columns=["step", "phase", "loss"]).to_csv(
             staging / "losses.tsv", sep="\t", index=False
         )
+        progress_table(trainer.progress).to_csv(staging / "quality.tsv", sep="\t", index=False)
         # The rule passes no sampling knob (a change to one must not retrain), so the previews
         # sample with DiffusionSettings' defaults for guidance and DDIM steps.
         sampler = load_sampler(staging / "model", settings, accelerator)
@@ -83,18 +99,28 @@ def main(
             ]
         )
         save_grid(grid, staging / "previews.png", columns=settings.preview_per_class)
-        for name, target in (("losses.tsv", losses), ("previews.png", previews), ("model", model)):
+        outputs = {"losses.tsv": losses, "quality.tsv": quality, "previews.png": previews}
+        for name, target in (*outputs.items(), ("model", model)):
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.is_dir():  # an older run's folder (Snakemake removes it before a rerun)
                 shutil.rmtree(target)
             (staging / name).replace(target)
-        logger.info("wrote %s, %s, %s (one row per class: %s)", model, losses, previews, CLASSES)
+        written = ", ".join(str(path) for path in (model, losses, quality, previews))
+        logger.info("wrote %s (one preview row per class: %s)", written, CLASSES)
 
 
 def parse_args(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("train-images", "train-table", "state", "model", "losses", "previews"):
+    for name in ("train-images", "train-table", "state", "model", "losses", "quality", "previews"):
         parser.add_argument(f"--{name}", type=Path, required=True)
+    for name in ("holdout-images", "holdout-table"):
+        parser.add_argument(f"--{name}", type=Path, help="held-out train patches (--quality)")
+    parser.add_argument(
+        "--progress-patches",
+        type=int,
+        default=0,
+        help="samples per class scored against the held-out patches at each checkpoint; 0: none",
+    )
     parser.add_argument(
         "--settings",
         type=json.loads,

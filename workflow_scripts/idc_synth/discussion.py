@@ -3,10 +3,11 @@ generator's advantages and limitations, every line derived from a measured table
 
 A claim goes only as far as its table's inference: "helps", "hurts", "advantage" and
 "limitation" need a decision of its declared family (verdict "difference", whose interval is the
-same test inverted), an interval that excludes the reference rate (memorization), the held-out
-floor and cross-patient shift rows (image quality), or a cost gap beyond run-to-run timing noise;
-no ranking comes from point estimates, and everything else is phrased neutrally ("no difference
-shown"). A table that was not produced says so, with the config key that produces it.
+same test inverted), an interval that excludes the reference rate (memorization), a patient-level
+bootstrap interval of the difference from the held-out floor or cross-patient shift row that
+excludes 0 (image quality), or a cost gap beyond run-to-run timing noise; no ranking comes from
+point estimates, and everything else is phrased neutrally ("no difference shown"). A table that
+was not produced says so, with the config key that produces it.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ TABLES = {
 SWEEP_OFF = "Data-efficiency sweep not run (sweep.enabled: false)."
 # Wall times of one run vary by 10-20% under shared load: a smaller cost gap is not called.
 COST_MARGIN = 1.25
-# Precision and recall are shares of n patches: a gap under this many binomial standard errors
-# of the difference is sampling noise.
-SHARE_Z = 1.96
 SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
 # The real reference rows of image_quality.tsv (idc_synth.quality.REFERENCES; not imported,
 # that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
@@ -212,73 +210,143 @@ def skipped_quality(image_quality: pd.DataFrame) -> pd.Series:
     return image_quality["status"].fillna("").astype(str).str.startswith("skipped")
 
 
-def _with_sd(row: dict, score: str, sd: str | None) -> str:
-    value = format_value(row.get(score, math.nan))
-    return f"{value} ± {format_value(row[sd])}" if sd and not is_missing(row.get(sd)) else value
+def _compared(row: dict, score: str, other: str) -> tuple[float, float] | None:
+    """The patient-bootstrap interval of (row - other row) for a score ("floor" or "shift"),
+    or None when the table has none or it is undefined."""
+    low, high = row.get(f"{score}_vs_{other}_low"), row.get(f"{score}_vs_{other}_high")
+    if is_missing(low) or is_missing(high):
+        return None
+    return float(low), float(high)
+
+
+def _side(bounds: tuple[float, float] | None) -> int | None:
+    """+1 / -1 when the interval lies above / below 0, 0 when it holds 0, None: undefined."""
+    if bounds is None:
+        return None
+    return 1 if bounds[0] > 0 else -1 if bounds[1] < 0 else 0
+
+
+def _undefined_why(row: dict) -> str:
+    """Why a row has no interval: the reason the bootstrap wrote into its note."""
+    note = str(row.get("note") or "")
+    reason = next((part for part in note.split("; ") if "intervals undefined" in part), "")
+    return reason.removeprefix("intervals undefined: ") or "no patient-level interval"
+
+
+def _score_text(rows: dict[str, dict], score: str) -> str:
+    """'FID 9.000 vs held-out floor 0.500, val shift 1.500 (minus shift [6.1, 8.9])'."""
+    ours, floor, shift = rows["ours"], rows.get(FLOOR, {}), rows.get(SHIFT, {})
+    label = score.replace("_", " ") if "_" in score else score.upper()
+    text = (
+        f"{label} {format_value(ours[score])} vs held-out floor "
+        f"{format_value(floor.get(score, math.nan))}, val shift "
+        f"{format_value(shift.get(score, math.nan))}"
+    )
+    bounds = _compared(ours, score, "shift")
+    return text + (f" (minus shift {interval(*bounds)})" if bounds else "")
+
+
+QUALITY_INTERVAL = "patient-level bootstrap interval"
 
 
 def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | None:
-    """FID (and KID) of the generator against the held-out floor and the val shift rows."""
+    """FID and KID of the generator against the val shift row, called only where the
+    patient-level interval of the paired difference excludes 0 (the floor row is context)."""
     generator = rows["ours"]
-    if is_missing(generator.get("fid")):
-        return None
-    floor, shift = rows.get(FLOOR, {}), rows.get(SHIFT, {})
     scores = [s for s in ("fid", "kid") if not is_missing(generator.get(s))]
-    spread = {"kid": "kid_std"}  # KID's SD over subsets, printed so a noisy KID shows as one
-    numbers = "; ".join(
-        f"{s.upper()} {_with_sd(generator, s, spread.get(s))} vs held-out floor "
-        f"{_with_sd(floor, s, spread.get(s))}, val shift {_with_sd(shift, s, spread.get(s))}"
-        for s in scores
-    )
-    where = f"class {label}, {space} space: {numbers}"
-    if any(is_missing(shift.get(s)) for s in scores):
-        return Finding(
-            "image quality", NEUTRAL, f"{where}: no shift row to compare with", "image_quality"
-        )
-    beyond = [generator[s] > shift[s] for s in scores]
-    at_floor = all(not is_missing(floor.get(s)) and generator[s] <= floor[s] for s in scores)
-    if all(beyond):
+    if not scores:
+        return None
+    where = f"class {label}, {space} space: " + "; ".join(_score_text(rows, s) for s in scores)
+    sides = [_side(_compared(generator, s, "shift")) for s in scores]
+    floor = [_side(_compared(generator, s, "floor")) for s in scores]
+    if None in sides:
+        reading = f"no comparison claimed ({_undefined_why(generator)})"
+        return Finding("image quality", NEUTRAL, f"{where}: {reading}", "image_quality")
+    if all(side == 1 for side in sides):
         kind = LIMITATION
         reading = "farther from real train than patches of unseen patients (beyond the shift)"
-    elif at_floor:
-        kind, reading = ADVANTAGE, "at the held-out floor (as close as unseen train patches)"
-    elif not any(beyond):
-        kind, reading = ADVANTAGE, "within the cross-patient shift"
-    else:
+    elif all(side == -1 for side in sides):
+        kind, reading = ADVANTAGE, "closer to real train than patches of unseen patients"
+        if all(side == 0 for side in floor):
+            reading += ", not shown to differ from the held-out floor"
+    elif 1 in sides and -1 in sides:
         kind, reading = NEUTRAL, "FID and KID disagree about the cross-patient shift"
+    elif any(sides):  # one score decided, the other not: say which, claim nothing
+        decided = [s.upper() for s, side in zip(scores, sides, strict=True) if side]
+        undecided = [s.upper() for s, side in zip(scores, sides, strict=True) if not side]
+        where = "beyond" if 1 in sides else "within"
+        kind = NEUTRAL
+        reading = f"{where} the cross-patient shift by {', '.join(decided)} only, not by " + (
+            ", ".join(undecided)
+        )
+    else:
+        kind, reading = NEUTRAL, "not shown to differ from the cross-patient shift"
+    reading += f"; {QUALITY_INTERVAL}s of the differences"
     return Finding("image quality", kind, f"{where}: {reading}", "image_quality")
 
 
 def _share_findings(space: str, label, rows: dict[str, dict]) -> list[Finding]:
-    """Precision (fidelity) and recall (coverage) against the val shift row, called only
-    beyond SHARE_Z binomial standard errors of the difference at the rows' n."""
+    """Precision (fidelity) and recall (coverage) against the val shift row, called only where
+    the patient-level interval of the difference excludes 0."""
     generator, shift = rows["ours"], rows.get(SHIFT, {})
-    groups: dict[str, list[str]] = {ADVANTAGE: [], LIMITATION: [], NEUTRAL: []}
+    readings = {
+        1: (ADVANTAGE, "above val patches'"),
+        -1: (LIMITATION, "below val patches' (lower fidelity or coverage of the real patches)"),
+        0: (NEUTRAL, f"not shown to differ from val patches' ({QUALITY_INTERVAL})"),
+        None: (NEUTRAL, f"no comparison claimed ({_undefined_why(generator)})"),
+    }
+    groups: dict[int | None, list[str]] = {}
     for score in ("precision", "recall"):
         ours, theirs = generator.get(score), shift.get(score)
-        n_ours, n_theirs = generator.get("n"), shift.get("n")
-        if any(is_missing(v) for v in (ours, theirs, n_ours, n_theirs)) or not n_ours:
+        if is_missing(ours) or is_missing(theirs):
             continue
-        se = math.sqrt(ours * (1 - ours) / n_ours + theirs * (1 - theirs) / n_theirs)
+        bounds = _compared(generator, score, "shift")
         text = f"{score} {format_value(ours)} vs {format_value(theirs)}"
-        gap = ours - theirs
-        kind = NEUTRAL if abs(gap) <= SHARE_Z * se else ADVANTAGE if gap > 0 else LIMITATION
-        groups[kind].append(text)
-    readings = {
-        ADVANTAGE: "above val patches'",
-        LIMITATION: "below val patches' (lower fidelity or coverage of the real patches)",
-        NEUTRAL: "within sampling noise of val patches'",
-    }
+        text += f" (difference {interval(*bounds)})" if bounds else ""
+        groups.setdefault(_side(bounds), []).append(text)
     return [
         Finding(
             "image quality",
-            kind,
-            f"class {label}, {space} space: {', '.join(texts)}: {readings[kind]}",
+            readings[side][0],
+            f"class {label}, {space} space: {', '.join(texts)}: {readings[side][1]}",
             "image_quality",
         )
-        for kind, texts in groups.items()
-        if texts
+        for side, texts in groups.items()
     ]
+
+
+def _spectral_findings(label, rows: dict[str, dict]) -> list[Finding]:
+    """The periodic grid spike against the held-out floor (real train has none), and the power
+    spectrum's distance from real train against the val shift; intervals decide."""
+    generator = rows["ours"]
+    findings = []
+    if not is_missing(generator.get("spike_ratio")):
+        floor = rows.get(FLOOR, {}).get("spike_ratio", math.nan)
+        bounds = _compared(generator, "spike_ratio", "floor")
+        text = (
+            f"class {label}, grey-level spectrum: periodic spike ratio "
+            f"{format_value(generator['spike_ratio'])} vs held-out floor {format_value(floor)}"
+        )
+        if bounds is None:
+            kind, reading = NEUTRAL, f"no comparison claimed ({_undefined_why(generator)})"
+        elif bounds[0] > 0:
+            kind, reading = LIMITATION, "a periodic (grid) pattern real patches lack"
+        else:
+            kind, reading = NEUTRAL, "no grid beyond real patches' shown"
+        if bounds is not None:
+            reading += f" (difference {interval(*bounds)})"
+        findings.append(Finding("image quality", kind, f"{text}: {reading}", "image_quality"))
+    if not is_missing(generator.get("spectral_distance")):
+        side = _side(_compared(generator, "spectral_distance", "shift"))
+        text = f"class {label}, grey-level spectrum: {_score_text(rows, 'spectral_distance')}"
+        kind, reading = {
+            1: (LIMITATION, "texture (power spectrum) farther from real train than val patches'"),
+            -1: (ADVANTAGE, "texture (power spectrum) closer to real train than val patches'"),
+            0: (NEUTRAL, "texture not shown to differ from the cross-patient shift"),
+            None: (NEUTRAL, f"no comparison claimed ({_undefined_why(generator)})"),
+        }[side]
+        findings.append(Finding("image quality", kind, f"{text}: {reading}", "image_quality"))
+    return findings
 
 
 def _copy_finding(space: str, rows: list[dict]) -> Finding | None:
@@ -308,8 +376,9 @@ def _copy_finding(space: str, rows: list[dict]) -> Finding | None:
 
 
 def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Finding]:
-    """Distances (FID/KID), precision/recall and near copies of ``arm``'s patches per feature
-    space and class, against the held-out floor and the val shift; skipped spaces by key."""
+    """Distances (FID/KID), precision/recall, spectral fidelity and near copies of ``arm``'s
+    patches per feature space and class, against the held-out floor and the val shift, decided
+    by the patient-level bootstrap intervals; skipped spaces by key."""
     if image_quality is None or image_quality.empty:
         return [
             Finding(
@@ -346,6 +415,7 @@ def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Findi
             distance = _distance_finding(space, label, rows)
             findings += [distance] if distance else []
             findings += _share_findings(space, label, rows)
+            findings += _spectral_findings(label, rows) if space == "pixels" else []
         copy = _copy_finding(space, copies)
         findings += [copy] if copy else []
     return findings

@@ -65,8 +65,12 @@ def _save(figure: plt.Figure, path: Path, style: Style) -> Path:
     return path
 
 
-def _figure(style: Style, rows: int, columns: int, width: float, height: float, **kwargs):
+def _set_fonts(style: Style) -> None:
     plt.rcParams.update({"font.size": style.font_size, "axes.titlesize": style.font_size + 1})
+
+
+def _figure(style: Style, rows: int, columns: int, width: float, height: float, **kwargs):
+    _set_fonts(style)
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(rows, columns, figsize=(width, height), squeeze=False, **kwargs)
 
@@ -230,10 +234,14 @@ def plot_samples(
 
 
 QUALITY_PANELS = (
-    ("fid", "FID (lower is better; \u25c6 FID\u221e)", None),
-    ("kid", "KID (lower is better; \u00b1 std)", "kid_std"),
-    ("precision", "precision (fidelity)", None),
-    ("recall", "recall (diversity)", None),
+    ("fid", "FID (lower is better; \u25c6 FID\u221e)"),
+    ("kid", "KID (lower is better)"),
+    ("precision", "precision (fidelity)"),
+    ("recall", "recall (diversity)"),
+)
+SPECTRAL_PANELS = (
+    ("spectral_distance", "power-spectrum distance\n(log10, lower is better)"),
+    ("spike_ratio", "periodic grid spike ratio\n(log scale; a grid: >> the floor)"),
 )
 QUALITY_REFERENCES = {"holdout": "held-out train (floor)", "real_val": "val patients (shift)"}
 
@@ -268,23 +276,15 @@ def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: S
             if not ok:
                 ax.text(x, 0, "n/a", ha="center", va="bottom", size=6, color="0.5")
                 continue
-            error = None
-            if extra.get("error") in match:
-                error = pd.to_numeric(match[extra["error"]], errors="coerce").iloc[0]
+            ax.bar(x, value, width, **_set_look(name, style), edgecolor="white")
             if extra.get("interval"):
                 low, high = (
                     pd.to_numeric(match[c], errors="coerce").iloc[0] for c in extra["interval"]
                 )
-                error = [[max(0.0, value - low)], [max(0.0, high - value)]]  # float fuzz
-            ax.bar(
-                x,
-                value,
-                width,
-                **_set_look(name, style),
-                edgecolor="white",
-                yerr=error,
-                capsize=2,
-            )
+                if np.isfinite(low) and np.isfinite(high):  # undefined: no bar, not a zero one
+                    # drawn on its own: a bias-corrected interval need not contain the value
+                    centre, half = (low + high) / 2, (high - low) / 2
+                    ax.errorbar(x, centre, yerr=half, fmt="none", ecolor="black", capsize=2)
             if value == 0:  # a measured zero, not a missing bar
                 ax.text(
                     x,
@@ -318,12 +318,19 @@ def _quality_bars(ax, rows: pd.DataFrame, sets: list[str], metric: str, style: S
     ax.grid(axis="y", alpha=0.3)
 
 
+def _interval(table: pd.DataFrame, metric: str) -> tuple[str, str] | None:
+    """The patient-bootstrap interval columns of a metric, when the table has them."""
+    columns = (f"{metric}_low", f"{metric}_high")
+    return columns if all(column in table for column in columns) else None
+
+
 def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
     """FID, KID, precision and recall per class, one row per feature space that has values,
-    all bars of a class at the same n; then the near-copy shares (classifier and pixel space)
-    with their CIs and the expected false-flag rate (dotted). Each generator stands next to
-    held-out train (hatched: what a perfect generator matches) and val (the patient shift).
-    A feature space whose rows were all skipped (Inception without weights) is named in the
+    all bars of a class at the same n; the spectral fidelity (pixel rows); then the near-copy
+    shares (classifier and pixel space) with their CIs and the expected false-flag rate
+    (dotted). Error bars: the patient-level bootstrap intervals. Each generator stands next to
+    held-out train (hatched: what a perfect generator matches) and val (the patient shift). A
+    feature space whose rows were all skipped (Inception without weights) is named in the
     caption line, not drawn as empty panels."""
     table = image_quality.copy()
     table["status"] = table["status"].astype(str)
@@ -342,17 +349,30 @@ def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()
         }
     )
     columns = len(QUALITY_PANELS)
-    figure, axes = _figure(style, len(spaces) + 1, columns, 3.0 * columns, 2.9 * (len(spaces) + 1))
+    n_rows = len(spaces) + 2
+    figure, axes = _figure(style, n_rows, columns, 3.0 * columns, 2.9 * n_rows)
     for row_index, space in enumerate(spaces):
         rows = table[table["feature_space"] == space]
-        for column, (metric, title, error) in enumerate(QUALITY_PANELS):
+        for column, (metric, title) in enumerate(QUALITY_PANELS):
             ax = axes[row_index, column]
             marker = "fid_inf" if metric == "fid" else None
-            _quality_bars(ax, rows, sets, metric, style, error=error, marker=marker)
+            interval = _interval(rows, metric)
+            _quality_bars(ax, rows, sets, metric, style, interval=interval, marker=marker)
             ax.set_title(f"{title}\n[{space} features]")
             if metric in ("precision", "recall"):
                 ax.set_ylim(0, 1.05)
-    copy_axes = axes[len(spaces)]
+    spectral_axes = axes[len(spaces)]
+    pixel_rows = table[table["feature_space"] == "pixels"]
+    for ax, (metric, title) in zip(spectral_axes[:2], SPECTRAL_PANELS, strict=True):
+        if metric not in pixel_rows or pixel_rows[metric].isna().all():
+            _message(ax, f"no {metric.replace('_', ' ')}")
+            continue
+        interval = _interval(pixel_rows, metric)
+        _quality_bars(ax, pixel_rows, sets, metric, style, interval=interval)
+        ax.set_title(f"{title}\n[pixels, grey level]")
+        if metric == "spike_ratio":
+            ax.set_yscale("log")
+    copy_axes = axes[len(spaces) + 1]
     for ax, space in zip(copy_axes[:2], ("classifier", "pixels"), strict=True):
         rows = table[(table["feature_space"] == space) & (table["generator"] != "holdout")]
         if rows.empty or rows["near_copy_share"].isna().all():
@@ -371,7 +391,9 @@ def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()
         )
         ax.set_ylim(bottom=0)
         ax.set_title(f"near copies of train patches\n[{space} space; dotted: expected if fresh]")
-    legend_ax = copy_axes[2]
+    for ax in copy_axes[2:]:
+        ax.axis("off")
+    legend_ax = spectral_axes[2]
     legend_ax.axis("off")
     handles = [
         plt.Rectangle((0, 0), 1, 1, edgecolor="white", **_set_look(name, style)) for name in sets
@@ -379,9 +401,13 @@ def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()
     legend_ax.legend(
         handles, [QUALITY_REFERENCES.get(name, name) for name in sets], loc="center", frameon=False
     )
-    note_ax = copy_axes[3]
+    note_ax = spectral_axes[3]
     note_ax.axis("off")
-    notes = ["all bars of a class: same n", "\u25c6 FID\u221e: FID extrapolated to n \u2192 \u221e"]
+    notes = [
+        "all bars of a class: same n",
+        "\u25c6 FID\u221e: FID extrapolated to n \u2192 \u221e",
+        "error bars: patient-level bootstrap",
+    ]
     if skipped:
         notes += ["not drawn:"] + [textwrap.fill(line, 38) for line in skipped]
     note_ax.text(
@@ -403,17 +429,32 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
 
 
+PROGRESS_PANELS = (
+    ("fid_pixels", "pixel FID (10 px blocks)"),
+    ("spectral_distance", "spectral distance (log10 power)"),
+    ("spike_ratio", "periodic spike ratio (grid)"),
+)
+
+
 def plot_training(
     gan_losses: Mapping[str, pd.DataFrame],
     diffusion_losses: pd.DataFrame | None,
     histories: Mapping[tuple[str, int], pd.DataFrame],
     path: Path,
     style: Style = Style(),
+    generator_quality: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """GAN losses per model, the diffusion loss per phase, classifier validation curves."""
-    figure, axes = _figure(style, 2, 2, 9.0, 6.0)
+    """GAN losses per model, the diffusion loss per phase, classifier validation curves, and
+    each generator's snapshots scored against held-out train (``generator_quality``, keyed
+    "<generator>" or "<generator>_<model>") with the real-train floor dotted."""
+    _set_fonts(style)
+    figure = plt.figure(figsize=(9.0, 9.0), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[2, 1])
+    axes = top.subplots(2, 2, squeeze=False)
     gan_ax, diffusion_ax = axes[0]
     loss_ax, score_ax = axes[1]
+    progress_axes = bottom.subplots(1, len(PROGRESS_PANELS), squeeze=False)[0]
+    _plot_progress(progress_axes, generator_quality, style)
     line_styles = ("-", "--", ":", "-.")
     if gan_losses:
         for index, (model, losses) in enumerate(gan_losses.items()):
@@ -465,6 +506,32 @@ def plot_training(
             ax.legend(frameon=False)
         ax.grid(alpha=0.3)
     return _save(figure, path, style)
+
+
+def _plot_progress(axes, tables: Mapping[str, pd.DataFrame] | None, style: Style) -> None:
+    """Score per snapshot step, one line per generator (colour) and class (solid: 0, dashed:
+    1); dotted: the same score of real train patches (the floor)."""
+    tables = {key: table for key, table in (tables or {}).items() if len(table)}
+    if not tables:
+        _message(axes[0], "no generator snapshots scored\n(quality.progress_patches: 0)")
+        for ax in axes[1:]:
+            ax.axis("off")
+        return
+    for ax, (score, title) in zip(axes, PROGRESS_PANELS, strict=True):
+        for key, table in tables.items():
+            colour = style.color(key.split("_")[0])
+            for label, rows in table.groupby("label", sort=True):
+                dashes = "-" if int(label) == 0 else "--"
+                name = key.replace("_", " ")
+                name += f", class {label}" if table["label"].nunique() > 1 else ""
+                ax.plot(rows["step"], rows[score], dashes, color=colour, marker=".", label=name)
+                floor = rows[f"{score}_floor"].iloc[0]
+                ax.axhline(floor, color=colour, linestyle=":", linewidth=0.8)
+        ax.set(xlabel="step (diffusion: UNet step)", title=title)
+        ax.grid(alpha=0.3)
+    axes[2].set_yscale("log")
+    axes[0].set_ylabel("vs held-out train (dotted: real train)")
+    axes[0].legend(frameon=False, fontsize=style.font_size - 2)
 
 
 def plot_closest_pairs(
@@ -776,7 +843,8 @@ def _render_training(inputs, path, style, options):
     for key, history_path in _keyed(inputs, "history").items():
         arm, seed = key.rsplit("_seed", 1)
         histories[(arm, int(seed))] = _read_tsv(history_path)
-    return plot_training(gan, diffusion, histories, path, style)
+    quality = {key: _read_tsv(p) for key, p in _keyed(inputs, "quality").items()}
+    return plot_training(gan, diffusion, histories, path, style, generator_quality=quality)
 
 
 def _render_closest_pairs(inputs, path, style, options):

@@ -17,7 +17,16 @@ Feature spaces:
 - ``classifier``: the penultimate embedding of the baseline IDC classifier, always available;
 - ``inception``: clean-fid's Inception-V3 (its ``clean`` resize to 299 px), only when its
   weights are on disk, never downloaded;
-- ``pixels``: L2 on 10x10 block means of the RGB patch in [0, 1], for near copies only.
+- ``pixels``: L2 on 10x10 block means of the RGB patch in [0, 1], for near copies; its rows
+  also carry the spectral fidelity of the set (idc_synth.spectrum), from every patch of the set
+  against every train patch of the class: ``spectral_distance`` (RMS log10 difference of the
+  azimuthally averaged power spectra) and ``spike_ratio`` (the periodic grid spike), whose
+  reading needs no matched n (a mean spectrum has no small-n bias worth the name).
+
+The interval columns (``<metric>_low/_high`` and the paired differences from the floor and the
+shift, ``<metric>_vs_floor_*``, ``<metric>_vs_shift_*``) come from a patient-level bootstrap
+over every set at once (idc_synth.quality_intervals), added when the rows are gathered; each
+job writes the features its rows used for it.
 
 Precision and recall follow Kynkaanniemi et al. 2019 (k-NN balls around each set). Near copies
 (classifier and pixel space, all patches) are calibrated on the held-out train patches: the
@@ -43,7 +52,9 @@ import torch
 from scipy.stats import norm
 from torch import nn
 
+from idc_synth.layout import PATCH_SIZE
 from idc_synth.models import to_model_input
+from idc_synth.spectrum import SpectralFeatures, spectral_distance, spectral_features, spike_ratio
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +90,8 @@ ROW_COLUMNS = (
     "near_copy_low",
     "near_copy_high",
     "near_copy_expected",
+    "spectral_distance",
+    "spike_ratio",
     "status",
     "note",
 )
@@ -96,6 +109,8 @@ class QualitySettings:
     near_copy_percentile: float = 1.0
     closest_pairs: int = 16
     sample_seed: int = 0
+    bootstrap_samples: int = 200
+    bootstrap_max_patches: int | None = 1000
     confidence_level: float = 0.95
 
 
@@ -186,16 +201,19 @@ def classifier_features(
     )
 
 
-def pixel_features(images: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """(N, 300) float32: RGB in [0, 1] averaged over 5x5 blocks, a pixel-level copy space that
-    ignores single-pixel noise."""
+def pixel_features(
+    images: np.ndarray, rows: np.ndarray | None = None, block: int = PIXEL_BLOCK
+) -> np.ndarray:
+    """(N, 3 (50 / block)^2) float32: RGB in [0, 1] averaged over block x block px, a
+    pixel-level space that ignores single-pixel noise (5 px: the copy space, 300 values)."""
+    side = PATCH_SIZE // block
     blocks = [
-        batch.reshape(len(batch), 10, PIXEL_BLOCK, 10, PIXEL_BLOCK, 3).mean(axis=(2, 4)) / 255.0
+        batch.reshape(len(batch), side, block, side, block, 3).mean(axis=(2, 4)) / 255.0
         for batch in _batches(images, rows, 4096)
     ]
     if not blocks:
-        return np.empty((0, 300), np.float32)
-    return np.concatenate(blocks).reshape(-1, 300).astype(np.float32)
+        return np.empty((0, 3 * side * side), np.float32)
+    return np.concatenate(blocks).reshape(-1, 3 * side * side).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,9 +485,26 @@ def closest_pairs(
 class LabelledImages:
     images: np.ndarray  # uint8 (N, 50, 50, 3), may be a memory map
     labels: np.ndarray
+    patients: np.ndarray | None = None  # real sets: each patch's patient (bootstrap units)
 
     def rows(self, label: int) -> np.ndarray:
         return np.flatnonzero(np.asarray(self.labels) == label)
+
+    def patient_names(self, rows: np.ndarray) -> np.ndarray | None:
+        """The patients of ``rows`` (the bootstrap units of a real set); None for a generator's
+        patches, whose unit is the patch."""
+        return None if self.patients is None else np.asarray(self.patients)[rows].astype(str)
+
+
+def spectral_arrays(data: LabelledImages, rows: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
+    """Spectral sums of ``rows`` for an .npz: per patient for a real set (``prefix_groups``
+    names them), per patch for a generator's."""
+    spectra = spectral_features(data.images, rows)
+    patients = data.patient_names(rows)
+    if patients is None:
+        return spectra.arrays(prefix)
+    names, grouped = spectra.grouped(patients)
+    return {**grouped.arrays(prefix), f"{prefix}_groups": names}
 
 
 def reference_features(
@@ -480,12 +515,14 @@ def reference_features(
     settings: QualitySettings,
 ) -> dict[str, np.ndarray]:
     """Per class: train features of every patch (copy spaces) and of the matched-n train
-    subsample (distribution spaces), and the held-out patches' nearest-train distances that
-    calibrate the near-copy thresholds. Flat ``{key: array}`` for an .npz."""
+    subsample (distribution spaces) with its patients, the held-out patches' nearest-train
+    distances that calibrate the near-copy thresholds, and train's spectral sums per patient.
+    Flat ``{key: array}`` for an .npz."""
     out: dict[str, np.ndarray] = {}
     for label in (0, 1):
         train_rows = train.rows(label)
         out[f"train_rows_{label}"] = train_rows
+        out.update(spectral_arrays(train, train_rows, f"spectral_train_{label}"))
         for space in COPY_SPACES:
             feats = feature_fns[space](train.images, train_rows)
             out[f"{space}_train_{label}"] = feats
@@ -496,6 +533,8 @@ def reference_features(
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
             out[f"{space}_n_{label}"] = np.asarray(n)
             out[f"{space}_subset_{label}"] = np.searchsorted(train_rows, sub)
+            if train.patients is not None:
+                out[f"{space}_reference_groups_{label}"] = train.patient_names(sub)
             fn = feature_fns.get(space)
             if fn is not None and n:
                 if space in COPY_SPACES:  # already extracted for every train patch
@@ -558,10 +597,13 @@ def assess(
     feature_fns: Mapping[str, FeatureFn | None],
     inception_status: str,
     settings: QualitySettings,
-) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Per class, one row per feature space, and per copy space its closest candidate-train
-    pairs (``{space}_{key}`` arrays)."""
+) -> tuple[list[dict], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per class, one row per feature space; per copy space its closest candidate-train pairs
+    (``{space}_{key}`` arrays); and what the patient bootstrap needs, the features each
+    distribution row used (``{space}_{label}``, with ``{space}_groups_{label}`` patients for a
+    real set) and the spectral sums (``spectral_{label}_*``)."""
     rows: list[dict] = []
+    features: dict[str, np.ndarray] = {}
     pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
     for label in (0, 1):
         cand_rows = candidates.rows(label)
@@ -591,6 +633,9 @@ def assess(
                 )
                 real = reference[f"{space}_reference_{label}"]
                 rows.append(distribution_row(space, generator, label, fake, real, settings))
+                features[f"{space}_{label}"] = fake.astype(np.float32)
+                if candidates.patients is not None:
+                    features[f"{space}_groups_{label}"] = candidates.patient_names(sub)
             log.info("%s", rows[-1])
         for space in COPY_SPACES:
             threshold = copy_threshold(
@@ -623,7 +668,8 @@ def assess(
                     100 * threshold.expected,
                 )
             if space == "pixels":
-                rows.append({**empty_row(space, generator, label, "ok"), **copy_row})
+                spectral = _spectral_columns(candidates, cand_rows, reference, label, features)
+                rows.append({**empty_row(space, generator, label, "ok"), **copy_row, **spectral})
             else:  # the classifier row carries both its distribution and its copy numbers
                 target = next(
                     r for r in rows if r["feature_space"] == space and r["label"] == label
@@ -649,4 +695,26 @@ def assess(
             settings.closest_pairs,
         )
         pairs.update({f"{space}_{key}": value for key, value in found.items()})
-    return rows, pairs
+    return rows, pairs, features
+
+
+def _spectral_columns(
+    candidates: LabelledImages,
+    rows: np.ndarray,
+    reference: Mapping[str, np.ndarray],
+    label: int,
+    features: dict[str, np.ndarray],
+) -> dict:
+    """The pixel row's spectral fidelity against every train patch of the class (its spectral
+    sums also go into ``features``); NaN without patches."""
+    if not len(rows) or not reference[f"spectral_train_{label}_counts"].sum():
+        return {"n": 0, "spectral_distance": math.nan, "spike_ratio": math.nan}
+    arrays = spectral_arrays(candidates, rows, f"spectral_{label}")
+    features.update(arrays)
+    ours = SpectralFeatures.from_arrays(arrays, f"spectral_{label}")
+    train = SpectralFeatures.from_arrays(reference, f"spectral_train_{label}")
+    return {
+        "n": len(rows),
+        "spectral_distance": spectral_distance(ours, train),
+        "spike_ratio": spike_ratio(ours),
+    }

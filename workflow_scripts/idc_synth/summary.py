@@ -22,6 +22,8 @@ import pandas as pd
 from idc_synth.discussion import discussion_section, efficiency_section, skipped_quality
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, POWER, UNDEFINED
 from idc_synth.metrics import BASELINE, METRIC_LABELS
+from idc_synth.quality_intervals import INTERVAL_COLUMNS
+from idc_synth.quality_intervals import METRICS as QUALITY_METRICS
 from idc_synth.report_format import (
     format_value,
     interval,
@@ -92,12 +94,21 @@ def classifier_steps(infos: Sequence[Path]) -> pd.DataFrame:
 
 def quality_table(image_quality: pd.DataFrame | None) -> pd.DataFrame | None:
     """The measured rows, every column the quality rule wrote but its free text (the skipped
-    feature spaces are named by quality_spaces instead)."""
+    feature spaces are named by quality_spaces instead) and the bootstrap columns: each value
+    carries its own patient-level interval in its cell; the paired differences from the floor
+    and the shift are quoted by the readings below, and all are in image_quality.tsv."""
     if image_quality is None or image_quality.empty:
         return None
     measured = image_quality[~skipped_quality(image_quality)].drop(
-        columns=["note", "status"], errors="ignore"
+        columns=["note", "status", *INTERVAL_COLUMNS], errors="ignore"
     )
+    for metric in QUALITY_METRICS:
+        if metric in measured and f"{metric}_low" in image_quality:
+            bounds = image_quality.loc[measured.index, [f"{metric}_low", f"{metric}_high"]]
+            measured[metric] = [
+                format_value(value) + ("" if is_missing(low) else f" {interval(low, high)}")
+                for value, (low, high) in zip(measured[metric], bounds.to_numpy(), strict=True)
+            ]
     counts = [column for column in QUALITY_COUNT_COLUMNS if column in measured]
     return measured.astype({column: "Int64" for column in counts}).reset_index(drop=True)
 
@@ -494,6 +505,8 @@ def build_summary(
         "## Image quality",
         "",
         quality_spaces(image_quality),
+        "Each value with its patient-level bootstrap interval (train and val patients "
+        "resampled whole); spectral distance and spike ratio on the pixel rows.",
         "",
         markdown_table(quality) if quality is not None else "_Image quality was not computed._",
         "",

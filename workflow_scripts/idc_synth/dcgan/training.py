@@ -1,10 +1,13 @@
 """DCGAN training: resumable (see ``train_dcgan``) and deterministic on CPU for a given seed
 and thread count: weight init comes from the seeded global torch RNG, while batch order, noise,
-augmentation and the preview batch each have their own seeded stream.
+augmentation and the preview batch each have their own seeded stream. At every preview
+snapshot an optional ``ProgressScorer`` scores samples of a copy of the generator against
+held-out train patches (quality over training), without touching the run.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import sys
@@ -28,14 +31,19 @@ from idc_synth.checkpoint import (
     save_checkpoint,
 )
 from idc_synth.dcgan.model import (
+    ARCHITECTURE,
     DCGANGenerator,
     DCGANSettings,
     _render,
     build_discriminator,
     build_generator,
+    generate,
+    standing_statistics,
 )
 from idc_synth.layout import CLASSES, PATCH_SIZE
 from idc_synth.models import to_model_input
+from idc_synth.progress import COLUMNS as PROGRESS_COLUMNS
+from idc_synth.progress import ProgressScorer, Sampler, progress_table
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ PREVIEW_COUNT = 16  # fixed-noise patches per snapshot (conditional: half per cl
 PREVIEW_ROWS = 20  # snapshots over a training run, each a row of the progress grid
 PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = ["step", "epoch", "loss_d", "loss_g", "d_real", "d_fake"]
+SNAPSHOT_STANDING_BATCHES = 4  # a scored snapshot's batch-norm statistics (sampling: 64)
 
 PreviewCallback = Callable[[int, np.ndarray], None]
 
@@ -53,6 +62,7 @@ class DCGANResult:
     generator: DCGANGenerator
     history: pd.DataFrame  # one row per step: HISTORY_COLUMNS
     previews: list[tuple[int, np.ndarray]]  # (step, uint8 (PREVIEW_COUNT, 50, 50, 3))
+    progress: pd.DataFrame  # quality over training: one row per snapshot and class scored
     seconds_per_step: float  # of the steps this call ran (NaN when it resumed a finished run)
 
 
@@ -112,10 +122,17 @@ def _preview_inputs(settings: DCGANSettings) -> tuple[torch.Tensor, torch.Tensor
 class _Run:
     """Everything a training run carries from step to step, and its checkpoint round trip."""
 
-    def __init__(self, settings: DCGANSettings, data: str, device: torch.device) -> None:
+    def __init__(
+        self,
+        settings: DCGANSettings,
+        data: str,
+        device: torch.device,
+        scorer: ProgressScorer | None = None,
+    ) -> None:
         self.settings = settings
         self.data = data  # data_digest of the training images and labels
         self.device = device
+        self.scorer = scorer
         torch.manual_seed(settings.seed)  # weight init
         self.generator = build_generator(settings).to(device)
         self.discriminator = build_discriminator(settings).to(device)
@@ -131,10 +148,17 @@ class _Run:
         self.step = 0
         self.history: list[list[float]] = []
         self.previews: list[tuple[int, np.ndarray]] = []
+        self.progress: list[list[float]] = []
 
     def identity(self) -> dict:
-        """What a checkpoint must match to be resumed: same settings, same training data."""
-        return {"settings": asdict(self.settings), "data": self.data}
+        """What a checkpoint must match to be resumed: same network layout, settings, training
+        data and snapshot scoring."""
+        return {
+            "architecture": ARCHITECTURE,
+            "settings": asdict(self.settings),
+            "data": self.data,
+            "scoring": None if self.scorer is None else self.scorer.identity(),
+        }
 
     def state(self, epoch: int) -> dict:
         return {
@@ -150,6 +174,9 @@ class _Run:
             "augment_rng": self.streams.augment.get_state(),
             "preview_noise": self.preview_noise,
             "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 6),
+            "progress": torch.tensor(self.progress, dtype=torch.float64).reshape(
+                -1, len(PROGRESS_COLUMNS)
+            ),
             "preview_steps": torch.tensor([step for step, _ in self.previews], dtype=torch.int64),
             "preview_images": torch.from_numpy(
                 np.stack([images for _, images in self.previews])
@@ -169,22 +196,38 @@ class _Run:
         self.preview_noise = state["preview_noise"]
         self.step = int(state["step"])
         self.history = state["history"].tolist()
+        self.progress = state["progress"].tolist()
         self.previews = [
             (int(step), images.numpy())
             for step, images in zip(state["preview_steps"], state["preview_images"], strict=True)
         ]
 
     def preview(self) -> np.ndarray:
+        """The fixed preview batch at this step, and the snapshot's quality scores."""
         labels = None if self.preview_labels is None else self.preview_labels.to(self.device)
         images = _render(self.generator, self.preview_noise.to(self.device), labels)
         self.previews.append((self.step, images))
+        if self.scorer is not None:
+            self.progress += self.scorer.score(self.step, self.snapshot_sampler())
         return images
+
+    def snapshot_sampler(self) -> Sampler:
+        """Samples of a copy of the generator with standing batch-norm statistics, as the
+        sampling rule draws them (fewer batches), from streams of their own."""
+        seed = int(np.random.SeedSequence([self.settings.seed, 3]).generate_state(1)[0])
+        snapshot = copy.deepcopy(self.generator)
+        batches, size = SNAPSHOT_STANDING_BATCHES, self.settings.batch_size
+        standing_statistics(snapshot, seed, size, self.device, n_batches=batches)
+        return lambda label, n: generate(snapshot, n, seed, self.device, label=label)
 
 
 def _resume(run: _Run, state_path: Path, total_steps: int) -> None:
     state = load_checkpoint(state_path)
     if state is not None and {key: state.get(key) for key in run.identity()} != run.identity():
-        log.warning("checkpoint %s was made with other settings or data; ignoring it", state_path)
+        log.warning(
+            "checkpoint %s was made with another architecture, settings or data; ignoring it",
+            state_path,
+        )
         state = None
     if state is None:
         log.info("starting from step 0 of %d (no usable checkpoint at %s)", total_steps, state_path)
@@ -249,6 +292,7 @@ def train_dcgan(
     state_path: Path,
     device: torch.device | str,
     on_preview: PreviewCallback | None = None,
+    scorer: ProgressScorer | None = None,
 ) -> DCGANResult:
     """Train on uint8 (N, 50, 50, 3) train-split patches (a memory map is fine: each step reads
     only its batch), scaled to [-1, 1] and randomly flipped / rotated by 90 degrees.
@@ -258,7 +302,8 @@ def train_dcgan(
     snapshot of the fixed preview batch is taken when s is one of ``preview_steps`` (evenly
     spaced, step 0 and the last included), and then the whole run state is checkpointed
     atomically to ``state_path`` when s is a multiple of ``checkpoint_every`` or the last
-    step; ``on_preview(step, images)`` is called last.
+    step; ``on_preview(step, images)`` is called last. With a ``scorer``, each snapshot is
+    also scored against held-out train patches (``DCGANResult.progress``).
 
     Resuming: a checkpoint at ``state_path`` with the same settings and training data is
     continued from its step (a stale one from other settings or data is ignored, with a
@@ -282,7 +327,7 @@ def train_dcgan(
     total_steps = max(settings.epochs * per_epoch, settings.min_steps)
     shown = preview_steps(total_steps)
     window = max(1, total_steps // (PREVIEW_ROWS - 1))
-    run = _Run(settings, data_digest(images, labels), device)
+    run = _Run(settings, data_digest(images, labels), device, scorer)
     _resume(run, state_path, total_steps)
     if run.step == 0:
         run.preview()
@@ -336,4 +381,5 @@ def train_dcgan(
     history = pd.DataFrame(run.history, columns=HISTORY_COLUMNS)
     history = history.astype({"step": "int64", "epoch": "int64"})
     run.generator.eval()
-    return DCGANResult(run.generator, history, run.previews, seconds_per_step)
+    progress = progress_table(run.progress)
+    return DCGANResult(run.generator, history, run.previews, progress, seconds_per_step)

@@ -3,8 +3,10 @@
 Only the UNet's attention projections get LoRA adapters; the VAE and text encoder stay frozen.
 Each class is a prompt from the settings; label dropout swaps in the empty prompt, which is
 what the pipeline's classifier-free guidance uses as its unconditional branch. Patches are
-resized up to the model's resolution for training. The model folder holds the LoRA weights
-(safetensors) and ``arm.json`` naming the base pipeline, prompts and resolution.
+resized up to the model's resolution for training. With a ``ProgressScorer``, each checkpoint
+samples both classes through the pipeline and scores them against held-out train patches. The
+model folder holds the LoRA weights (safetensors) and ``arm.json`` naming the base pipeline,
+prompts and resolution.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from idc_synth.diffusion.training import (
     DenoisingLoss,
     Phase,
     Trainer,
+    derived_seed,
     draw_batch,
     drop_labels,
     seeded_init,
     write_arm,
 )
 from idc_synth.layout import CLASSES
+from idc_synth.progress import ProgressScorer
 
 if TYPE_CHECKING:  # the pipeline pulls in transformers (~4 s): only LoRA jobs import it
     from diffusers import StableDiffusionPipeline
@@ -86,11 +90,14 @@ def train_lora(
     settings: DiffusionSettings,
     trainer: Trainer,
     model_dir: Path,
+    scorer: ProgressScorer | None = None,
 ) -> None:
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
+    from idc_synth.diffusion.sampling import PretrainedSampler  # it imports this module
 
     accelerator = trainer.accelerator
     device = accelerator.device
@@ -125,6 +132,13 @@ def train_lora(
         classes = drop_labels(labels[batch], settings.label_dropout, generator).to(device)
         return denoise(latents, generator, encoder_hidden_states=embeddings[classes])
 
+    def snapshot(step: int) -> list[list[float]]:
+        sampler = PretrainedSampler(
+            pipeline, settings.prompts, settings.resolution, settings, accelerator
+        )
+        seed = derived_seed(settings.seed, "snapshot")
+        return scorer.score(step, lambda label, n: sampler.sample(label, n, seed))
+
     optimizer, schedule = trainer.optimizer(parameters, settings.lora_lr, settings.lora_steps)
     trainer.run(
         Phase(
@@ -137,6 +151,7 @@ def train_lora(
             loss=lora_batch_loss,
             weights=lambda: get_peft_model_state_dict(unet),
             load_weights=lambda weights: set_peft_model_state_dict(unet, weights),
+            snapshot=None if scorer is None else snapshot,
         )
     )
     if accelerator.is_main_process:

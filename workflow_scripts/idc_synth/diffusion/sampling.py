@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from idc_synth.diffusion.pretrained import load_base
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import ARM_FILE, NULL_CLASS
 from idc_synth.layout import PATCH_SIZE
+
+if TYPE_CHECKING:  # the pipeline pulls in transformers: only LoRA jobs import it
+    from diffusers import StableDiffusionPipeline
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,8 @@ def load_sampler(model_dir: Path, settings: DiffusionSettings, accelerator: Acce
         raise FileNotFoundError(f"{arm_path} is missing: {model_dir} is not a diffusion model")
     arm = json.loads(arm_path.read_text())
     if arm["mode"] == "scratch":
-        return ScratchSampler(model_dir, settings, accelerator)
-    return PretrainedSampler(model_dir, arm, settings, accelerator)
+        return ScratchSampler.from_folder(model_dir, settings, accelerator)
+    return PretrainedSampler.from_folder(model_dir, arm, settings, accelerator)
 
 
 def in_batches(count: int, batch_size: int) -> list[int]:
@@ -47,14 +50,29 @@ def in_batches(count: int, batch_size: int) -> list[int]:
 
 class ScratchSampler:
     def __init__(
-        self, model_dir: Path, settings: DiffusionSettings, accelerator: Accelerator
+        self,
+        vae: AutoencoderKL,
+        unet: UNet2DModel,
+        scheduler: DDIMScheduler,
+        settings: DiffusionSettings,
+        accelerator: Accelerator,
     ) -> None:
         self.settings = settings
         self.accelerator = accelerator
+        self.vae, self.unet, self.scheduler = vae, unet, scheduler
+
+    @classmethod
+    def from_folder(
+        cls, model_dir: Path, settings: DiffusionSettings, accelerator: Accelerator
+    ) -> ScratchSampler:
         device = accelerator.device
-        self.vae = AutoencoderKL.from_pretrained(model_dir / "vae").to(device).eval()
-        self.unet = UNet2DModel.from_pretrained(model_dir / "unet").to(device).eval()
-        self.scheduler = DDIMScheduler.from_pretrained(model_dir / "scheduler")
+        return cls(
+            AutoencoderKL.from_pretrained(model_dir / "vae").to(device).eval(),
+            UNet2DModel.from_pretrained(model_dir / "unet").to(device).eval(),
+            DDIMScheduler.from_pretrained(model_dir / "scheduler"),
+            settings,
+            accelerator,
+        )
 
     @torch.no_grad()
     def sample(self, label: int, count: int, seed: int) -> np.ndarray:
@@ -91,24 +109,32 @@ class ScratchSampler:
 
 
 class PretrainedSampler:
-    """The base pipeline with the trained LoRA, DDIM scheduler, prompts from training."""
+    """A Stable Diffusion pipeline with its LoRA, a DDIM scheduler and the class prompts."""
 
     def __init__(
         self,
-        model_dir: Path,
-        arm: dict,
+        pipeline: StableDiffusionPipeline,
+        prompts: dict[int, str],
+        resolution: int,
         settings: DiffusionSettings,
         accelerator: Accelerator,
     ) -> None:
         self.settings = settings
         self.accelerator = accelerator
-        self.prompts = {int(label): prompt for label, prompt in arm["prompts"].items()}
-        self.resolution = arm["resolution"]
-        pipeline = load_base(arm["base"], settings.allow_download)
-        pipeline.load_lora_weights(model_dir, weight_name=arm["lora_file"])
+        self.prompts = {int(label): prompt for label, prompt in prompts.items()}
+        self.resolution = resolution
         pipeline.scheduler = DDIMScheduler.from_config(pipeline.scheduler.config)
         pipeline.set_progress_bar_config(disable=True)
         self.pipeline = pipeline.to(accelerator.device)
+
+    @classmethod
+    def from_folder(
+        cls, model_dir: Path, arm: dict, settings: DiffusionSettings, accelerator: Accelerator
+    ) -> PretrainedSampler:
+        """The base pipeline with the trained LoRA, prompts and resolution from training."""
+        pipeline = load_base(arm["base"], settings.allow_download)
+        pipeline.load_lora_weights(model_dir, weight_name=arm["lora_file"])
+        return cls(pipeline, arm["prompts"], arm["resolution"], settings, accelerator)
 
     @torch.no_grad()
     def sample(self, label: int, count: int, seed: int) -> np.ndarray:

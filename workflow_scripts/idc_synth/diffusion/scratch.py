@@ -4,7 +4,9 @@ Patches are reflect-padded to ``settings.model_size`` (56 px in the demo) and sa
 back to 50 px: no resize, so no resampling signature in the synthetic patches.
 
 The train split is encoded to latents once after the VAE phase, so the UNet phase never runs
-the VAE (most of the per-step cost at these sizes). The saved model folder holds ``vae/``,
+the VAE (most of the per-step cost at these sizes). With a ``ProgressScorer``, each UNet
+checkpoint samples both classes with the EMA weights and scores them against held-out train
+patches (quality over training). The saved model folder holds ``vae/``,
 ``unet/`` (EMA weights) and ``scheduler/`` in diffusers format (safetensors), plus
 ``arm.json``.
 """
@@ -18,21 +20,24 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, DDPMScheduler, UNet2DModel
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.training_utils import EMAModel
 
 from idc_synth.diffusion.pixels import dihedral, to_model_padded
+from idc_synth.diffusion.sampling import ScratchSampler
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import (
     NULL_CLASS,
     DenoisingLoss,
     Phase,
     Trainer,
+    derived_seed,
     draw_batch,
     drop_labels,
     seeded_init,
     write_arm,
 )
+from idc_synth.progress import ProgressScorer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,7 @@ def train_scratch(
     settings: DiffusionSettings,
     trainer: Trainer,
     model_dir: Path,
+    scorer: ProgressScorer | None = None,
 ) -> None:
     accelerator = trainer.accelerator
     device = accelerator.device
@@ -150,6 +156,20 @@ def train_scratch(
         classes = drop_labels(labels[batch], settings.label_dropout, generator).to(device)
         return denoise(batch_latents, generator, class_labels=classes)
 
+    def snapshot(step: int) -> list[list[float]]:
+        """The EMA UNet's samples scored, the training weights restored after."""
+        ema.store(parameters)
+        ema.copy_to(parameters)
+        unet.eval()
+        try:
+            scheduler = DDIMScheduler.from_config(noise_scheduler.config)
+            sampler = ScratchSampler(vae, unet, scheduler, settings, accelerator)
+            seed = derived_seed(settings.seed, "snapshot")
+            return scorer.score(step, lambda label, n: sampler.sample(label, n, seed))
+        finally:
+            unet.train()
+            ema.restore(parameters)
+
     optimizer, schedule = trainer.optimizer(parameters, settings.unet_lr, settings.unet_steps)
     trainer.run(
         Phase(
@@ -163,6 +183,7 @@ def train_scratch(
             weights=unet.state_dict,
             load_weights=unet.load_state_dict,
             ema=ema,
+            snapshot=None if scorer is None else snapshot,
         )
     )
     if accelerator.is_main_process:

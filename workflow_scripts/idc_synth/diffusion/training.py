@@ -7,7 +7,8 @@ the phases already finished, so a killed job resumes mid-phase and never redoes 
 
 A checkpoint is resumed only by a run with the same training settings and data (its
 ``identity``); sampling-only settings may change, so a new guidance scale reuses the trained
-model instead of training it again.
+model instead of training it again. A phase may score a snapshot of its model at each
+checkpoint (quality over training, ``Trainer.progress``), saved with the checkpoint.
 
 Batch, noise and timestep draws come from a generator seeded by (seed, phase, step, process):
 a resumed run draws exactly what the uninterrupted run would have, and each GPU process of a
@@ -149,6 +150,8 @@ class Phase:
     weights: Callable[[], dict[str, torch.Tensor]]
     load_weights: Callable[[dict[str, torch.Tensor]], Any]
     ema: EMAModel | None = None
+    # at each checkpoint, on the main process: rows scoring the model after that many steps
+    snapshot: Callable[[int], list[list[float]]] | None = None
 
 
 class Trainer:
@@ -176,6 +179,7 @@ class Trainer:
         self.finished: dict[str, dict[str, torch.Tensor]] = (
             self.saved["finished"] if self.saved else {}
         )
+        self.progress: list[list[float]] = self.saved["progress"] if self.saved else []
         if self.saved:
             restore_rng(self.saved["rng"])
 
@@ -201,7 +205,7 @@ class Trainer:
             return
         start = self._resume(phase)
         accelerator = self.accelerator
-        progress = tqdm(
+        bar = tqdm(
             range(start, phase.steps),
             desc=phase.name,
             initial=start,
@@ -209,7 +213,7 @@ class Trainer:
             disable=not accelerator.is_main_process,
             mininterval=10,
         )
-        for step in progress:
+        for step in bar:
             generator = step_generator(
                 self.settings.seed, phase.name, step, accelerator.process_index
             )
@@ -228,8 +232,10 @@ class Trainer:
                 phase.ema.step(phase.parameters)
             mean = accelerator.reduce(total / self.settings.grad_accumulation, "mean").item()
             self.losses.append([step + 1, phase.name, mean])
-            progress.set_postfix(loss=f"{mean:.4f}", refresh=False)
+            bar.set_postfix(loss=f"{mean:.4f}", refresh=False)
             if (step + 1) % self.settings.checkpoint_every == 0 or step + 1 == phase.steps:
+                if phase.snapshot is not None and accelerator.is_main_process:
+                    self.progress += phase.snapshot(step + 1)
                 self._save(phase, step + 1)
         log.info("phase %s done: %d of %d steps", phase.name, phase.steps, phase.steps)
         self.finished[phase.name] = phase.weights()
@@ -264,6 +270,7 @@ class Trainer:
                 "optimizer": phase.optimizer.state_dict(),
                 "lr_scheduler": phase.lr_scheduler.state_dict(),
                 "losses": self.losses,
+                "progress": self.progress,
                 "finished": self.finished,
                 "rng": capture_rng(),
             }
