@@ -25,6 +25,7 @@ rule train_classifier:
     params:
         settings=classifier_settings,
         synthetic_draw=classifier_draw,
+        generator_realization=classifier_realization,
         # undeclared: a killed or preempted job resumes from its last period (retries)
         state=state_path("classifiers/{arm}/seed{seed}", "train_classifier"),
         device=config["device"],

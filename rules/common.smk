@@ -97,6 +97,7 @@ wildcard_constraints:
     label="0|1",
     shard=r"\d+",
     draw=r"\d+",
+    realization=r"[1-9]\d*",
 
 
 def code_version(script):
@@ -214,6 +215,41 @@ def classifier_draw(wildcards):
         return -1
     seeds = TSTR_SEEDS if wildcards.arm.endswith(SYNTHETIC_ONLY) else SEEDS
     return seeds.index(int(wildcards.seed)) % len(synthetic_draws())
+
+
+def generator_realization(draw):
+    """The trained generator a synthetic draw samples from: realization 0 (one generator for
+    every draw) or the draw's own (synthetic.generator_realizations per_draw)."""
+    if config["synthetic"]["generator_realizations"] == "per_draw":
+        return int(draw)
+    return 0
+
+
+def classifier_realization(wildcards):
+    """The generator realization behind a classifier's synthetic draw; -1 for the baseline."""
+    draw = classifier_draw(wildcards)
+    return -1 if draw < 0 else generator_realization(draw)
+
+
+def models_folder(realization):
+    """Where a generator realization's models live: results/models for the first, a folder of
+    its own for each further one (rules train_*_realization)."""
+    if int(realization) == 0:
+        return "results/models"
+    return f"results/models/realization{realization}"
+
+
+def generator_realizations():
+    """Every generator realization the draws sample from."""
+    return sorted({generator_realization(draw) for draw in synthetic_draws()})
+
+
+def realization_settings(section, settings):
+    """A generator realization's training settings: its own seed, the generator's + r."""
+    return lambda wildcards: {
+        **settings,
+        "seed": config[section]["seed"] + int(wildcards.realization),
+    }
 
 
 def synthetic_shards(generator, extension, draws):
@@ -399,11 +435,18 @@ def cost_inputs(wildcards):
     ]
     if config["data"]["source"] == "demo":
         files.append(rules.make_demo_data.benchmark)
+    further = generator_realizations()[1:]
     if "dcgan" in ARMS:
-        models = {dcgan_model(label) for label in (0, 1)}
-        files += expand(rules.train_dcgan.benchmark, model=sorted(models))
+        models = sorted({dcgan_model(label) for label in (0, 1)})
+        files += expand(rules.train_dcgan.benchmark, model=models)
+        files += expand(
+            rules.train_dcgan_realization.benchmark, model=models, realization=further
+        )
     if "diffusion" in ARMS:
         files.append(rules.train_diffusion.benchmark)
+        files += expand(
+            rules.train_diffusion_realization.benchmark, realization=further
+        )
     for generator in generators():
         files += expand(
             getattr(rules, f"sample_{generator}").benchmark,

@@ -38,15 +38,35 @@ rule train_dcgan:
         "../workflow_scripts/train_dcgan.py"
 
 
+# Further generator realizations (synthetic.generator_realizations per_draw): the same training
+# with the seed + r, in a folder of their own.
+use rule train_dcgan as train_dcgan_realization with:
+    output:
+        weights="results/models/realization{realization}/dcgan/{model}/generator.safetensors",
+        config="results/models/realization{realization}/dcgan/{model}/generator.json",
+        losses="results/models/realization{realization}/dcgan/{model}/losses.tsv",
+        quality="results/models/realization{realization}/dcgan/{model}/quality.tsv",
+        previews="results/models/realization{realization}/dcgan/{model}/previews.png",
+    log:
+        "results/logs/train_dcgan/realization{realization}/{model}.log",
+    benchmark:
+        "results/benchmarks/train_dcgan/realization{realization}/{model}.tsv"
+    params:
+        settings=realization_settings("dcgan", config["dcgan"]),
+        state=state_path("realization{realization}/dcgan/{model}", "train_dcgan"),
+
+
 rule sample_dcgan:
     input:
         # the generator of each class in LABELS order (the conditional one: the same file)
-        weights=[
-            f"results/models/dcgan/{dcgan_model(label)}/generator.safetensors"
+        weights=lambda wildcards: [
+            f"{models_folder(generator_realization(wildcards.draw))}/dcgan/"
+            f"{dcgan_model(label)}/generator.safetensors"
             for label in LABELS
         ],
-        configs=[
-            f"results/models/dcgan/{dcgan_model(label)}/generator.json"
+        configs=lambda wildcards: [
+            f"{models_folder(generator_realization(wildcards.draw))}/dcgan/"
+            f"{dcgan_model(label)}/generator.json"
             for label in LABELS
         ],
         split=rules.split.output.split,

@@ -50,9 +50,29 @@ rule train_diffusion:
         " --threads {threads} --log {log} >> {log} 2>&1"
 
 
+# Further generator realizations (synthetic.generator_realizations per_draw), as for the DCGAN.
+use rule train_diffusion as train_diffusion_realization with:
+    output:
+        model=directory("results/models/realization{realization}/diffusion/model"),
+        losses="results/models/realization{realization}/diffusion/losses.tsv",
+        quality="results/models/realization{realization}/diffusion/quality.tsv",
+        previews="results/models/realization{realization}/diffusion/previews.png",
+    log:
+        "results/logs/train_diffusion/realization{realization}.log",
+    benchmark:
+        "results/benchmarks/train_diffusion/realization{realization}.tsv"
+    params:
+        settings=lambda wildcards: json.dumps(
+            realization_settings("diffusion", diffusion_training_settings())(wildcards)
+        ),
+        state=state_path("realization{realization}/diffusion", "train_diffusion"),
+
+
 rule sample_diffusion:
     input:
-        model=rules.train_diffusion.output.model,
+        model=lambda wildcards: (
+            f"{models_folder(generator_realization(wildcards.draw))}/diffusion/model"
+        ),
         split=rules.split.output.split,
     output:
         images=shard_files("diffusion", "npy"),

@@ -129,6 +129,8 @@ use rule train_classifier as sweep_train_classifier with:
             "train_classifier",
         ),
         synthetic_ratio=lambda wildcards: float(wildcards.ratio),
+        # a fraction's draws all sample its one generator realization
+        generator_realization=lambda wildcards: -1 if wildcards.arm == "baseline" else 0,
 
 
 use rule predict as sweep_predict with:

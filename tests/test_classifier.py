@@ -243,6 +243,7 @@ def run_train_script(
         val_table=val_pq,
         synthetic=list(synthetic),
         synthetic_draw=draw,
+        generator_realization=NO_DRAW if draw == NO_DRAW else 0,
         settings=TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1, **settings}),
         state=model_dir / "state" / "checkpoint.pt",
         device="cpu",
@@ -268,6 +269,7 @@ def test_entry_scripts_train_predict_score(task, tmp_path):
     table = pd.read_parquet(predictions)
     assert list(table.columns) == list(PREDICTION_COLUMNS)
     assert table["synthetic_draw"].tolist() == [NO_DRAW] * len(val_y)
+    assert table["generator_realization"].tolist() == [NO_DRAW] * len(val_y)
     assert table["label"].tolist() == val_y.tolist()
     assert ((table["probability"] >= 0.5) == table["predicted"].astype(bool)).all()
     scored = pd.read_csv(metrics, sep="\t")
@@ -501,6 +503,7 @@ def test_a_killed_training_job_resumes_to_the_same_model(task, tmp_path):
     payload = {
         "settings": settings,
         "synthetic_draw": NO_DRAW,
+        "generator_realization": NO_DRAW,
         "device": "cpu",
         "threads": 1,
         "paths": {key: str(value) for key, value in paths.items()},
@@ -517,7 +520,8 @@ def test_a_killed_training_job_resumes_to_the_same_model(task, tmp_path):
     assert child.wait() == -signal.SIGKILL, "the child ended before it could be killed"
     assert not paths["weights"].exists()
 
-    arguments = {"synthetic": [], "synthetic_draw": NO_DRAW, "device": "cpu", "threads": 1}
+    arguments = {"synthetic": [], "synthetic_draw": NO_DRAW, "generator_realization": NO_DRAW}
+    arguments |= {"device": "cpu", "threads": 1}
     train_script.main(settings=TrainSettings(**settings), **paths, **arguments)
     assert "resuming from step 3 of 6 (period 1" in paths["log"].read_text()
     fresh = {key: tmp_path / "fresh" / value.name for key, value in paths.items()}

@@ -79,6 +79,26 @@ def test_config_builds_its_dag(tmp_path, name):
         assert rules["sample_dcgan"] == rules["sample_diffusion"] == shards * draws
 
 
+def test_one_generator_per_draw_trains_each_with_its_own_seed(tmp_path):
+    config = tiny_config()
+    config["synthetic"]["generator_realizations"] = "per_draw"
+    workdir = copy_workflow(tmp_path, config)
+    rules = dry_run_rules(workdir)
+    draws = max(len(config["classifier"]["seeds"]), len(config["classifier"]["tstr_seeds"]))
+    assert draws > 1
+    assert rules["train_dcgan"] == 2 and rules["train_diffusion"] == 1
+    assert rules["train_dcgan_realization"] == 2 * (draws - 1)
+    assert rules["train_diffusion_realization"] == draws - 1
+    # draw 1 samples realization 1, trained with the generator's seed + 1
+    shard = "results/synthetic/dcgan/draw1/class0/shard0.npy"
+    dry = snakemake(workdir, "-n", "-p", "--forceall", shard)
+    assert "results/models/realization1/dcgan/class0/generator.safetensors" in dry.stdout
+    assert "results/models/dcgan/class0/generator.safetensors" not in dry.stdout
+    seed = config["diffusion"].get("seed", 0) + 1
+    dry = snakemake(workdir, "-n", "-p", "results/models/realization1/diffusion/losses.tsv")
+    assert f'\\"seed\\": {seed}' in dry.stdout or f'"seed": {seed}' in dry.stdout
+
+
 def test_baseline_only_study_runs_to_the_end(tmp_path):
     config = tiny_config()
     baseline_only(config)

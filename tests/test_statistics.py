@@ -297,6 +297,13 @@ def test_variance_decomposes_each_difference_and_names_the_synthetic_draws():
     per_seed = np.where(predictions["arm"] == "baseline", -1, predictions["seed"])
     replicated = compare(predictions.assign(synthetic_draw=per_seed)).variance
     assert replicated["note"].str.contains("one synthetic draw per seed").all()
+    one_generator = predictions.assign(synthetic_draw=per_seed, generator_realization=shared)
+    result = compare(one_generator)
+    assert result.variance["note"].str.contains("one trained generator behind every seed").all()
+    assert result.primary["generator_realizations"].tolist() == [1]
+    per_draw = compare(predictions.assign(synthetic_draw=per_seed, generator_realization=per_seed))
+    assert per_draw.variance["note"].str.contains("4 trained generators over 4 seeds").all()
+    assert per_draw.primary["generator_realizations"].tolist() == [4]
 
 
 def test_compare_arms_rejects_predictions_on_different_patches():

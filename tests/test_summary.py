@@ -50,15 +50,16 @@ def crossed_result(difference: float, se: float, patients: int = 40) -> Crossed:
     return Crossed(difference, 1, patients, ms_patient=se**2 * patients, df_patient=patients - 1)
 
 
-def primary(rows: list[tuple], patients: int = 40) -> pd.DataFrame:
-    """Primary rows from (difference, se), decided as the statistics module decides them."""
+def primary(rows: list[tuple], patients: int = 40, realizations: int = 3) -> pd.DataFrame:
+    """Primary rows from (difference, se), decided as the statistics module decides them;
+    `realizations`: trained generators behind each generator arm's 3 seeds."""
     comparisons = [("dcgan", "baseline"), ("diffusion", "baseline")]
     decided = decide([crossed_result(d, se, patients) for d, se in rows], alpha=0.05)
     frame = pd.DataFrame(
         [
             {"comparison": f"{a} vs {b}", "arm_a": a, "arm_b": b, "metric": "balanced_accuracy"}
             | {"mean_a": 0.8 + d, "mean_b": 0.8, "difference": d, "alpha": 0.05}
-            | {"n_patients": patients, "n_seeds": 3}
+            | {"n_patients": patients, "n_seeds": 3, "generator_realizations": realizations}
             | {key: row[key] for key in PRIMARY_COLUMNS if key in row}
             for (a, b), (d, _), row in zip(
                 comparisons, rows, decided.to_dict("records"), strict=False
@@ -66,6 +67,13 @@ def primary(rows: list[tuple], patients: int = 40) -> pd.DataFrame:
         ]
     )
     return frame[PRIMARY_COLUMNS]
+
+
+def test_a_verdict_resting_on_one_trained_generator_says_so():
+    one = conclusion(primary([(0.03, 0.008), (0.0, 0.01)], realizations=1))
+    assert "**One generator realization:** dcgan's and diffusion's verdict rests on one" in one
+    assert "`synthetic.generator_realizations: per_draw`" in one
+    assert "One generator realization" not in conclusion(primary([(0.03, 0.008), (0.0, 0.01)]))
 
 
 def test_interval_never_prints_an_undefined_or_zero_width_interval_as_numbers():

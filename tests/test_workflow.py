@@ -477,6 +477,8 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
         assert history["optimizer_steps"].iloc[-1] == steps
         draw = -1 if arm == "baseline" else seed
         assert info["synthetic_draw"] == draw
+        # one trained generator behind every draw (synthetic.generator_realizations: one)
+        assert info["generator_realization"] == (-1 if arm == "baseline" else 0)
         synthetic = 0 if arm == "baseline" else 48
         assert sum(info["n_train"].values()) == synthetic + (0 if "_only" in arm else real)
         if (arm, seed) in runs:

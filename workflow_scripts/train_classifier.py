@@ -24,6 +24,7 @@ def main(
     val_table: Path,
     synthetic: list[Path],
     synthetic_draw: int,
+    generator_realization: int,
     settings: TrainSettings,
     synthetic_ratio: float | None = None,
     state: Path | None,
@@ -39,7 +40,8 @@ def main(
     train table still sets the step budget, so every arm gets the same optimizer steps.
 
     Synthetic patches only ever join the training set; validation (period choice) stays real.
-    ``synthetic_draw`` is recorded (NO_DRAW without synthetic patches); ``synthetic_ratio``
+    ``synthetic_draw`` and the ``generator_realization`` that sampled it are recorded (NO_DRAW
+    without synthetic patches); ``synthetic_ratio``
     (the data-efficiency sweep) keeps only round(ratio x real count) of each class, the first
     ones of the draw; ``state`` is the checkpoint a killed job resumes from.
     """
@@ -94,6 +96,7 @@ def main(
         )
         trained.info["synthetic_per_class"] = synthetic_counts
         trained.info["synthetic_draw"] = synthetic_draw
+        trained.info["generator_realization"] = generator_realization
         save_classifier(trained, weights, info)
         history.parent.mkdir(parents=True, exist_ok=True)
         trained.history.to_csv(history, sep="\t", index=False)
@@ -110,6 +113,7 @@ if __name__ == "__main__":
         val_table=Path(sm.input.val_table),
         synthetic=[Path(path) for path in ([shards] if isinstance(shards, str) else shards)],
         synthetic_draw=int(sm.params.synthetic_draw),
+        generator_realization=int(sm.params.generator_realization),
         settings=TrainSettings(**sm.params.settings),
         synthetic_ratio=sm.params.get("synthetic_ratio"),  # set by the sweep's rule only
         state=Path(sm.params.state),

@@ -65,6 +65,7 @@ PREDICTION_COLUMNS = (
     "arm",
     "seed",
     "synthetic_draw",
+    "generator_realization",
     "row",
     "patient",
     "x",
@@ -529,6 +530,7 @@ class Predictor:
             self.arm,
             self.seed,
             self.info["synthetic_draw"],
+            self.info["generator_realization"],
         )
 
 
@@ -539,10 +541,13 @@ def prediction_table(
     arm: str,
     seed: int,
     synthetic_draw: int,
+    generator_realization: int,
 ) -> pd.DataFrame:
     """One row per test patch: its identity and label, P(IDC), and the thresholded call; the
-    classifier's arm, seed and synthetic draw (-1: none) name it."""
+    classifier's arm, seed, synthetic draw and the generator realization that sampled it (-1:
+    none) name it."""
     predictions = table[["row", "patient", "x", "y", "label"]].reset_index(drop=True)
+    predictions.insert(0, "generator_realization", np.int64(generator_realization))
     predictions.insert(0, "synthetic_draw", np.int64(synthetic_draw))
     predictions.insert(0, "seed", seed)
     predictions.insert(0, "arm", arm)

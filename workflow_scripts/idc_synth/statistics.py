@@ -89,6 +89,7 @@ PRIMARY_COLUMNS = [
     "mdd",
     "n_patients",
     "n_seeds",
+    "generator_realizations",
     "note",
 ]
 SUMMARY_COLUMNS = [
@@ -328,7 +329,8 @@ class StudyPredictions:
         incomplete = [(a, s) for a in self.arms for s in self.seeds if (a, s) not in self.groups]
         if incomplete:
             raise ValueError(f"every arm needs every seed; missing {incomplete}")
-        self.draws = self._synthetic_draws(predictions)
+        self.draws = self._per_seed(predictions, "synthetic_draw")
+        self.realizations = self._per_seed(predictions, "generator_realization")
 
     @property
     def n_patients(self) -> int:
@@ -355,18 +357,24 @@ class StudyPredictions:
         pseudo = np.stack([pseudovalues(full[:, k], values[:, k, 1:]) for k in range(len(metrics))])
         return Scores(tuple(metrics), full, pseudo)
 
-    def _synthetic_draws(self, predictions: pd.DataFrame) -> dict[str, list[int]]:
-        """The synthetic draw each seed of each arm trained on (NO_DRAW without)."""
-        if "synthetic_draw" not in predictions:
+    def _per_seed(self, predictions: pd.DataFrame, column: str) -> dict[str, list[int]]:
+        """Per arm, `column` of each seed's classifier (the synthetic draw it trained on, or the
+        generator realization that sampled it; NO_DRAW without); empty without the column."""
+        if column not in predictions:
             return {}
         rows = predictions.drop_duplicates(["arm", "seed"]).set_index(["arm", "seed"])
         return {
-            arm: [int(rows.loc[(arm, seed), "synthetic_draw"]) for seed in self.seeds]
-            for arm in self.arms
+            arm: [int(rows.loc[(arm, seed), column]) for seed in self.seeds] for arm in self.arms
         }
 
+    def generator_realizations(self, arm: str) -> int:
+        """How many trained generators sampled the arm's patches over its seeds (0: none, or
+        not recorded)."""
+        return len({r for r in self.realizations.get(arm, []) if r != NO_DRAW})
+
     def replication_note(self, arms: Sequence[str]) -> str:
-        """What the seed variance of a comparison of `arms` holds of the synthetic draws."""
+        """What the seed variance of a comparison of `arms` holds of the synthetic draws and
+        of the generators' training."""
         if not self.draws:
             return "no synthetic_draw column: draw treated as confounded with seed"
         notes = []
@@ -383,6 +391,17 @@ class StudyPredictions:
                 notes.append(f"{arm}: {len(set(draws))} synthetic draws shared by the seeds")
             else:
                 notes.append(f"{arm}: one synthetic draw per seed, in the seed variance")
+            realizations = self.generator_realizations(arm)
+            if realizations == 1 and len(self.seeds) > 1:
+                notes.append(
+                    f"{arm}: one trained generator behind every seed, its training variance is "
+                    "not in the test"
+                )
+            elif realizations > 1:
+                notes.append(
+                    f"{arm}: {realizations} trained generators over {len(self.seeds)} seeds, "
+                    "their training variance in the seed variance"
+                )
         return "; ".join(notes)
 
 
@@ -433,6 +452,7 @@ def compare_arms(study: StudyPredictions, settings: Settings = Settings()) -> Re
                 "alpha": settings.alpha,
                 "n_patients": study.n_patients,
                 "n_seeds": len(study.seeds),
+                "generator_realizations": study.generator_realizations(a),
                 **{key: row[key] for key in PRIMARY_COLUMNS if key in row},
             }
             for (a, b), row in zip(family, decided.to_dict("records"), strict=True)

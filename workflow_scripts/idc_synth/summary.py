@@ -306,6 +306,7 @@ def conclusion(
             "interval come from the same test.",
             "",
             *(_comparison_sentence(row) for row in primary.itertuples()),
+            *realization_caveat(primary),
         ]
     if data_source == "demo":
         lines += [
@@ -315,6 +316,23 @@ def conclusion(
             "end and say nothing about whether synthetic patches help on real histology.",
         ]
     return "\n".join(lines).strip() + "\n"
+
+
+def realization_caveat(primary: pd.DataFrame) -> list[str]:
+    """Which verdicts rest on one trained generator: every seed's classifier trained on patches
+    of that one training run, so the test's seed variance holds none of the generator's."""
+    single = primary[(primary["generator_realizations"] == 1) & (primary["n_seeds"] > 1)]
+    if single.empty:
+        return []
+    arms = " and ".join(f"{arm}'s" for arm in single["arm_a"])
+    return [
+        "",
+        f"**One generator realization:** {arms} verdict rests on one trained generator (per "
+        "class): every seed's classifier trained on its patches, so the verdict holds for that "
+        "training run, and another run of the generator's training could differ. "
+        "`synthetic.generator_realizations: per_draw` trains one generator per draw (seed + "
+        "draw) and puts their training variance into the test.",
+    ]
 
 
 def methods(calibration: pd.DataFrame | None, alpha: float) -> str:
