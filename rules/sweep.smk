@@ -28,14 +28,18 @@ rule sweep_subset:
         "../workflow_scripts/sweep_subset.py"
 
 
+# A fraction's generators score their snapshots against the main study's held-out train
+# patches (never trained on by any generator).
 use rule train_dcgan as sweep_train_dcgan with:
     input:
+        **packed("holdout"),
         train_images="results/sweep/frac{fraction}/train.npy",
         train_table="results/sweep/frac{fraction}/train.parquet",
     output:
         weights="results/sweep/frac{fraction}/models/dcgan/{model}/generator.safetensors",
         config="results/sweep/frac{fraction}/models/dcgan/{model}/generator.json",
         losses="results/sweep/frac{fraction}/models/dcgan/{model}/losses.tsv",
+        quality="results/sweep/frac{fraction}/models/dcgan/{model}/quality.tsv",
         previews="results/sweep/frac{fraction}/models/dcgan/{model}/previews.png",
     log:
         "results/logs/sweep/frac{fraction}/train_dcgan/{model}.log",
@@ -48,11 +52,13 @@ use rule train_dcgan as sweep_train_dcgan with:
 use rule train_diffusion as sweep_train_diffusion with:
     input:
         **pretrained_inputs(None),
+        **packed("holdout"),
         train_images="results/sweep/frac{fraction}/train.npy",
         train_table="results/sweep/frac{fraction}/train.parquet",
     output:
         model=directory("results/sweep/frac{fraction}/models/diffusion/model"),
         losses="results/sweep/frac{fraction}/models/diffusion/losses.tsv",
+        quality="results/sweep/frac{fraction}/models/diffusion/quality.tsv",
         previews="results/sweep/frac{fraction}/models/diffusion/previews.png",
     log:
         "results/logs/sweep/frac{fraction}/train_diffusion.log",

@@ -551,8 +551,12 @@ def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patient
     assert not rules & {"pack", "train_dcgan", "train_diffusion", "train_classifier", "predict"}
     assert {"sweep_subset", "sweep_train_dcgan", "sweep_train_diffusion"} <= rules
     inputs = dry_run_inputs(study, "--configfile", str(overlay))
+    held_out = {"results/data/packed/holdout.npy", "results/data/packed/holdout.parquet"}
     for rule in ("sweep_train_dcgan", "sweep_train_diffusion"):
-        assert inputs[rule] and all(p.startswith("results/sweep/frac0.5/") for p in inputs[rule])
+        # trained on the fraction's copy; the main held-out patches only score snapshots
+        training = set(inputs[rule]) - held_out
+        assert training and all(p.startswith("results/sweep/frac0.5/") for p in training)
+        assert held_out <= set(inputs[rule])
     run = snakemake(study, "--configfile", str(overlay))
     assert run.returncode == 0, run.stderr[-4000:]
 
