@@ -2,6 +2,7 @@
 # functions, the figure families and the final targets.
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
+from idc_synth.arms import SYNTHETIC_ONLY, Arm, arms_of_kind, study_generators
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 try:
@@ -43,12 +45,12 @@ SPLITS = ("train", "val", "test")
 # Packed sets: the splits, plus the held-out share of the train patients' patches.
 PACKED_SETS = ("train", "holdout", "val", "test")
 ARMS = config["arms"]
+CLASSIC_ARMS = arms_of_kind(ARMS, "classic")
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
 DATA_ROOT = DEMO_ROOT if config["data"]["source"] == "demo" else config["data"]["root"]
 # Train-on-synthetic, test-on-real arms: a classifier that sees only a generator's patches.
-SYNTHETIC_ONLY = "_only"
-TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in ARMS if arm != "baseline"]
+TSTR_ARMS = [f"{arm}{SYNTHETIC_ONLY}" for arm in arms_of_kind(ARMS, "generator")]
 TSTR_SEEDS = config["classifier"]["tstr_seeds"]
 GPUS = config["gpus"]
 # For shell commands: the scripts, relative to the working directory, so that they hold
@@ -90,7 +92,7 @@ if config["data"]["source"] == "folder" and workflow.is_main_process:
 
 wildcard_constraints:
     split="|".join(SPLITS),
-    arm="|".join(ARMS + TSTR_ARMS),
+    arm="|".join(re.escape(arm) for arm in ARMS + TSTR_ARMS),
     seed=r"\d+",
     model="class0|class1|conditional",
     generator="dcgan|diffusion",
@@ -175,7 +177,33 @@ def classifier_settings(wildcards):
             "budget",
         )
     }
-    return {**settings, "seed": int(wildcards.seed)}
+    return {
+        **settings,
+        **classic_settings(Arm.parse(wildcards.arm).classic),
+        "seed": int(wildcards.seed),
+    }
+
+
+def classic_settings(classic):
+    """The TrainSettings fields of a classic augmentation (none for the others)."""
+    augmentation = config["augmentation"]
+    return {
+        "stain": {"stain_strength": augmentation["stain_strength"]},
+        "rebalance": {"balance_classes": True},
+        "mixup": {"mixup_alpha": augmentation["mixup_alpha"]},
+    }.get(classic, {})
+
+
+def primary_family_size():
+    """How many comparisons the primary family decides (idc_synth.statistics.comparisons)."""
+    generators = len(arms_of_kind(ARMS, "generator"))
+    combined = [Arm.parse(arm) for arm in arms_of_kind(ARMS, "combined")]
+    versus_classic = generators if CLASSIC_ARMS else 0
+    return (
+        generators
+        + versus_classic
+        + sum(arm.classic in ARMS for arm in combined)
+    )
 
 
 # Diffusion knobs that shape only sampling: the training job never receives them, so changing
@@ -211,9 +239,10 @@ def synthetic_draws():
 def classifier_draw(wildcards):
     """The synthetic draw a classifier trains on: the i-th seed of its arm's seed list reads
     draw i mod the number of draws; -1 (none) for the baseline."""
-    if wildcards.arm == "baseline":
+    arm = Arm.parse(wildcards.arm)
+    if arm.generator is None:
         return -1
-    seeds = TSTR_SEEDS if wildcards.arm.endswith(SYNTHETIC_ONLY) else SEEDS
+    seeds = TSTR_SEEDS if arm.synthetic_only else SEEDS
     return seeds.index(int(wildcards.seed)) % len(synthetic_draws())
 
 
@@ -287,8 +316,8 @@ def synthetic_params():
 
 
 def generators():
-    """The generative arms this study runs."""
-    return [arm for arm in ARMS if arm != "baseline"]
+    """The generators this study trains (for generator and combined arms)."""
+    return study_generators(ARMS)
 
 
 # Test-time perturbations with at least one strength (rules/robustness.smk).
@@ -362,12 +391,13 @@ def classifier_inputs(wildcards):
     the real train table: it sets the step budget); the shards of the arm's synthetic draw for
     every arm but the baseline."""
     inputs = packed("val")
-    if wildcards.arm.endswith(SYNTHETIC_ONLY):
+    arm = Arm.parse(wildcards.arm)
+    if arm.synthetic_only:
         inputs["train_table"] = packed("train")["train_table"]
     else:
         inputs.update(packed("train"))
-    generator = wildcards.arm.removesuffix(SYNTHETIC_ONLY)
-    if generator != "baseline":
+    generator = arm.generator
+    if generator is not None:
         draw = [classifier_draw(wildcards)]
         inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
         inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
@@ -436,13 +466,13 @@ def cost_inputs(wildcards):
     if config["data"]["source"] == "demo":
         files.append(rules.make_demo_data.benchmark)
     further = generator_realizations()[1:]
-    if "dcgan" in ARMS:
+    if "dcgan" in generators():
         models = sorted({dcgan_model(label) for label in (0, 1)})
         files += expand(rules.train_dcgan.benchmark, model=models)
         files += expand(
             rules.train_dcgan_realization.benchmark, model=models, realization=further
         )
-    if "diffusion" in ARMS:
+    if "diffusion" in generators():
         files.append(rules.train_diffusion.benchmark)
         files += expand(
             rules.train_diffusion_realization.benchmark, realization=further
@@ -560,12 +590,12 @@ def sweep_benchmarks():
     """The benchmark file of every job the sweep adds (the cost table's sweep rows)."""
     subsets = [fraction for fraction in SWEEP_FRACTIONS if float(fraction) != 1]
     files = []
-    if "dcgan" in ARMS:
+    if "dcgan" in generators():
         models = sorted({dcgan_model(label) for label in (0, 1)})
         files += expand(
             rules.sweep_train_dcgan.benchmark, fraction=subsets, model=models
         )
-    if "diffusion" in ARMS:
+    if "diffusion" in generators():
         files += expand(rules.sweep_train_diffusion.benchmark, fraction=subsets)
     if SWEEP_SYNTHETIC_RATIOS:
         for generator in generators():

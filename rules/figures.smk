@@ -56,14 +56,14 @@ FIGURE_TABLE = {
                 f"{kind}_dcgan_{model}": f"results/models/dcgan/{model}/{kind}.tsv"
                 for model in sorted({dcgan_model(label) for label in (0, 1)})
                 for kind in ("losses", "quality")
-                if "dcgan" in ARMS
+                if "dcgan" in generators()
             },
             **(
                 {
                     "losses_diffusion": rules.train_diffusion.output.losses,
                     "quality_diffusion": rules.train_diffusion.output.quality,
                 }
-                if "diffusion" in ARMS
+                if "diffusion" in generators()
                 else {}
             ),
         },

@@ -35,6 +35,7 @@ rule write_summary:
             {
                 "efficiency": rules.sweep_efficiency.output.table,
                 "efficiency_contrasts": rules.sweep_efficiency.output.contrasts,
+                "efficiency_equivalents": rules.sweep_efficiency.output.equivalents,
             }
             if SWEEP["enabled"]
             else {}

@@ -1,6 +1,7 @@
 # Statistics: the primary comparison of the arms with the test patient as the unit (crossed
 # seed x patient model of leave-one-patient-out pseudovalues, Bonferroni over the generators vs
-# the baseline), secondary effects, per-arm intervals, variance components; generalization
+# the baseline and the best classic arm, and the combined arms vs their classic one), secondary
+# effects, per-arm intervals, variance components; generalization
 # (per-test-patient metrics and their spread) and probability calibration (Brier score, ECE)
 # with the same machinery: one job reads the predictions once and writes every table. And the
 # simulation of the decisions' false-positive rate and power at this run's design.
@@ -20,6 +21,8 @@ STATISTICS_PARAMS = {
 rule compare_arms:
     input:
         predictions=expand(rules.predict.output.predictions, arm=ARMS, seed=SEEDS),
+        # val scores of the classic arms: the best is the generators' second reference
+        classic_infos=expand(rules.train_classifier.output.info, arm=CLASSIC_ARMS, seed=SEEDS),
     output:
         tests=report(
             "results/metrics/tests.tsv",
@@ -76,6 +79,10 @@ rule compare_arms:
     params:
         **STATISTICS_PARAMS,
         ece_bins=config["statistics"]["ece_bins"],
+        classic_infos={
+            arm: expand(rules.train_classifier.output.info, arm=arm, seed=SEEDS)
+            for arm in CLASSIC_ARMS
+        },
     script:
         "../workflow_scripts/compare_arms.py"
 
@@ -98,7 +105,7 @@ rule calibration_simulation:
     params:
         **config["statistics"]["simulation"],
         n_seeds=len(SEEDS),
-        n_generators=len(generators()),
+        family_size=primary_family_size(),
         alpha=config["statistics"]["alpha"],
     script:
         "../workflow_scripts/calibration_simulation.py"

@@ -172,6 +172,12 @@ rule sweep_efficiency:
             category="Classification",
             subcategory="Data efficiency",
         ),
+        equivalents=report(
+            "results/metrics/efficiency_equivalents.tsv",
+            caption="../report/efficiency.rst",
+            category="Classification",
+            subcategory="Data efficiency",
+        ),
     log:
         "results/logs/sweep/efficiency.log",
     benchmark:

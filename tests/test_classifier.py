@@ -17,13 +17,14 @@ import train_classifier as train_script
 from safetensors.torch import load_file
 
 import idc_synth.classifier as classifier_module
-from idc_synth.augment import augment_batch
+from idc_synth.augment import augment_batch, mixup, stain_jitter
 from idc_synth.batches import IndexedImages, Part
 from idc_synth.checkpoint import load_checkpoint
 from idc_synth.classifier import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
     TrainSettings,
+    _pass_order,
     load_classifier,
     predict_probabilities,
     save_classifier,
@@ -171,6 +172,54 @@ def test_augmentation_applies_its_draws_in_a_fixed_order():
         expected = patch.flip(1) if flips[0, i] else patch
         expected = expected.flip(0) if flips[1, i] else expected
         assert torch.equal(out[i], torch.rot90(expected, int(turns[i]), dims=(0, 1)))
+
+
+def test_class_balanced_sampling_draws_each_class_half_the_time():
+    labels = np.array([0] * 900 + [1] * 100)
+    order = _pass_order(labels, seed=0, data_pass=0, balance=True)
+    assert len(order) == 1000 and abs(labels[order].mean() - 0.5) < 0.05
+    assert sorted(_pass_order(labels, 0, 0, balance=False)) == list(range(1000))
+    assert np.array_equal(order, _pass_order(labels, 0, 0, balance=True))  # seeded by (seed, pass)
+
+
+def test_stain_jitter_shifts_colour_reproducibly_and_keeps_the_format():
+    from skimage.color import hed2rgb
+
+    # Patches inside the stain space (positive H, E, DAB amounts), as H&E tissue is.
+    stains = np.random.default_rng(3).uniform(0, 0.05, size=(12, 50, 50, 3))
+    patches = np.clip(np.rint(hed2rgb(stains) * 255), 0, 255).astype(np.uint8)
+    jittered = stain_jitter(patches, 0.2, np.random.default_rng(0))
+    assert jittered.shape == patches.shape and jittered.dtype == np.uint8
+    assert np.abs(jittered.astype(int) - patches).mean() > 1
+    assert np.array_equal(jittered, stain_jitter(patches, 0.2, np.random.default_rng(0)))
+    gentle = stain_jitter(patches, 1e-6, np.random.default_rng(0))
+    assert np.abs(gentle.astype(int) - patches).max() <= 2  # a tiny strength barely moves
+
+
+def test_mixup_blends_patches_and_labels_with_one_weight():
+    inputs = torch.stack([torch.full((3, 2, 2), float(v)) for v in (0, 1, 2, 3)])
+    targets = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    mixed, soft = mixup(inputs, targets, 0.4, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    weight, partners = rng.beta(0.4, 0.4), rng.permutation(4)
+    expected = weight * np.arange(4) + (1 - weight) * np.arange(4)[partners]
+    assert torch.allclose(mixed[:, 0, 0, 0], torch.tensor(expected, dtype=torch.float32))
+    labels = targets.numpy()
+    soft_expected = weight * labels + (1 - weight) * labels[partners]
+    assert torch.allclose(soft, torch.tensor(soft_expected, dtype=torch.float32))
+
+
+def test_classic_settings_are_recorded_and_a_balanced_run_drops_the_loss_weight(task):
+    (train_x, train_y), (val_x, val_y) = task
+    settings = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1, **CLASSIC})
+    result = train_classifier(train_x, train_y, val_x, val_y, settings, "cpu")
+    assert result.info["pos_weight"] == 1.0
+    assert {key: result.info["settings"][key] for key in CLASSIC} == CLASSIC
+    assert set(result.info["val_scores"]) == {"balanced_accuracy", "roc_auc"}
+    best = result.history[result.history["is_best"]].iloc[0]
+    assert result.info["val_scores"]["balanced_accuracy"] == best["val_balanced_accuracy"]
+    with pytest.raises(ValueError, match="stain_strength"):
+        TrainSettings(**{**SETTINGS.__dict__, "stain_strength": -0.1})
 
 
 def test_missing_class_is_a_clear_error(task):
@@ -396,12 +445,17 @@ class Interrupt(Exception):
     pass
 
 
-def test_an_interrupted_run_resumes_bit_identical(task, monkeypatch, tmp_path, caplog):
+CLASSIC = {"stain_strength": 0.1, "mixup_alpha": 0.2, "balance_classes": True}
+
+
+@pytest.mark.parametrize("classic", [{}, CLASSIC], ids=["baseline", "classic"])
+def test_an_interrupted_run_resumes_bit_identical(task, monkeypatch, tmp_path, caplog, classic):
     """Stopped right after the period-1 checkpoint and resumed: the same history, best period,
-    threshold and weights as the run that was never stopped."""
+    threshold and weights as the run that was never stopped (with the classic augmentations'
+    random streams too)."""
     _, (val_x, val_y) = task
     train_x, train_y = augmented(task, 20)
-    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 2})
+    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 2, **classic})
     state = tmp_path / "state" / "checkpoint.pt"
     arguments = (train_x, train_y, val_x, val_y, settings, "cpu")
     uninterrupted = train_classifier(*arguments, reference_size=96)

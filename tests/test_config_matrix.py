@@ -6,9 +6,11 @@ change a user makes. Dry runs take seconds; only the baseline-only study runs to
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from patchdata import REAL_SAMPLE, make_tree
@@ -109,6 +111,59 @@ def test_baseline_only_study_runs_to_the_end(tmp_path):
     table = pd.read_csv(workdir / "results/metrics/classification.tsv", sep="\t")
     assert set(table["arm"]) == {"baseline"}
     assert not (workdir / "results/figures/quality.png").exists()
+
+
+def test_classic_arms_enter_the_family_against_the_generator(tmp_path):
+    """Stain, rebalance and mixup train as arms; the generator is compared with the baseline
+    and with the classic arm of the best val score, the combined arm with stain alone."""
+    config = tiny_config()
+    config["arms"] = ["baseline", "dcgan", "stain", "rebalance", "mixup", "dcgan+stain"]
+    config["robustness"]["perturbations"] = {
+        "stain": [0.2],
+        "brightness_contrast": [],
+        "blur": [],
+        "jpeg": [],
+    }
+    workdir = copy_workflow(tmp_path, config)
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = workdir / "results"
+    infos = {
+        arm: json.loads((results / f"classifiers/{arm}/seed0/info.json").read_text())
+        for arm in config["arms"]
+    }
+    assert infos["stain"]["settings"]["stain_strength"] == 0.05
+    assert infos["dcgan+stain"]["settings"]["stain_strength"] == 0.05
+    assert infos["dcgan+stain"]["synthetic_draw"] == 0 and infos["stain"]["synthetic_draw"] == -1
+    assert (
+        infos["rebalance"]["settings"]["balance_classes"] and infos["rebalance"]["pos_weight"] == 1
+    )
+    assert infos["mixup"]["settings"]["mixup_alpha"] == 0.2
+    val = {
+        arm: np.mean(
+            [
+                json.loads((results / f"classifiers/{arm}/seed{seed}/info.json").read_text())[
+                    "val_scores"
+                ]["balanced_accuracy"]
+                for seed in config["classifier"]["seeds"]
+            ]
+        )
+        for arm in ("stain", "rebalance", "mixup")
+    }
+    best = max(sorted(val), key=val.get)
+    primary = pd.read_csv(results / "metrics/primary.tsv", sep="\t")
+    assert primary["comparison"].tolist() == [
+        "dcgan vs baseline",
+        f"dcgan vs {best}",
+        "dcgan+stain vs stain",
+    ]
+    assert (primary["family_size"] == 3).all()
+    summary = (results / "summary.md").read_text()
+    assert f"each generator vs {best}, the classic augmentation arm with the best val" in summary
+    assert "- **dcgan+stain vs stain:" in summary
+    assert "on top of stain:" in summary.split("## Advantages and limitations")[1]
+    simulated = pd.read_csv(results / "metrics/calibration_simulation.tsv", sep="\t")
+    assert (simulated["family_size"] == 3).all()
 
 
 def test_pretrained_diffusion_dag_lists_the_base_files(tmp_path):

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 import write_summary
 
-from idc_synth.discussion import discussion_section, efficiency_sentences, quality_findings
+from idc_synth.discussion import (
+    discussion_section,
+    efficiency_sentences,
+    equivalent_sentences,
+    quality_findings,
+)
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, Crossed, decide
 from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS
 from idc_synth.summary import (
@@ -638,3 +643,26 @@ def test_one_decided_distance_names_itself_and_claims_nothing():
     (finding,) = quality_findings("dcgan", pd.DataFrame(rows))
     assert finding.kind == "neutral"
     assert "beyond the cross-patient shift by FID only, not by KID" in finding.text
+
+
+def test_real_patient_equivalents_read_as_patients_or_say_why_not():
+    rows = pd.DataFrame(
+        [
+            {"arm": "dcgan", "real_fraction": 0.25, "synthetic_ratio": 1.0, "train_patients": 4}
+            | {"equivalent_patients": 6.0, "equivalent_low": 4.8, "equivalent_high": 7.6}
+            | {"gain_patients": 2.0, "note": ""},
+            {"arm": "dcgan", "real_fraction": 0.5, "synthetic_ratio": 1.0, "train_patients": 8}
+            | {"equivalent_patients": np.nan, "equivalent_low": np.nan}
+            | {"equivalent_high": np.nan, "gain_patients": np.nan}
+            | {"note": "beyond the map: above the baseline at 16 patients"},
+        ]
+    )
+    worth, beyond = equivalent_sentences(rows)
+    assert worth == (
+        "dcgan at 25% real data (4 train patients), synthetic ratio 1: worth about +2.0 real "
+        "train patients (as good as the baseline with 6.0; interval [4.8, 7.6] patients)."
+    )
+    assert beyond.endswith(
+        "no real-patient equivalent (beyond the map: above the baseline at 16 patients)."
+    )
+    assert equivalent_sentences(None) == []

@@ -22,6 +22,7 @@ from idc_synth.sweep import (
     efficiency_contrasts,
     efficiency_table,
     fraction_patients,
+    real_patient_equivalents,
     write_fraction,
 )
 
@@ -190,3 +191,44 @@ def test_efficiency_figures_draw_the_map_and_the_learning_curve(tmp_path):
     for plot, name in ((plot_efficiency, "map.png"), (plot_learning_curve, "curve.png")):
         path = plot(table, tmp_path / name)
         assert path.stat().st_size > 5000
+
+
+def map_cells(baseline: list[float], generator: list[tuple[float, float, float]]) -> pd.DataFrame:
+    """A map at fractions 0.25, 0.5, 1 (4, 8, 16 train patients): the baseline's values and a
+    generator's (value, ci_low, ci_high) at ratio 1."""
+    patients = {0.25: 4, 0.5: 8, 1.0: 16}
+    rows = [
+        {"arm": "baseline", "real_fraction": f, "synthetic_ratio": 0.0, "value": v}
+        | {"value_ci_low": v - 0.02, "value_ci_high": v + 0.02}
+        for f, v in zip(patients, baseline, strict=True)
+    ] + [
+        {"arm": "dcgan", "real_fraction": f, "synthetic_ratio": 1.0, "value": v}
+        | {"value_ci_low": low, "value_ci_high": high}
+        for f, (v, low, high) in zip(patients, generator, strict=True)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["train_patients"] = frame["real_fraction"].map(patients)
+    return frame.assign(metric="balanced_accuracy")
+
+
+def test_a_generator_cell_is_read_as_real_train_patients_on_the_baseline_curve():
+    cells = map_cells([0.70, 0.80, 0.85], [(0.75, 0.72, 0.79), (0.84, 0.81, 0.90), (0.86, 0, 1)])
+    table = real_patient_equivalents(cells).set_index("real_fraction")
+    assert list(table.index) == [0.25, 0.5]  # full data has no larger baseline to compare with
+    quarter = table.loc[0.25]
+    assert quarter["equivalent_patients"] == pytest.approx(6.0)  # halfway from 4 to 8 patients
+    assert quarter["gain_patients"] == pytest.approx(2.0)
+    assert quarter["equivalent_low"] == pytest.approx(4.8)
+    assert quarter["equivalent_high"] == pytest.approx(7.6)
+    half = table.loc[0.5]
+    assert half["equivalent_patients"] == pytest.approx(14.4) and half["gain_patients"] > 6
+    assert np.isnan(half["equivalent_high"])  # 0.90 is beyond the curve's 0.85
+
+
+def test_the_map_cannot_read_patients_off_a_curve_that_does_not_rise_or_beyond_it():
+    flat = real_patient_equivalents(map_cells([0.8, 0.78, 0.85], [(0.75, 0.7, 0.8)] * 3))
+    assert flat["equivalent_patients"].isna().all()
+    assert flat["note"].str.contains("not increasing").all()
+    beyond = real_patient_equivalents(map_cells([0.7, 0.8, 0.85], [(0.9, 0.88, 0.92)] * 3))
+    assert beyond["note"].str.startswith("beyond the map").all()
+    assert beyond["equivalent_patients"].isna().all()

@@ -62,7 +62,7 @@ def tiny_config() -> dict:
     config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
     config["arms"] = ["baseline", "dcgan", "diffusion"]
     config["statistics"]["simulation"]["studies"] = 20
-    config["quality"]["holdout_fraction"] = 0.2  # enough held-out patches of both classes
+    config["quality"]["holdout_fraction"] = 0.3  # at least 10 held-out patches of each class
     return config
 
 
@@ -582,5 +582,11 @@ def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patient
         assert (results / f"figures/{family}.png").stat().st_size > 1000
     efficiency_section = (results / "summary.md").read_text().split("## Data efficiency")[1]
     assert "- dcgan:" in efficiency_section and "- diffusion:" in efficiency_section
+    equivalents = pd.read_csv(results / "metrics/efficiency_equivalents.tsv", sep="\t")
+    assert equivalents[["arm", "real_fraction"]].values.tolist() == [
+        ["dcgan", 0.5],
+        ["diffusion", 0.5],
+    ]
+    assert "- dcgan at 50% real data" in efficiency_section
     costs = pd.read_csv(results / "metrics/cost.tsv", sep="\t").set_index("rule")
     assert costs.loc["sweep_train_classifier", "jobs"] == 2 + 2 * 2 * 2  # fraction 1 shared

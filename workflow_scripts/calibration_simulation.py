@@ -16,23 +16,25 @@ def simulate(
     split_path: Path,
     table_path: Path,
     n_seeds: int,
-    n_generators: int,
+    family_size: int,
     differences: list[float],
     n_studies: int,
     alpha: float,
     seed: int,
     log: Path | None,
 ) -> None:
-    """`split_path`: the split table, whose test patients set the simulated design."""
+    """`split_path`: the split table, whose test patients set the simulated design;
+    `family_size`: the comparisons the primary family decides, simulated as that many arms
+    each compared with one reference."""
     with rule_logging(log) as logger:
         split = pd.read_parquet(split_path, columns=["split"])
         n_patients = int((split["split"] == "test").sum())
         logger.info(
-            "design: %d test patients, %d seeds, %d generator comparison(s); scenarios %s; "
+            "design: %d test patients, %d seeds, %d primary comparison(s); scenarios %s; "
             "planted differences %s; %d studies each; seed %d",
             n_patients,
             n_seeds,
-            n_generators,
+            family_size,
             list(SCENARIOS),
             differences,
             n_studies,
@@ -44,7 +46,7 @@ def simulate(
             differences=differences,
             n_studies=n_studies,
             alpha=alpha,
-            n_generators=max(1, n_generators),
+            family_size=max(1, family_size),
             reads=("primary", "spread", "contrast"),
             seed=seed,
         )
@@ -72,7 +74,7 @@ if __name__ == "__main__":
             split_path=Path(sm.input.split),
             table_path=Path(sm.output.table),
             n_seeds=int(sm.params.n_seeds),
-            n_generators=int(sm.params.n_generators),
+            family_size=int(sm.params.family_size),
             differences=[float(value) for value in sm.params.differences],
             n_studies=int(sm.params.studies),
             alpha=float(sm.params.alpha),

@@ -1,5 +1,6 @@
 """Rule sweep_efficiency: the data-efficiency map, every sweep cell against its fraction's
-real-only classifier, and the map's declared contrasts (see idc_synth.sweep)."""
+real-only classifier, the map's declared contrasts, and each generator cell as real train
+patients on the baseline's learning curve (see idc_synth.sweep)."""
 
 from pathlib import Path
 
@@ -7,7 +8,12 @@ import pandas as pd
 
 from idc_synth.runtime import rule_logging, write_tsv
 from idc_synth.statistics import Settings
-from idc_synth.sweep import EfficiencyMap, efficiency_contrasts, efficiency_table
+from idc_synth.sweep import (
+    EfficiencyMap,
+    efficiency_contrasts,
+    efficiency_table,
+    real_patient_equivalents,
+)
 
 
 def main(
@@ -17,6 +23,7 @@ def main(
     settings: Settings,
     table: Path,
     contrasts: Path,
+    equivalents: Path,
     log: Path | None,
 ) -> None:
     """``cells[i]`` names the classifier whose predictions are ``prediction_paths[i]``; the
@@ -26,8 +33,10 @@ def main(
         predictions = [pd.read_parquet(path) for path in prediction_paths]
         logger.info("read %d prediction files", len(predictions))
         efficiency_map = EfficiencyMap(cells, predictions, settings)
-        write_tsv(table, efficiency_table(efficiency_map), logger)
+        cells = efficiency_table(efficiency_map)
+        write_tsv(table, cells, logger)
         write_tsv(contrasts, efficiency_contrasts(efficiency_map), logger)
+        write_tsv(equivalents, real_patient_equivalents(cells), logger)
 
 
 def described_cells(cells: list[dict], train_tables: list[str]) -> list[dict]:
@@ -48,5 +57,6 @@ if __name__ == "__main__":
         settings=Settings.from_params(sm.params),
         table=Path(sm.output.table),
         contrasts=Path(sm.output.contrasts),
+        equivalents=Path(sm.output.equivalents),
         log=Path(sm.log[0]),
     )

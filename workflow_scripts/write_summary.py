@@ -26,8 +26,8 @@ def main(
     split_info: Path | None = None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
-    patient_spread, probability_calibration, robustness, efficiency and efficiency_contrasts
-    paths (None when not run)."""
+    patient_spread, probability_calibration, robustness, efficiency, efficiency_contrasts and
+    efficiency_equivalents paths (None when not run)."""
     with rule_logging(log) as logger:
         frames = {
             name: _read(
@@ -69,8 +69,9 @@ if __name__ == "__main__":
         "patient_spread",
         "probability_calibration",
         "robustness",
-        "efficiency",  # these two only when the data-efficiency sweep runs
+        "efficiency",  # these three only when the data-efficiency sweep runs
         "efficiency_contrasts",
+        "efficiency_equivalents",
     )
     main(
         tables={

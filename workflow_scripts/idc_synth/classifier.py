@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from idc_synth.augment import augment_batch
+from idc_synth.augment import augment_batch, mixup, stain_jitter
 from idc_synth.batches import IndexedImages, prefetch
 from idc_synth.checkpoint import (
     capture_rng,
@@ -88,6 +88,11 @@ class TrainSettings:
     seed: int
     threshold: float | str = schema_defaults("classifier")["threshold"]
     budget: str = schema_defaults("classifier")["budget"]
+    # Classic augmentation of a comparison arm (0 / False: off; the baseline's dihedral flips
+    # always apply): HED stain jitter strength, mixup's Beta alpha, class-balanced sampling.
+    stain_strength: float = 0.0
+    mixup_alpha: float = 0.0
+    balance_classes: bool = False
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -104,6 +109,9 @@ class TrainSettings:
         for name in ("max_epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainSettings.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("stain_strength", "mixup_alpha"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"TrainSettings.{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass
@@ -172,14 +180,19 @@ class StepPlan:
         return cls(steps_per_pass, period_steps, settings.max_epochs * period_steps)
 
 
-def _pass_order(n_train: int, seed: int, data_pass: int) -> np.ndarray:
-    """Each pass's shuffle derives from (seed, pass) alone, so a resumed run needs no saved
-    permutation to continue the same order mid-pass."""
-    return np.random.default_rng([seed, data_pass]).permutation(n_train)
+def _pass_order(labels: np.ndarray, seed: int, data_pass: int, balance: bool) -> np.ndarray:
+    """Each pass's order derives from (seed, pass) alone, so a resumed run needs no saved
+    permutation to continue the same order mid-pass: a shuffle, or with ``balance`` as many
+    rows drawn with replacement, each class with probability 1/2 (class-balanced sampling)."""
+    rng = np.random.default_rng([seed, data_pass])
+    if not balance:
+        return rng.permutation(len(labels))
+    weights = 1 / np.bincount(labels, minlength=2)[labels]
+    return rng.choice(len(labels), size=len(labels), p=weights / weights.sum())
 
 
 def _batch_rows(
-    n_train: int, settings: TrainSettings, plan: StepPlan, first: int, last: int
+    labels: np.ndarray, settings: TrainSettings, plan: StepPlan, first: int, last: int
 ) -> Iterator[np.ndarray]:
     """Sorted rows of optimizer steps first+1 .. last (1-based); passes follow each other, each
     ending with its ragged batch, so with periods of one pass this is plain epoch training."""
@@ -187,7 +200,8 @@ def _batch_rows(
     for step in range(first, last):
         data_pass, batch = divmod(step, plan.steps_per_pass)
         if data_pass != order_pass:
-            order, order_pass = _pass_order(n_train, settings.seed, data_pass), data_pass
+            order = _pass_order(labels, settings.seed, data_pass, settings.balance_classes)
+            order_pass = data_pass
         # Sorted rows read a memory map sequentially; order within a batch does not matter.
         yield np.sort(order[batch * settings.batch_size : (batch + 1) * settings.batch_size])
 
@@ -201,6 +215,10 @@ class _Run:
         self.settings, self.plan, self.data = settings, plan, data
         torch.manual_seed(settings.seed)  # weight init and dropout
         self.augment_rng = torch.Generator().manual_seed(settings.seed)
+        # Own streams for the classic augmentations: the stain stream is drawn on the prefetch
+        # thread, the mixup stream on the training thread.
+        self.stain_rng = np.random.default_rng([settings.seed, 1])
+        self.mixup_rng = np.random.default_rng([settings.seed, 2])
         self.model = build_classifier(settings.arch).to(device)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
@@ -238,6 +256,7 @@ class _Run:
             "optimizer": self.optimizer.state_dict(),
             "rng": capture_rng(),
             "augment_rng": self.augment_rng.get_state(),
+            "classic_rng": [rng.bit_generator.state for rng in (self.stain_rng, self.mixup_rng)],
             "history": self.history,
             "best": self.best,
         }
@@ -247,6 +266,8 @@ class _Run:
         self.optimizer.load_state_dict(state["optimizer"])
         restore_rng(state["rng"])
         self.augment_rng.set_state(state["augment_rng"])
+        for rng, saved in zip((self.stain_rng, self.mixup_rng), state["classic_rng"], strict=True):
+            rng.bit_generator.state = saved
         self.step = int(state["step"])
         self.history = state["history"]
         self.best = state["best"]
@@ -275,8 +296,12 @@ def _period_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Augmented batches of steps run.step+1 .. last, in step order: the augmentation stream is
     consumed exactly as without prefetching, so a prefetched run is bit-identical."""
-    for index in _batch_rows(len(labels), run.settings, run.plan, run.step, last):
-        patches = augment_batch(_gather_patches(images, index, device), run.augment_rng)
+    strength = run.settings.stain_strength
+    for index in _batch_rows(labels, run.settings, run.plan, run.step, last):
+        batch = np.ascontiguousarray(images[index])
+        if strength:
+            batch = stain_jitter(batch, strength, run.stain_rng)
+        patches = augment_batch(torch.from_numpy(batch).to(device), run.augment_rng)
         yield patches, torch.from_numpy(labels[index]).float().to(device)
 
 
@@ -309,7 +334,10 @@ def _train_period(
         if batch is None:
             break
         patches, targets = batch
-        loss = loss_fn(run.model(to_model_input(patches)), targets)
+        inputs = to_model_input(patches)
+        if run.settings.mixup_alpha:
+            inputs, targets = mixup(inputs, targets, run.settings.mixup_alpha, run.mixup_rng)
+        loss = loss_fn(run.model(inputs), targets)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -351,7 +379,8 @@ def train_classifier(
         if len(images) != len(labels):
             raise ValueError(f"{split}: {len(images)} images but {len(labels)} labels")
     n_train, n_val = _class_counts(train_labels, "train"), _class_counts(val_labels, "val")
-    pos_weight = n_train["0"] / n_train["1"]
+    # Class-balanced sampling already weighs the classes alike; the loss must not again.
+    pos_weight = 1.0 if settings.balance_classes else n_train["0"] / n_train["1"]
     reference_size = len(train_labels) if reference_size is None else reference_size
     if reference_size < 1:
         raise ValueError(f"the step budget needs a reference size >= 1, got {reference_size}")
@@ -459,6 +488,10 @@ def train_classifier(
         "optimizer_steps": run.step,
         "data_passes": run.step / plan.steps_per_pass,
         "threshold": best["threshold"],
+        "val_scores": {
+            "balanced_accuracy": best["key"][0],
+            "roc_auc": run.history[best["period"] - 1]["val_roc_auc"],
+        },
         "threshold_rule": "tuned on val" if settings.threshold == TUNED_THRESHOLD else "fixed",
         "n_train": n_train,
         "n_val": n_val,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from idc_synth.arms import BASELINE, Arm
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, POWER
-from idc_synth.metrics import BASELINE, METRIC_LABELS
+from idc_synth.metrics import METRIC_LABELS
 from idc_synth.report_format import (
     format_value,
     interval,
@@ -105,10 +106,56 @@ def efficiency_sentences(contrasts: pd.DataFrame | None) -> list[str]:
     ]
 
 
+def equivalent_sentences(equivalents: pd.DataFrame | None) -> list[str]:
+    """Each generator cell below the full train set as real train patients, or why the map
+    cannot say (descriptive: no test)."""
+    if equivalents is None or equivalents.empty:
+        return []
+    sentences = []
+    for row in equivalents.fillna({"note": ""}).to_dict("records"):
+        cell = (
+            f"{row['arm']} at {percent(row['real_fraction'])} real data "
+            f"({int(row['train_patients'])} train patients), synthetic ratio "
+            f"{row['synthetic_ratio']:g}"
+        )
+        if is_missing(row["equivalent_patients"]):
+            sentences.append(f"{cell}: no real-patient equivalent ({row['note']}).")
+            continue
+        low, high = row["equivalent_low"], row["equivalent_high"]
+        span = (
+            "its interval reaches outside the curve"
+            if is_missing(low) or is_missing(high)
+            else f"interval [{low:.1f}, {high:.1f}] patients"
+        )
+        sentences.append(
+            f"{cell}: worth about {row['gain_patients']:+.1f} real train patients (as good as "
+            f"the baseline with {row['equivalent_patients']:.1f}; {span})."
+        )
+    return sentences
+
+
+def equivalents_paragraph(equivalents: pd.DataFrame | None) -> list[str]:
+    sentences = equivalent_sentences(equivalents)
+    if not sentences:
+        return []
+    return [
+        "In real train patients (`results/metrics/efficiency_equivalents.tsv`): where the "
+        "real-only learning curve reaches each cell's score, interpolated between the fractions "
+        "(descriptive; the interval maps the cell's interval through the curve, whose own "
+        "uncertainty it leaves out):",
+        "",
+        *(f"- {sentence}" for sentence in sentences),
+        "",
+    ]
+
+
 def efficiency_section(
-    efficiency: pd.DataFrame | None, contrasts: pd.DataFrame | None = None
+    efficiency: pd.DataFrame | None,
+    contrasts: pd.DataFrame | None = None,
+    equivalents: pd.DataFrame | None = None,
 ) -> list[str]:
-    """The map's declared contrasts, one sentence per generator, then its cells."""
+    """The map's declared contrasts, one sentence per generator, the generator cells as real
+    train patients, then its cells."""
     lines = ["## Data efficiency", ""]
     if efficiency is None or efficiency.empty:
         return [*lines, SWEEP_OFF, ""]
@@ -147,6 +194,7 @@ def efficiency_section(
         "",
         *(f"- {sentence}" for sentence in efficiency_sentences(contrasts)),
         "",
+        *equivalents_paragraph(equivalents),
         markdown_table(table),
         "",
     ]
@@ -175,12 +223,17 @@ def _versus(row: dict, arm: str) -> tuple[str, float, float, float]:
 
 
 def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
-    """Every primary comparison that involves ``arm``, with its verdict."""
+    """Every primary comparison that involves ``arm``, with its verdict; a combined arm's
+    (``arm`` on top of a classic augmentation vs that augmentation alone) reads as
+    "on top of <classic>: ... than <classic> alone"."""
     findings = []
     for row in primary.to_dict("records"):
-        if arm not in (row["arm_a"], row["arm_b"]):
+        combined = Arm.parse(row["arm_a"])
+        on_top = combined.kind == "combined" and combined.generator == arm
+        if arm not in (row["arm_a"], row["arm_b"]) and not on_top:
             continue
-        other, difference, low, high = _versus(row, arm)
+        other, difference, low, high = _versus(row, row["arm_a"] if on_top else arm)
+        prefix, other = (f"on top of {other}: ", f"{other} alone") if on_top else ("", other)
         metric = METRIC_LABELS.get(row["metric"], row["metric"])
         numbers = (
             f"{signed(difference)} {interval(low, high, row.get('note') or '')}, "
@@ -199,7 +252,7 @@ def primary_findings(arm: str, primary: pd.DataFrame) -> list[Finding]:
         else:
             why = str(row.get("note") or "undefined").removeprefix("undefined: ")
             kind, text = NEUTRAL, f"vs {other}: no conclusion can be drawn ({why})"
-        findings.append(Finding("primary endpoint", kind, text, "primary"))
+        findings.append(Finding("primary endpoint", kind, prefix + text, "primary"))
     return findings
 
 

@@ -24,9 +24,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from idc_synth.arms import arm_sort_key  # noqa: E402
 from idc_synth.defaults import schema_defaults  # noqa: E402
 from idc_synth.grids import tile  # noqa: E402
-from idc_synth.metrics import METRIC_LABELS, arm_sort_key  # noqa: E402
+from idc_synth.metrics import METRIC_LABELS  # noqa: E402
 from idc_synth.statistics import TEST_METRICS  # noqa: E402
 
 DEFAULTS = schema_defaults("figures")

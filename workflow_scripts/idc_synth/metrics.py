@@ -25,12 +25,6 @@ METRIC_LABELS = {
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",
 }
-BASELINE = "baseline"
-
-
-def arm_sort_key(arm: str) -> tuple[int, str]:
-    """The order arms appear in every table and figure: the baseline first, then by name."""
-    return (0 if arm == BASELINE else 1, arm)
 
 
 def classification_metrics(

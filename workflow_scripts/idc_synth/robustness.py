@@ -4,10 +4,9 @@ Perturbations of the packed test patches, applied in memory to a copy (the packe
 and the data root are never written), each at graded strengths and seeded per (seed,
 perturbation, strength), so a rerun draws the same perturbed set:
 
-* ``stain``: H&E stain jitter in HED space (Tellez et al. 2019, "HED" augmentation): the
-  patch is deconvolved with scikit-image's ``rgb2hed``; each of the three stain channels is
-  scaled by alpha ~ U(1 - s, 1 + s) and shifted by beta ~ U(-s, s) x (that channel's range in
-  the patch), per patch, and recomposed with ``hed2rgb``.
+* ``stain``: H&E stain jitter in HED space (Tellez et al. 2019; ``augment.stain_jitter``, the
+  transform the ``stain`` training arm applies): per patch, each stain channel scaled by
+  U(1 - s, 1 + s) and shifted by U(-s, s) x its range.
 * ``brightness_contrast``: per patch, contrast c ~ U(1 - s, 1 + s) around the patch mean and
   brightness b ~ U(-s, s) x 255.
 * ``blur``: Gaussian blur with sigma = s pixels (deterministic).
@@ -30,6 +29,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from idc_synth.arms import Arm
+from idc_synth.augment import stain_jitter
 from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
 from idc_synth.statistics import BASELINE, Settings, StudyPredictions, comparison_name
 
@@ -70,20 +71,6 @@ def _rng(seed: int, perturbation: str, strength: float) -> np.random.Generator:
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
-
-
-def stain_jitter(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
-    from skimage.color import hed2rgb, rgb2hed
-
-    result = np.empty_like(images)
-    alphas = rng.uniform(1 - strength, 1 + strength, size=(len(images), 3))
-    betas = rng.uniform(-strength, strength, size=(len(images), 3))
-    for index, image in enumerate(images):
-        hed = rgb2hed(image)
-        spread = hed.reshape(-1, 3).max(axis=0) - hed.reshape(-1, 3).min(axis=0)
-        hed = hed * alphas[index] + betas[index] * spread
-        result[index] = _to_uint8(hed2rgb(hed) * 255)
-    return result
 
 
 def brightness_contrast(
@@ -183,7 +170,8 @@ def robustness_table(
             }
             row["ci_low"], row["ci_high"] = value.interval(level, SCORE_RANGE)
             row["degradation_ci_low"], row["degradation_ci_high"] = drop.interval(level)
-            if arm != BASELINE and BASELINE in arms:
+            # Arms with synthetic patches vs the baseline; classic arms are described only.
+            if Arm.parse(arm).generator and BASELINE in arms:
                 difference = family.difference(arm, BASELINE)
                 low, high = difference.interval(level)
                 row.update(

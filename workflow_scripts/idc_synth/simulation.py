@@ -305,15 +305,16 @@ def design_grid(
     differences: Sequence[float],
     n_studies: int,
     alpha: float,
-    n_generators: int = 2,
+    family_size: int = 2,
     scenarios: Sequence[str] = tuple(SCENARIOS),
     reads: Iterable[str] = ("primary",),
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Rejection rates over every (scenario, patients, seeds) design."""
+    """Rejection rates over every (scenario, patients, seeds) design; the family: `family_size`
+    arms each compared with one reference arm."""
     tables = [
         rejection_rates(
-            replace(SCENARIOS[name], n_patients=n, n_seeds=m, n_arms=n_generators + 1),
+            replace(SCENARIOS[name], n_patients=n, n_seeds=m, n_arms=family_size + 1),
             differences,
             n_studies,
             alpha,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from idc_synth.metrics import BASELINE
+from idc_synth.arms import BASELINE
 from idc_synth.presets import PRESETS, SPLITS
 from idc_synth.report_format import format_value, interval, markdown_table, percent
 

@@ -8,13 +8,16 @@ structure (idc_synth.inference):
 * **Estimand**: each score as the field reports it, pooled over the test patches (a patient with
   more patches weighs more), averaged over seeds; the difference of two arms' seed means.
 * **Contributions**: leave-one-patient-out pseudovalues of every score, per arm and seed.
-* **Primary family**: every generator arm vs the baseline on the one pre-declared primary metric
-  (``Settings.primary_metric``), Bonferroni over the family. Each comparison's variance comes from
+* **Primary family** (``comparisons``), on the one pre-declared primary metric
+  (``Settings.primary_metric``), Bonferroni over the family: every generator arm vs the
+  baseline and vs the best classic augmentation arm (chosen on val), every combined arm vs its
+  classic augmentation. Each comparison's variance comes from
   the crossed seed x patient model pooled over the study's arms; its p-value is the generalized
   (fiducial) p-value, its decision interval the same test inverted at alpha / k, so verdict and
   interval agree: difference, no difference shown, or undefined with the reason.
-* **Secondary**: generator vs generator on the primary metric, and every other metric for every
-  comparison: an effect and an unadjusted interval at ``confidence_level``; no decision.
+* **Secondary**: generator vs generator, classic and combined arms vs the baseline, combined
+  arms vs their generator on the primary metric, and every other metric for every comparison:
+  an effect and an unadjusted interval at ``confidence_level``; no decision.
 * **Clustered McNemar** (Durkalski et al. 2003): per seed, descriptive only.
 * **Variance components** of each comparison's difference: seed, patient, seed x patient, each
   as its share of the variance of the estimate, so a user sees whether more seeds or more test
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 
@@ -33,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from idc_synth.arms import BASELINE, Arm, arm_sort_key, arms_of_kind
 from idc_synth.inference import (
     SCORE_RANGE,
     UNDEFINED,
@@ -42,7 +46,7 @@ from idc_synth.inference import (
     jackknife_weights,
     pseudovalues,
 )
-from idc_synth.metrics import BASELINE, SCORE_KEYS, arm_sort_key
+from idc_synth.metrics import SCORE_KEYS
 from idc_synth.synthetic import NO_DRAW
 
 TEST_METRICS = SCORE_KEYS  # arms are compared on every score, not on the confusion counts
@@ -147,16 +151,43 @@ class Result:
     variance: pd.DataFrame
 
 
-def comparisons(arms: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(primary family, secondary pairs) of (arm_a, arm_b), differences arm_a - arm_b: every
-    generator arm vs the baseline decides; every pair of generator arms is secondary. Without a
-    baseline the generator pairs are the family (there is nothing else to decide)."""
+def comparisons(
+    arms: Iterable[str], best_classic: str | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(primary family, secondary pairs) of (arm_a, arm_b), differences arm_a - arm_b.
+
+    The family decides: every generator arm vs the baseline, every generator arm vs
+    ``best_classic`` (the classic augmentation arm chosen on val, see ``best_classic_arm``),
+    and every combined arm vs its classic augmentation (does synthetic data add anything
+    beyond it?). Secondary: generator vs generator, each classic and combined arm vs the
+    baseline, each combined arm vs its generator. Without a baseline the generator pairs are
+    the family (there is nothing else to decide)."""
     arms = list(dict.fromkeys(arms))
-    generators = [arm for arm in arms if arm != BASELINE]
+    generators = arms_of_kind(arms, "generator")
+    combined = [Arm.parse(arm) for arm in arms_of_kind(arms, "combined")]
     pairs = [(b, a) for i, a in enumerate(generators) for b in generators[i + 1 :]]
     if BASELINE not in arms:
         return pairs, []
-    return [(arm, BASELINE) for arm in generators], pairs
+    family = [(arm, BASELINE) for arm in generators]
+    if best_classic is not None:
+        family += [(arm, best_classic) for arm in generators]
+    family += [(arm.name, arm.classic) for arm in combined if arm.classic in arms]
+    secondary = [
+        *pairs,
+        *((arm, BASELINE) for arm in arms_of_kind(arms, "classic")),
+        *((arm.name, BASELINE) for arm in combined),
+        *((arm.name, arm.generator) for arm in combined if arm.generator in arms),
+    ]
+    return family, secondary
+
+
+def best_classic_arm(val_scores: Mapping[str, Sequence[float]]) -> str | None:
+    """The classic augmentation arm the generators are measured against: the best seed-averaged
+    val score of the primary metric (val, never test, so the choice spends no test data and
+    the family's level holds); None without classic arms. Ties go to the first by name."""
+    if not val_scores:
+        return None
+    return max(sorted(val_scores), key=lambda arm: float(np.mean(val_scores[arm])))
 
 
 def comparison_name(arm_a: str, arm_b: str) -> str:
@@ -409,8 +440,11 @@ class StudyPredictions:
 # The whole comparison
 
 
-def compare_arms(study: StudyPredictions, settings: Settings = Settings()) -> Result:
-    """The tests, per-arm interval, primary and variance tables (see the module docstring)."""
+def compare_arms(
+    study: StudyPredictions, settings: Settings = Settings(), best_classic: str | None = None
+) -> Result:
+    """The tests, per-arm interval, primary and variance tables (see the module docstring);
+    ``best_classic``: the classic arm the generators are also compared with (chosen on val)."""
     scores = {arm: study.scores(arm) for arm in study.arms}
     families = {
         metric: Family({arm: scores[arm].table(metric) for arm in study.arms})
@@ -436,7 +470,7 @@ def compare_arms(study: StudyPredictions, settings: Settings = Settings()) -> Re
                 }
             )
 
-    family, secondary = comparisons(study.arms)
+    family, secondary = comparisons(study.arms, best_classic)
     metric = settings.primary_metric
     decided = decide([families[metric].difference(a, b) for a, b in family], settings.alpha)
     primary = pd.DataFrame(

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from idc_synth.arms import BASELINE, Arm, arms_of_kind
 from idc_synth.discussion import discussion_section, efficiency_section, skipped_quality
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, POWER, UNDEFINED
-from idc_synth.metrics import BASELINE, METRIC_LABELS
+from idc_synth.metrics import METRIC_LABELS
 from idc_synth.quality_intervals import INTERVAL_COLUMNS
 from idc_synth.quality_intervals import METRICS as QUALITY_METRICS
 from idc_synth.report_format import (
@@ -300,10 +301,10 @@ def conclusion(
         lines = [
             design_reach(primary, calibration),
             "",
-            f"{headline}. Primary endpoint: {metric} on the test split, seed-averaged, each "
-            f"generator vs the baseline, Bonferroni over the {int(first['family_size'])} "
-            f"comparison(s) at family-wise α = {first['alpha']:g}; each verdict and its "
-            "interval come from the same test.",
+            f"{headline}. Primary endpoint: {metric} on the test split, seed-averaged, "
+            f"{family_description(primary)}, Bonferroni over the "
+            f"{int(first['family_size'])} comparison(s) at family-wise α = "
+            f"{first['alpha']:g}; each verdict and its interval come from the same test.",
             "",
             *(_comparison_sentence(row) for row in primary.itertuples()),
             *realization_caveat(primary),
@@ -316,6 +317,27 @@ def conclusion(
             "end and say nothing about whether synthetic patches help on real histology.",
         ]
     return "\n".join(lines).strip() + "\n"
+
+
+def family_description(primary: pd.DataFrame) -> str:
+    """What the primary family compares, from its rows: generators vs the baseline, vs the
+    classic augmentation arm chosen on val, combined arms vs their classic augmentation."""
+    kinds = [
+        (Arm.parse(a).kind, Arm.parse(b).kind, b)
+        for a, b in zip(primary["arm_a"], primary["arm_b"], strict=True)
+    ]
+    parts = []
+    if ("generator", "baseline", BASELINE) in kinds:
+        parts.append("each generator vs the baseline")
+    best = [b for a, kind, b in kinds if a == "generator" and kind == "classic"]
+    if best:
+        parts.append(
+            f"each generator vs {best[0]}, the classic augmentation arm with the best val "
+            "score (chosen on val, so no test data is spent on the choice)"
+        )
+    if any(a == "combined" for a, _, _ in kinds):
+        parts.append("each generator on top of a classic augmentation vs that augmentation alone")
+    return "; ".join(parts) or "the generators against each other"
 
 
 def realization_caveat(primary: pd.DataFrame) -> list[str]:
@@ -348,12 +370,14 @@ def methods(calibration: pd.DataFrame | None, alpha: float) -> str:
         "multi-case analysis pools its modalities (Hillis 2007). The p-value is the "
         "generalized p-value of that model's mean (Tsui & Weerahandi 1989), exact Student t "
         "where one variance component dominates and conservative where several do; it has "
-        "no resampling floor. The primary family is each generator vs the baseline, "
-        f"Bonferroni-corrected at family-wise α = {alpha:g}; each decision interval is the "
-        "same test inverted at α/k, so a verdict and its interval cannot disagree. Generator "
-        "vs generator and every other metric are secondary: effects and unadjusted intervals, "
-        "no decision. The per-seed McNemar tests are clustered by patient (Durkalski et al. "
-        "2003) and descriptive.",
+        "no resampling floor. The primary family is each generator vs the baseline and vs "
+        "the best classic augmentation arm (stain jitter, class rebalancing or mixup, "
+        "whichever scores best on val), and each generator on top of a classic augmentation "
+        f"vs that augmentation, Bonferroni-corrected at family-wise α = {alpha:g}; each "
+        "decision interval is the same test inverted at α/k, so a verdict and its interval "
+        "cannot disagree. Generator vs generator, classic arms vs the baseline and every other "
+        "metric are secondary: effects and unadjusted intervals, no decision. The per-seed "
+        "McNemar tests are clustered by patient (Durkalski et al. 2003) and descriptive.",
     ]
     if calibration is not None and not calibration.empty:
         first = calibration.iloc[0]
@@ -458,6 +482,7 @@ def build_summary(
     steps: pd.DataFrame | None = None,
     efficiency: pd.DataFrame | None = None,
     efficiency_contrasts: pd.DataFrame | None = None,
+    efficiency_equivalents: pd.DataFrame | None = None,
     split_info: dict | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
@@ -542,9 +567,9 @@ def build_summary(
         *generalization_section(patient_spread),
         *calibration_section(probability_calibration),
         *robustness_section(robustness),
-        *efficiency_section(efficiency, efficiency_contrasts),
+        *efficiency_section(efficiency, efficiency_contrasts, efficiency_equivalents),
         *discussion_section(
-            [arm for arm in arms if arm != BASELINE],
+            arms_of_kind(arms, "generator"),
             primary=primary,
             image_quality=image_quality,
             tstr=tstr,
@@ -589,8 +614,9 @@ def generalization_section(spread: pd.DataFrame | None) -> list[str]:
         f"The primary metric ({metric}) per test patient (`results/metrics/per_patient.tsv`; "
         "patients with one class have none and are left out); worst and median of the "
         "seed-averaged values. Spread = SD over patients per seed, averaged over seeds. Each "
-        "generator vs the baseline is decided as the primary endpoint is (its own family, "
-        "Bonferroni over the generators, the interval the inverted test).",
+        "generator vs the baseline, and each combined arm vs its classic augmentation, is "
+        "decided as the primary endpoint is (its own family, Bonferroni over those "
+        "comparisons, the interval the inverted test).",
         "",
         markdown_table(table),
         "",

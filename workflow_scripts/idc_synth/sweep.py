@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from idc_synth.arms import BASELINE
 from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
 from idc_synth.manifest import write_rows
-from idc_synth.metrics import BASELINE
 from idc_synth.pack import load_packed
 from idc_synth.report_format import percent
 from idc_synth.statistics import Settings, StudyPredictions
@@ -71,6 +71,19 @@ CONTRAST_COLUMNS = [
     "note",
 ]
 MEAN_EFFECT, SCARCITY = "mean_effect", "scarcity"
+EQUIVALENT_COLUMNS = [
+    "arm",
+    "real_fraction",
+    "synthetic_ratio",
+    "train_patients",
+    "metric",
+    "value",
+    "equivalent_patients",
+    "equivalent_low",
+    "equivalent_high",
+    "gain_patients",
+    "note",
+]
 
 
 class SweepError(ValueError):
@@ -301,3 +314,48 @@ def efficiency_contrasts(efficiency_map: EfficiencyMap) -> pd.DataFrame:
         )
     ]
     return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+
+
+def _patients_at(value: float, curve: pd.DataFrame) -> tuple[float, str]:
+    """Train patients at which the baseline's learning curve (train_patients, value; sorted by
+    patients, increasing in value) reaches ``value``, linearly interpolated; NaN with the
+    reason outside the curve."""
+    patients, values = curve["train_patients"].to_numpy(float), curve["value"].to_numpy()
+    if value > values[-1]:
+        return math.nan, f"beyond the map: above the baseline at {int(patients[-1])} patients"
+    if value < values[0]:
+        return math.nan, f"below the baseline at {int(patients[0])} patients"
+    return float(np.interp(value, values, patients)), ""
+
+
+def real_patient_equivalents(efficiency: pd.DataFrame) -> pd.DataFrame:
+    """Each generator cell below the full train set as real train patients: where the
+    real-only (baseline) learning curve reaches the cell's metric, interpolated in train
+    patients, the gain being that minus the cell's own patients; the interval maps the cell's
+    interval through the same curve (the curve's own uncertainty is not in it). Descriptive:
+    undefined where the curve is not increasing or the cell lies outside it."""
+    curve = efficiency[
+        (efficiency["arm"] == BASELINE) & (efficiency["synthetic_ratio"] == 0)
+    ].sort_values("train_patients")
+    increasing = len(curve) >= 2 and bool(np.all(np.diff(curve["value"].to_numpy()) > 0))
+    rows = []
+    cells = efficiency[(efficiency["arm"] != BASELINE) & (efficiency["real_fraction"] < 1)]
+    for cell in cells.to_dict("records"):
+        row = {key: cell[key] for key in EQUIVALENT_COLUMNS if key in cell}
+        if not increasing:
+            rows.append(row | {"note": "the baseline's learning curve is not increasing"})
+            continue
+        equivalent, note = _patients_at(cell["value"], curve)
+        low, _ = _patients_at(cell["value_ci_low"], curve)
+        high, _ = _patients_at(cell["value_ci_high"], curve)
+        rows.append(
+            row
+            | {
+                "equivalent_patients": equivalent,
+                "equivalent_low": low,
+                "equivalent_high": high,
+                "gain_patients": equivalent - cell["train_patients"],
+                "note": note,
+            }
+        )
+    return pd.DataFrame(rows, columns=EQUIVALENT_COLUMNS)

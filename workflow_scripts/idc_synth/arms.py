@@ -1,0 +1,79 @@
+"""The study's arms: what each classifier trains on besides the real train patches.
+
+- ``baseline``: real train patches with the dihedral flips every arm gets;
+- a generator arm (``dcgan``, ``diffusion``): plus that generator's synthetic patches;
+- a classic augmentation arm, no generator, the same equal-steps budget: ``stain`` (HED stain
+  jitter, Tellez et al. 2019), ``rebalance`` (class-balanced sampling of the real train set)
+  or ``mixup`` (Zhang et al. 2018);
+- a combined arm ``<generator>+<classic>`` (e.g. ``diffusion+stain``): a generator's patches
+  on top of a classic augmentation, to tell whether synthetic data adds anything beyond it;
+- a train-on-synthetic arm ``<generator>_only``: that generator's patches and nothing real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+BASELINE = "baseline"
+GENERATORS = ("dcgan", "diffusion")
+CLASSIC = ("stain", "rebalance", "mixup")
+COMBINE = "+"
+SYNTHETIC_ONLY = "_only"
+# Display order: the reference, then what the study asks about, then what it compares with.
+_KIND_ORDER = {"baseline": 0, "generator": 1, "combined": 2, "classic": 3, "synthetic_only": 4}
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    generator: str | None
+    classic: str | None
+    synthetic_only: bool = False
+
+    @classmethod
+    def parse(cls, name: str) -> Arm:
+        if name == BASELINE:
+            return cls(name, None, None)
+        if name.endswith(SYNTHETIC_ONLY) and name.removesuffix(SYNTHETIC_ONLY) in GENERATORS:
+            return cls(name, name.removesuffix(SYNTHETIC_ONLY), None, synthetic_only=True)
+        parts = name.split(COMBINE)
+        generator = next((part for part in parts if part in GENERATORS), None)
+        classic = next((part for part in parts if part in CLASSIC), None)
+        known = [generator, classic] if len(parts) == 2 else [generator or classic]
+        if parts != [part for part in known if part]:
+            raise ValueError(
+                f"unknown arm {name!r}: expected {BASELINE!r}, a generator {GENERATORS}, a "
+                f"classic augmentation {CLASSIC}, or '<generator>{COMBINE}<classic>'"
+            )
+        return cls(name, generator, classic)
+
+    @property
+    def kind(self) -> str:
+        if self.name == BASELINE:
+            return "baseline"
+        if self.synthetic_only:
+            return "synthetic_only"
+        if self.generator and self.classic:
+            return "combined"
+        return "generator" if self.generator else "classic"
+
+
+def arm_sort_key(arm: str) -> tuple[int, str]:
+    """The order arms appear in every table and figure: the baseline, the generator arms, the
+    combined ones, the classic augmentations, then other names (e.g. the data-efficiency map's
+    cells, "dcgan@0.5"), each by name."""
+    try:
+        return (_KIND_ORDER[Arm.parse(arm).kind], arm)
+    except ValueError:
+        return (len(_KIND_ORDER), arm)
+
+
+def arms_of_kind(arms: Iterable[str], kind: str) -> list[str]:
+    return [arm for arm in arms if Arm.parse(arm).kind == kind]
+
+
+def study_generators(arms: Iterable[str]) -> list[str]:
+    """The generators any (real-data) arm samples from, in GENERATORS order."""
+    used = {Arm.parse(arm).generator for arm in arms}
+    return [generator for generator in GENERATORS if generator in used]
