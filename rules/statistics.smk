@@ -101,4 +101,3 @@ rule calibration_simulation:
         alpha=config["statistics"]["alpha"],
     script:
         "../workflow_scripts/calibration_simulation.py"
-
