@@ -12,8 +12,16 @@ rule cost_table:
     input:
         unpack(cost_inputs),
     output:
-        costs="results/metrics/cost.tsv",
-        steps="results/metrics/classifier_steps.tsv",
+        costs=report(
+            "results/metrics/cost.tsv",
+            caption="../report/cost.rst",
+            category="Cost",
+        ),
+        steps=report(
+            "results/metrics/classifier_steps.tsv",
+            caption="../report/classifier_steps.rst",
+            category="Training",
+        ),
     log:
         "results/logs/cost_table.log",
     conda:
