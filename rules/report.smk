@@ -63,6 +63,12 @@ rule write_summary:
             caption="../report/summary.rst",
             category="Summary",
         ),
+        # the same summary rendered: report/workflow.rst makes it the report's front page
+        html=report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
     log:
         "results/logs/write_summary.log",
     conda:
