@@ -207,10 +207,21 @@ def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
     assert len(list((workdir / "results/state/dcgan/class0").glob("code-*"))) == 1
 
 
-def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
-    rules = jobs_after_change(finished_run, tmp_path, "figures", "dpi", 72)
-    assert "plot_metrics" in rules
-    assert rules <= {"all", "write_summary"} | {rule for rule in rules if rule.startswith("plot_")}
+RED_BASELINE = {
+    "baseline": "#FF0000",
+    "dcgan": "#0072B2",
+    "diffusion": "#D55E00",
+    "real": "#009E73",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("dpi", 72), ("font_size", 12), ("colors", RED_BASELINE)]
+)
+def test_a_figure_option_reruns_only_figures(finished_run, tmp_path, key, value):
+    rules = jobs_after_change(finished_run, tmp_path, "figures", key, value)
+    assert {"plot_metrics", "plot_calibration_simulation"} <= rules
+    assert rules <= {"all"} | {rule for rule in rules if rule.startswith("plot_")}
 
 
 def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run):
