@@ -1,6 +1,7 @@
 # Report: results/summary.md (headline table, data and split, primary endpoint, conclusion,
-# methods, secondary effects, variance, train-on-synthetic, image quality, cost). The HTML
-# report (`snakemake --report`) gathers every output wrapped in report(...).
+# methods, secondary effects, variance, train-on-synthetic, image quality, cost) and its HTML
+# rendering. The HTML report (`snakemake --report`) gathers every output wrapped in report(...);
+# its front page (report/workflow.rst) includes results/summary.html.
 
 
 localrules:
