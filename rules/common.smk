@@ -336,6 +336,7 @@ def figure_families():
     robustness = ("robustness",) if PERTURBATIONS else ()
     sweep = ("efficiency", "learning_curve") if config["sweep"]["enabled"] else ()
     return (
+        "calibration_simulation",
         "metrics",
         "confusion",
         "curves",
@@ -366,7 +367,6 @@ def final_targets():
         "results/metrics/per_patient.tsv",
         "results/metrics/patient_spread.tsv",
         "results/metrics/probability_calibration.tsv",
-        f"results/figures/calibration_simulation.{config['figures']['format']}",
         *FIGURES.values(),
         "results/summary.md",
     ]

@@ -22,8 +22,17 @@ rule collect_metrics:
             seed=SEEDS,
         ),
     output:
-        classification="results/metrics/classification.tsv",
-        tstr="results/metrics/tstr.tsv",
+        classification=report(
+            "results/metrics/classification.tsv",
+            caption="../report/classification.rst",
+            category="Classification",
+            subcategory="Metrics",
+        ),
+        tstr=report(
+            "results/metrics/tstr.tsv",
+            caption="../report/tstr.rst",
+            category="Synthetic images",
+        ),
     log:
         "results/logs/collect_metrics.log",
     conda:

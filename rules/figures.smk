@@ -105,6 +105,10 @@ FIGURE_TABLE = {
         "inputs": {"efficiency": rules.sweep_efficiency.output.table},
         "category": ("Classification", "Data efficiency"),
     },
+    "calibration_simulation": {
+        "inputs": {"calibration_simulation": rules.calibration_simulation.output.table},
+        "category": ("Methods", None),
+    },
 }
 
 

@@ -104,7 +104,11 @@ rule gather_image_quality:
         ),
         reference=rules.quality_reference.output.reference,
     output:
-        table="results/metrics/image_quality.tsv",
+        table=report(
+            "results/metrics/image_quality.tsv",
+            caption="../report/image_quality.rst",
+            category="Synthetic images",
+        ),
     log:
         "results/logs/image_quality/gather.log",
     benchmark:

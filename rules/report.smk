@@ -1,6 +1,7 @@
 # Report: results/summary.md (headline table, data and split, primary endpoint, conclusion,
-# methods, secondary effects, variance, train-on-synthetic, image quality, cost). The HTML
-# report (`snakemake --report`) gathers every output wrapped in report(...).
+# methods, secondary effects, variance, train-on-synthetic, image quality, cost) and its HTML
+# rendering. The HTML report (`snakemake --report`) gathers every output wrapped in report(...);
+# its front page (report/workflow.rst) includes results/summary.html.
 
 
 localrules:
@@ -12,8 +13,16 @@ rule cost_table:
     input:
         unpack(cost_inputs),
     output:
-        costs="results/metrics/cost.tsv",
-        steps="results/metrics/classifier_steps.tsv",
+        costs=report(
+            "results/metrics/cost.tsv",
+            caption="../report/cost.rst",
+            category="Cost",
+        ),
+        steps=report(
+            "results/metrics/classifier_steps.tsv",
+            caption="../report/classifier_steps.rst",
+            category="Training",
+        ),
     log:
         "results/logs/cost_table.log",
     conda:
@@ -53,6 +62,12 @@ rule write_summary:
     output:
         summary=report(
             "results/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+        # the same summary rendered: report/workflow.rst makes it the report's front page
+        html=report(
+            "results/summary.html",
             caption="../report/summary.rst",
             category="Summary",
         ),

@@ -9,7 +9,6 @@
 
 localrules:
     calibration_simulation,
-    plot_calibration,
 
 
 STATISTICS_PARAMS = {
@@ -93,7 +92,7 @@ rule calibration_simulation:
     output:
         table=report(
             "results/metrics/calibration_simulation.tsv",
-            caption="../report/calibration.rst",
+            caption="../report/calibration_simulation.rst",
             category="Methods",
         ),
     log:
@@ -107,24 +106,5 @@ rule calibration_simulation:
         n_seeds=len(SEEDS),
         family_size=primary_family_size(),
         alpha=config["statistics"]["alpha"],
-    script:
-        "../workflow_scripts/calibration_simulation.py"
-
-
-rule plot_calibration:
-    input:
-        table=rules.calibration_simulation.output.table,
-    output:
-        figure=report(
-            f"results/figures/calibration_simulation.{config['figures']['format']}",
-            caption="../report/calibration.rst",
-            category="Methods",
-        ),
-    log:
-        "results/logs/plot_calibration.log",
-    conda:
-        "../envs/evaluate.yaml"
-    params:
-        dpi=config["figures"]["dpi"],
     script:
         "../workflow_scripts/calibration_simulation.py"

@@ -244,3 +244,27 @@ def test_per_patient_and_reliability_figures(tmp_path):
     path = figures.plot_per_patient(per_patient, "balanced_accuracy", tmp_path / "pp.png")
     assert_png(path)
     assert_png(figures.plot_reliability(frame, 10, tmp_path / "rel.png"))
+
+
+def test_calibration_simulation_figure_follows_the_style(tmp_path):
+    """Rendered from the rule's named input: the `figures:` font size and palette reach it."""
+    from PIL import Image
+
+    from idc_synth.simulation import design_grid
+
+    table = design_grid((6,), (2,), [0.0, 0.1], n_studies=5, alpha=0.05)
+    table.to_csv(tmp_path / "sim.tsv", sep="\t", index=False)
+    inputs = {"calibration_simulation": [tmp_path / "sim.tsv"]}
+    styles = {
+        "default": {},
+        "large_font": {"font_size": 14},
+        "red": {"colors": {"baseline": "#FF0000"}},  # the first scenario's colour
+    }
+    images = {}
+    for name, options in styles.items():
+        path = figures.render("calibration_simulation", inputs, tmp_path / f"{name}.png", options)
+        assert_png(path)
+        images[name] = np.asarray(Image.open(path).convert("RGB"))
+    assert images["large_font"].shape != images["default"].shape
+    red = (images["red"] == (255, 0, 0)).all(axis=-1).sum()
+    assert red > 50 and not (images["default"] == (255, 0, 0)).all(axis=-1).any()

@@ -17,6 +17,7 @@ from idc_synth.discussion import (
     quality_findings,
 )
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, Crossed, decide
+from idc_synth.report_format import markdown_html
 from idc_synth.statistics import PRIMARY_COLUMNS, TESTS_COLUMNS
 from idc_synth.summary import (
     benchmark_costs,
@@ -602,6 +603,7 @@ def write_entry_summary(folder, efficiency: bool) -> str:
         costs=folder / "costs.tsv",
         steps=folder / "steps.tsv",
         summary_path=folder / "summary.md",
+        html_path=folder / "summary.html",
         alpha=0.05,
         data_source="folder",
         arms=["baseline", "dcgan"],
@@ -627,6 +629,15 @@ def test_missing_tables_say_not_measured_and_name_the_config_key(tmp_path):
     assert "Data-efficiency sweep not run (sweep.enabled: false)." in write_entry_summary(
         tmp_path, efficiency=False
     )
+
+
+def test_the_summary_is_also_written_as_html_for_the_report(tmp_path):
+    """The HTML report's front page (report/workflow.rst) includes this rendering."""
+    summary = write_entry_summary(tmp_path, efficiency=False)
+    html = (tmp_path / "summary.html").read_text()
+    assert html.startswith('<div class="idc-summary">') and html.count("<table>") >= 2
+    assert "<h1>IDC-Synth: summary</h1>" in html and "| dcgan |" in summary
+    assert "<b>" not in markdown_html("a <b>raw</b> tag") and "&lt;b&gt;" in markdown_html("<b>")
 
 
 def test_one_decided_distance_names_itself_and_claims_nothing():

@@ -207,10 +207,21 @@ def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
     assert len(list((workdir / "results/state/dcgan/class0").glob("code-*"))) == 1
 
 
-def test_a_figure_option_reruns_only_figures_and_report(finished_run, tmp_path):
-    rules = jobs_after_change(finished_run, tmp_path, "figures", "dpi", 72)
-    assert "plot_metrics" in rules
-    assert rules <= {"all", "write_summary"} | {rule for rule in rules if rule.startswith("plot_")}
+RED_BASELINE = {
+    "baseline": "#FF0000",
+    "dcgan": "#0072B2",
+    "diffusion": "#D55E00",
+    "real": "#009E73",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("dpi", 72), ("font_size", 12), ("colors", RED_BASELINE)]
+)
+def test_a_figure_option_reruns_only_figures(finished_run, tmp_path, key, value):
+    rules = jobs_after_change(finished_run, tmp_path, "figures", key, value)
+    assert {"plot_metrics", "plot_calibration_simulation"} <= rules
+    assert rules <= {"all"} | {rule for rule in rules if rule.startswith("plot_")}
 
 
 def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run):
@@ -301,9 +312,58 @@ def test_summary_figures_and_html_report(finished_run):
     inception = quality.loc[quality["feature_space"] == "inception", "status"]
     if not CLEANFID_CACHE.exists():  # no weights here: skipped and said so, never downloaded
         assert inception.str.startswith(f"skipped: no Inception weights at {CLEANFID_CACHE}").all()
-    run = snakemake(finished_run, "--report", "report.html")
+    assert_report_holds_every_table_and_the_summary(finished_run)
+
+
+# Every table a reader needs in the HTML report of the tiny study (its sweep is off).
+REPORT_TABLES = {
+    f"results/metrics/{name}.tsv"
+    for name in (
+        "classification",
+        "summary_ci",
+        "primary",
+        "tests",
+        "variance",
+        "per_patient",
+        "patient_spread",
+        "probability_calibration",
+        "robustness",
+        "tstr",
+        "image_quality",
+        "calibration_simulation",
+        "cost",
+        "classifier_steps",
+    )
+} | {"results/data/preflight.tsv", "results/summary.md", "results/summary.html"}
+
+
+def report_variables(report: Path) -> dict:
+    """What the Snakemake report draws itself from: `<script id=...> var <name> = <JSON>;`."""
+    names = "results|workflow_desc"
+    pattern = rf'<script id="[\w-]+">\s*var ({names}) = (.*);$'
+    found = re.finditer(pattern, report.read_text(), re.MULTILINE)
+    return {match[1]: json.loads(match[2]) for match in found}
+
+
+def assert_report_holds_every_table_and_the_summary(study: Path) -> None:
+    """benchmarks/report_screenshot.py builds the report and, where Chromium is installed,
+    photographs its front page; every table and figure is a captioned result, and the front
+    page (the workflow description) is the rendered summary."""
+    script = REPO / "benchmarks/report_screenshot.py"
+    run = subprocess.run(
+        [sys.executable, str(script), str(study)], capture_output=True, text=True, timeout=900
+    )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert (finished_run / "report.html").stat().st_size > 10_000
+    report = report_variables(study / "report.html")
+    figures = {f"results/figures/{figure.name}" for figure in (study / "results/figures").iterdir()}
+    assert REPORT_TABLES | figures <= set(report["results"])
+    assert all(result["caption"] for result in report["results"].values())
+    front_page = report["workflow_desc"]
+    assert "<h1>IDC-Synth: summary</h1>" in front_page and "<h2>Primary endpoint</h2>" in front_page
+    if "screenshot (" in run.stdout:
+        assert (study / "results/report/front_page.png").stat().st_size > 10_000
+    else:
+        assert "skipped the screenshot: no Chromium found" in run.stdout
 
 
 def test_config_typo_is_named_before_any_job(tmp_path):

@@ -1,14 +1,14 @@
-"""Rules calibration_simulation and plot_calibration: how often the decisions reject in
-simulated studies at this run's design (its test patients, seeds and generator comparisons),
-with and without a planted difference, under each variance scenario of idc_synth.simulation;
-and the figure of that table."""
+"""Rule calibration_simulation: how often the decisions reject in simulated studies at this
+run's design (its test patients, seeds and generator comparisons), with and without a planted
+difference, under each variance scenario of idc_synth.simulation. Its figure is a figure family
+(rule plot_calibration_simulation, idc_synth.figures)."""
 
 from pathlib import Path
 
 import pandas as pd
 
 from idc_synth.runtime import rule_logging, write_tsv
-from idc_synth.simulation import SCENARIOS, design_grid, plot_rejection_rates
+from idc_synth.simulation import SCENARIOS, design_grid
 
 
 def simulate(
@@ -53,31 +53,16 @@ def simulate(
         write_tsv(table_path, table, logger)
 
 
-def plot(*, table_path: Path, figure_path: Path, dpi: int, log: Path | None) -> None:
-    with rule_logging(log) as logger:
-        figure_path.parent.mkdir(parents=True, exist_ok=True)
-        plot_rejection_rates(pd.read_csv(table_path, sep="\t"), figure_path, dpi)
-        logger.info("read %s, wrote %s", table_path, figure_path)
-
-
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
-    if sm.rule == "plot_calibration":
-        plot(
-            table_path=Path(sm.input.table),
-            figure_path=Path(sm.output.figure),
-            dpi=int(sm.params.dpi),
-            log=Path(sm.log[0]),
-        )
-    else:
-        simulate(
-            split_path=Path(sm.input.split),
-            table_path=Path(sm.output.table),
-            n_seeds=int(sm.params.n_seeds),
-            family_size=int(sm.params.family_size),
-            differences=[float(value) for value in sm.params.differences],
-            n_studies=int(sm.params.studies),
-            alpha=float(sm.params.alpha),
-            seed=int(sm.params.seed),
-            log=Path(sm.log[0]),
-        )
+    simulate(
+        split_path=Path(sm.input.split),
+        table_path=Path(sm.output.table),
+        n_seeds=int(sm.params.n_seeds),
+        family_size=int(sm.params.family_size),
+        differences=[float(value) for value in sm.params.differences],
+        n_studies=int(sm.params.studies),
+        alpha=float(sm.params.alpha),
+        seed=int(sm.params.seed),
+        log=Path(sm.log[0]),
+    )

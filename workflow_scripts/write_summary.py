@@ -1,10 +1,12 @@
-"""Rule write_summary: results/summary.md from the statistics, quality and cost tables."""
+"""Rule write_summary: results/summary.md from the statistics, quality and cost tables, and its
+HTML rendering, the HTML report's front page (report/workflow.rst)."""
 
 import json
 from pathlib import Path
 
 import pandas as pd
 
+from idc_synth.report_format import markdown_html
 from idc_synth.runtime import rule_logging
 from idc_synth.summary import build_summary
 
@@ -19,6 +21,7 @@ def main(
     costs: Path,
     steps: Path,
     summary_path: Path,
+    html_path: Path,
     alpha: float,
     data_source: str,
     arms: list[str],
@@ -53,7 +56,8 @@ def main(
         )
         summary_path.parent.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(text)
-        logger.info("wrote %s:\n%s", summary_path, text)
+        html_path.write_text(markdown_html(text))
+        logger.info("wrote %s and %s:\n%s", summary_path, html_path, text)
 
 
 if __name__ == "__main__":
@@ -82,6 +86,7 @@ if __name__ == "__main__":
         steps=Path(sm.input.steps),
         split_info=Path(sm.input.split_info),
         summary_path=Path(sm.output.summary),
+        html_path=Path(sm.output.html),
         alpha=float(sm.params.alpha),
         data_source=str(sm.params.data_source),
         arms=list(sm.params.arms),

@@ -27,7 +27,9 @@ import pandas as pd  # noqa: E402
 from idc_synth.arms import arm_sort_key  # noqa: E402
 from idc_synth.defaults import schema_defaults  # noqa: E402
 from idc_synth.grids import tile  # noqa: E402
+from idc_synth.inference import POWER  # noqa: E402
 from idc_synth.metrics import METRIC_LABELS  # noqa: E402
+from idc_synth.simulation import METRIC as SIMULATED_METRIC  # noqa: E402
 from idc_synth.statistics import TEST_METRICS  # noqa: E402
 
 DEFAULTS = schema_defaults("figures")
@@ -775,6 +777,66 @@ def plot_learning_curve(efficiency: pd.DataFrame, path: Path, style: Style = Sty
     return _save(figure, path, style)
 
 
+def plot_calibration_simulation(table: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
+    """The simulated decisions at this run's design (idc_synth.simulation.design_grid). Left:
+    the primary decision's rejection rate against the planted difference, one line per variance
+    scenario, with alpha (dashed) and the target power (dotted). Right: every read's
+    family-wise rate with no difference. Bars: 2 Monte Carlo standard errors. The scenarios are
+    not arms: they take the `figures.colors` palette in order, so a restyled palette reaches
+    this figure too."""
+    alpha = float(table["alpha"].iloc[0])
+    palette = list(style.colors.values())
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    colour = {s: palette[k % len(palette)] for k, s in enumerate(scenarios)}
+    small = style.font_size - 2
+    figure, axes = _figure(style, 1, 2, 8.0, 3.4)
+    power_ax, null_ax = axes[0]
+    primary = table[table["read"] == "primary"]
+    for scenario, rows in primary.groupby("scenario", sort=False):
+        rows = rows.sort_values("true_difference")
+        power_ax.errorbar(
+            rows["true_difference"],
+            rows["rejection_rate"],
+            yerr=2 * rows["mc_se"],
+            marker="o",
+            capsize=3,
+            color=colour[scenario],
+            label=scenario,
+        )
+    power_ax.axhline(alpha, color="0.6", linestyle="--", linewidth=1)
+    power_ax.axhline(POWER, color="0.6", linestyle=":", linewidth=1)
+    power_ax.set(
+        xlabel=f"planted difference in {SIMULATED_METRIC.replace('_', ' ')}",
+        ylabel="share of studies deciding 'difference'",
+        ylim=(0, 1.02),
+    )
+    power_ax.legend(fontsize=small, frameon=False)
+    null = table[table["true_difference"] == 0]
+    positions = np.arange(len(null))
+    for position, row in zip(positions, null.itertuples(), strict=True):
+        null_ax.errorbar(
+            position,
+            row.rejection_rate,
+            yerr=2 * row.mc_se,
+            fmt="o",
+            capsize=3,
+            color=colour[row.scenario],
+        )
+    null_ax.axhline(alpha, color="0.6", linestyle="--", linewidth=1, label=f"α = {alpha:g}")
+    labels = [f"{row.read}\n{row.scenario}" for row in null.itertuples()]
+    null_ax.set_xticks(positions, labels, fontsize=small, rotation=90)
+    null_ax.set(ylabel="family-wise false positives", ylim=(0, max(0.15, 2 * alpha)))
+    null_ax.legend(fontsize=small, frameon=False)
+    first = table.iloc[0]
+    figure.suptitle(
+        f"{int(first['n_studies'])} simulated studies per point: {int(first['n_patients'])} "
+        f"test patients, {int(first['n_seeds'])} seeds, {int(first['family_size'])} "
+        "comparison(s)",
+        fontsize=style.font_size,
+    )
+    return _save(figure, path, style)
+
+
 # ---------------------------------------------------------------------------------------------
 # From a rule's named input files
 
@@ -886,6 +948,12 @@ def _render_learning_curve(inputs, path, style, options):
     return plot_learning_curve(_read_tsv(_one(inputs, "efficiency")), path, style)
 
 
+def _render_calibration_simulation(inputs, path, style, options):
+    return plot_calibration_simulation(
+        _read_tsv(_one(inputs, "calibration_simulation")), path, style
+    )
+
+
 Renderer = Callable[[Mapping[str, Sequence[Path]], Path, Style, Mapping], Path]
 FAMILIES: dict[str, Renderer] = {
     "metrics": _render_metrics,
@@ -900,6 +968,7 @@ FAMILIES: dict[str, Renderer] = {
     "robustness": _render_robustness,
     "efficiency": _render_efficiency,
     "learning_curve": _render_learning_curve,
+    "calibration_simulation": _render_calibration_simulation,
 }
 
 

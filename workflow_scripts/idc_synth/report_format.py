@@ -44,6 +44,24 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
+# Scoped to the summary's own box: the HTML report's front page includes the fragment, whose
+# page styles must not change; wide tables scroll inside the page's narrow text column.
+SUMMARY_STYLE = """
+.idc-summary table { display: block; overflow-x: auto; border-collapse: collapse; }
+.idc-summary th, .idc-summary td { border: 1px solid #d0d0d0; padding: 2px 6px; }
+.idc-summary th { background: #f3f3f3; }
+"""
+
+
+def markdown_html(text: str) -> str:
+    """Markdown (the summary) as a self-contained HTML fragment: CommonMark plus pipe tables,
+    HTML in the text escaped, never passed through."""
+    from markdown_it import MarkdownIt  # only write_summary renders HTML
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return f'<div class="idc-summary">\n<style>{SUMMARY_STYLE}</style>\n{body}</div>\n'
+
+
 def percent(level: float) -> str:
     """0.95 -> '95%', 0.975 -> '97.5%'."""
     return f"{100 * level:.10g}%"
