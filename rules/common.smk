@@ -1,5 +1,6 @@
 # Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
 # functions, the figure families and the final targets.
+import functools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
+from idc_synth.arms import SYNTHETIC_ONLY, Arm, arms_of_kind, study_generators
 from idc_synth.code_version import code_digest
 from idc_synth.config_checks import (
     ConfigError,
@@ -23,7 +25,6 @@ from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
-from idc_synth.arms import SYNTHETIC_ONLY, Arm, arms_of_kind, study_generators
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 try:
@@ -102,6 +103,7 @@ wildcard_constraints:
     realization=r"[1-9]\d*",
 
 
+@functools.cache
 def code_version(script):
     """A digest of the idc_synth modules the entry script imports: as a param, it reruns the
     rule when that library code changes (Snakemake itself sees only the script)."""
@@ -199,11 +201,7 @@ def primary_family_size():
     generators = len(arms_of_kind(ARMS, "generator"))
     combined = [Arm.parse(arm) for arm in arms_of_kind(ARMS, "combined")]
     versus_classic = generators if CLASSIC_ARMS else 0
-    return (
-        generators
-        + versus_classic
-        + sum(arm.classic in ARMS for arm in combined)
-    )
+    return generators + versus_classic + sum(arm.classic in ARMS for arm in combined)
 
 
 # Diffusion knobs that shape only sampling: the training job never receives them, so changing

@@ -23,6 +23,7 @@ rule make_demo_data:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 20 * attempt,
     params:
+        code=code_version("make_demo_data"),
         spec=config["demo"],
     script:
         "../workflow_scripts/make_demo_data.py"
@@ -47,6 +48,7 @@ rule manifest:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
+        code=code_version("manifest"),
         size_policy=config["data"]["size_policy"],
         max_reject_fraction=config["data"]["max_reject_fraction"],
         # Where the QC table goes when the scan stops: a failed job's outputs are deleted.
@@ -72,6 +74,7 @@ rule split:
     conda:
         "../envs/data.yaml"
     params:
+        code=code_version("split"),
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
         preset=config["split"]["preset"],
@@ -102,6 +105,7 @@ rule pack:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
+        code=code_version("pack"),
         # only the train patients' two sets depend on the holdout (val/test never rerun for it)
         holdout=lambda wildcards: (
             {

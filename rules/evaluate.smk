@@ -38,6 +38,7 @@ rule collect_metrics:
     conda:
         "../envs/evaluate.yaml"
     params:
+        code=code_version("collect_metrics"),
         skipped=TSTR_SKIPPED,
     script:
         "../workflow_scripts/collect_metrics.py"

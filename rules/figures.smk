@@ -133,6 +133,7 @@ for family, figure in FIGURES.items():
         conda:
             "../envs/evaluate.yaml"
         params:
+            code=code_version("plot_figure"),
             family=family,
             options={
                 **FIGURE_STYLE,

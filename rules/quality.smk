@@ -60,6 +60,7 @@ rule quality_reference:
     resources:
         **QUALITY_RESOURCES,
     params:
+        code=code_version("image_quality"),
         generators=generators(),
         settings=QUALITY_SETTINGS,
         device=config["device"],
@@ -90,6 +91,7 @@ rule image_quality:
     resources:
         **QUALITY_RESOURCES,
     params:
+        code=code_version("image_quality"),
         settings=QUALITY_SETTINGS,
         device=config["device"],
     script:
@@ -120,6 +122,7 @@ rule gather_image_quality:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
+        code=code_version("image_quality"),
         candidates=QUALITY_CANDIDATES,
         # only what the bootstrap reads: a new replicate count reruns no feature extraction
         settings={

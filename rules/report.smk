@@ -27,6 +27,8 @@ rule cost_table:
         "results/logs/cost_table.log",
     conda:
         "../envs/evaluate.yaml"
+    params:
+        code=code_version("cost_table"),
     script:
         "../workflow_scripts/cost_table.py"
 
@@ -76,6 +78,7 @@ rule write_summary:
     conda:
         "../envs/evaluate.yaml"
     params:
+        code=code_version("write_summary"),
         alpha=config["statistics"]["alpha"],
         data_source=config["data"]["source"],
         arms=ARMS,

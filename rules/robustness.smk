@@ -30,6 +30,7 @@ rule predict_perturbed:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
+        code=code_version("predict_perturbed"),
         # (arm, seed) of each weights/info pair, in expand's order.
         classifiers=[[arm, seed] for arm in ARMS for seed in SEEDS],
         strengths=lambda wildcards: config["robustness"]["perturbations"][
@@ -62,5 +63,6 @@ rule robustness_metrics:
         "../envs/evaluate.yaml"
     params:
         **STATISTICS_PARAMS,
+        code=code_version("robustness_metrics"),
     script:
         "../workflow_scripts/robustness_metrics.py"

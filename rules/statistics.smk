@@ -21,7 +21,9 @@ rule compare_arms:
     input:
         predictions=expand(rules.predict.output.predictions, arm=ARMS, seed=SEEDS),
         # val scores of the classic arms: the best is the generators' second reference
-        classic_infos=expand(rules.train_classifier.output.info, arm=CLASSIC_ARMS, seed=SEEDS),
+        classic_infos=expand(
+            rules.train_classifier.output.info, arm=CLASSIC_ARMS, seed=SEEDS
+        ),
     output:
         tests=report(
             "results/metrics/tests.tsv",
@@ -77,6 +79,7 @@ rule compare_arms:
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
         **STATISTICS_PARAMS,
+        code=code_version("compare_arms"),
         ece_bins=config["statistics"]["ece_bins"],
         classic_infos={
             arm: expand(rules.train_classifier.output.info, arm=arm, seed=SEEDS)
@@ -103,6 +106,7 @@ rule calibration_simulation:
         "../envs/evaluate.yaml"
     params:
         **config["statistics"]["simulation"],
+        code=code_version("calibration_simulation"),
         n_seeds=len(SEEDS),
         family_size=primary_family_size(),
         alpha=config["statistics"]["alpha"],

@@ -22,6 +22,7 @@ rule sweep_subset:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
+        code=code_version("sweep_subset"),
         fraction=lambda wildcards: float(wildcards.fraction),
         seed=SWEEP["seed"],
     script:
@@ -189,6 +190,7 @@ rule sweep_efficiency:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
+        code=code_version("sweep_efficiency"),
         cells=[
             {
                 "arm": arm,

@@ -21,6 +21,8 @@ rule gather_synthetic:
         "results/logs/gather_synthetic/{generator}.log",
     conda:
         "../envs/data.yaml"
+    params:
+        code=code_version("gather_synthetic"),
     script:
         "../workflow_scripts/gather_synthetic.py"
 
@@ -34,5 +36,7 @@ rule synthetic_pngs:
         "results/logs/synthetic_pngs/{generator}.log",
     conda:
         "../envs/data.yaml"
+    params:
+        code=code_version("synthetic_pngs"),
     script:
         "../workflow_scripts/synthetic_pngs.py"

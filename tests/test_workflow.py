@@ -183,6 +183,23 @@ def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, t
     assert not rules & {"make_demo_data", "manifest", "split", "pack", "train_dcgan"}
 
 
+def test_edited_library_code_reruns_the_tables_and_figures_it_makes(finished_run, tmp_path):
+    """Every script rule carries the digest of the idc_synth modules its script imports."""
+    study = Path(shutil.copytree(finished_run, tmp_path / "study", symlinks=True))
+    library = study / "workflow_scripts/idc_synth/statistics.py"
+    library.write_text(library.read_text() + "\n# an edit\n")
+    dry = snakemake(study, "-n")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    rules = {
+        line.split()[1].rstrip(":")
+        for line in (dry.stdout + dry.stderr).splitlines()
+        if line.startswith(("rule ", "localrule "))
+    }
+    assert {"compare_arms", "robustness_metrics", "write_summary"} <= rules
+    assert not rules & {"make_demo_data", "manifest", "pack", "train_dcgan", "train_diffusion"}
+    assert "train_classifier" not in rules  # training code does not import the statistics
+
+
 @pytest.mark.parametrize(("key", "value"), [("guidance_scale", 3.0), ("sampling_steps", 3)])
 def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_path, key, value):
     """train_diffusion receives no sampling knob (rules/common.smk slices the section)."""
