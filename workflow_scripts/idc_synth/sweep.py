@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from idc_synth.arms import BASELINE
-from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
+from idc_synth.inference import DECISION_COLUMNS, SCORE_RANGE, Family, crossed, decide
 from idc_synth.manifest import write_rows
 from idc_synth.pack import load_packed
 from idc_synth.report_format import percent
@@ -58,17 +58,7 @@ CONTRAST_COLUMNS = [
     "contrast",
     "description",
     "metric",
-    "estimate",
-    "se",
-    "p_value",
-    "family_size",
-    "p_adjusted",
-    "decision_level",
-    "ci_low",
-    "ci_high",
-    "verdict",
-    "mdd",
-    "note",
+    *(column for column in DECISION_COLUMNS if column != "df"),
 ]
 MEAN_EFFECT, SCARCITY = "mean_effect", "scarcity"
 EQUIVALENT_COLUMNS = [
