@@ -86,6 +86,7 @@ def quality_table(with_inception: bool = True) -> pd.DataFrame:
                     fid = 5 + 20 * rng.random()
                     row.update(fid=fid, fid_inf=fid - 2, kid=0.01, kid_std=0.002)
                     row.update(precision=rng.random(), recall=rng.random())
+                    row.update(density=2 * rng.random(), coverage=rng.random())
                     row.update(fid_low=fid - 6, fid_high=fid - 1)  # bias-corrected: below
                 else:
                     spike = 30.0 if name == "dcgan" else 1.6

@@ -238,6 +238,8 @@ QUALITY_PANELS = (
     ("kid", "KID (lower is better)"),
     ("precision", "precision (fidelity)"),
     ("recall", "recall (diversity)"),
+    ("density", "density (fidelity; ~1: like real)"),
+    ("coverage", "coverage (diversity)"),
 )
 SPECTRAL_PANELS = (
     ("spectral_distance", "power-spectrum distance\n(log10, lower is better)"),
@@ -325,13 +327,13 @@ def _interval(table: pd.DataFrame, metric: str) -> tuple[str, str] | None:
 
 
 def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
-    """FID, KID, precision and recall per class, one row per feature space that has values,
-    all bars of a class at the same n; the spectral fidelity (pixel rows); then the near-copy
-    shares (classifier and pixel space) with their CIs and the expected false-flag rate
-    (dotted). Error bars: the patient-level bootstrap intervals. Each generator stands next to
-    held-out train (hatched: what a perfect generator matches) and val (the patient shift). A
-    feature space whose rows were all skipped (Inception without weights) is named in the
-    caption line, not drawn as empty panels."""
+    """FID, KID, precision, recall, density and coverage per class, one row per feature space
+    that has values, all bars of a class at the same n; the spectral fidelity (pixel rows); then
+    the near-copy shares (classifier and pixel space) with their CIs and the expected
+    false-flag rate (dotted). Error bars: the patient-level bootstrap intervals. Each generator
+    stands next to held-out train (hatched: what a perfect generator matches) and val (the
+    patient shift). A feature space whose rows were all skipped (Inception without weights) is
+    named in the caption line, not drawn as empty panels."""
     table = image_quality.copy()
     table["status"] = table["status"].astype(str)
     sets = _quality_sets(table) if len(table) else []
@@ -359,7 +361,7 @@ def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()
             interval = _interval(rows, metric)
             _quality_bars(ax, rows, sets, metric, style, interval=interval, marker=marker)
             ax.set_title(f"{title}\n[{space} features]")
-            if metric in ("precision", "recall"):
+            if metric in ("precision", "recall", "coverage"):
                 ax.set_ylim(0, 1.05)
     spectral_axes = axes[len(spaces)]
     pixel_rows = table[table["feature_space"] == "pixels"]
