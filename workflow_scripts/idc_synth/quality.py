@@ -463,10 +463,19 @@ class NearCopies:
         return wilson_interval(int(self.flagged.sum()), len(self.flagged), level)
 
 
+def flag_copies(
+    distances: np.ndarray, train_index: np.ndarray, threshold: CopyThreshold
+) -> NearCopies:
+    """Flag the patches at most ``threshold.distance`` from their nearest train patch."""
+    distances = np.asarray(distances, dtype=float)
+    return NearCopies(
+        distances, np.asarray(train_index), threshold, distances <= threshold.distance
+    )
+
+
 def near_copies(candidates: np.ndarray, train: np.ndarray, threshold: CopyThreshold) -> NearCopies:
     """Flag candidates at most ``threshold.distance`` from their nearest train patch."""
-    distances, index = nearest_neighbours(candidates, train)
-    return NearCopies(distances, index, threshold, distances <= threshold.distance)
+    return flag_copies(*nearest_neighbours(candidates, train), threshold)
 
 
 def closest_pairs(
@@ -528,19 +537,23 @@ def reference_features(
     settings: QualitySettings,
 ) -> dict[str, np.ndarray]:
     """Per class: train features of every patch (copy spaces) and of the matched-n train
-    subsample (distribution spaces) with its patients, the held-out patches' nearest-train
-    distances that calibrate the near-copy thresholds, and train's spectral sums per patient.
-    Flat ``{key: array}`` for an .npz."""
+    subsample (distribution spaces) with its patients, each train patch's patient, the held-out
+    patches' nearest-train distances that calibrate the near-copy thresholds (and which train
+    patch is nearest), and train's spectral sums per patient. Flat ``{key: array}`` for an .npz."""
     out: dict[str, np.ndarray] = {}
     for label in (0, 1):
         train_rows = train.rows(label)
         out[f"train_rows_{label}"] = train_rows
+        if train.patients is not None:
+            out[f"train_patients_{label}"] = train.patient_names(train_rows)
         out.update(spectral_arrays(train, train_rows, f"spectral_train_{label}"))
         for space in COPY_SPACES:
             feats = feature_fns[space](train.images, train_rows)
             out[f"{space}_train_{label}"] = feats
             held = feature_fns[space](holdout.images, holdout.rows(label))
-            out[f"{space}_calibration_{label}"] = nearest_neighbours(held, feats)[0]
+            distances, nearest = nearest_neighbours(held, feats)
+            out[f"{space}_calibration_{label}"] = distances
+            out[f"{space}_calibration_nearest_{label}"] = nearest  # the floor per patient
         for space in DISTRIBUTION_SPACES:
             n = sizes[space][label]
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
@@ -613,9 +626,11 @@ def assess(
     settings: QualitySettings,
 ) -> tuple[list[dict], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per class, one row per feature space; per copy space its closest candidate-train pairs
-    (``{space}_{key}`` arrays); and what the patient bootstrap needs, the features each
-    distribution row used (``{space}_{label}``, with ``{space}_groups_{label}`` patients for a
-    real set) and the spectral sums (``spectral_{label}_*``)."""
+    (``{space}_{key}`` arrays, with the train patch's patient); what the patient bootstrap
+    needs, the features each distribution row used (``{space}_{label}``, with
+    ``{space}_groups_{label}`` patients for a real set) and the spectral sums
+    (``spectral_{label}_*``); and every candidate's nearest-train distance and train patch
+    (``{space}_copy_{label}``, ``{space}_copy_nearest_{label}``)."""
     rows: list[dict] = []
     features: dict[str, np.ndarray] = {}
     pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
@@ -673,6 +688,9 @@ def assess(
                 pair_parts[space].append(
                     (found.distances, cand_rows, train_rows[found.train_index])
                 )
+                # what memorization per train patient needs (idc_synth.memorization)
+                features[f"{space}_copy_{label}"] = found.distances
+                features[f"{space}_copy_nearest_{label}"] = found.train_index
                 copy_row = {**_copy_columns(found, settings.confidence_level), "note": note}
                 log.info(
                     "class %d, %s space: %.2f%% near copies (expected %.2f%%)",
@@ -708,6 +726,8 @@ def assess(
             train_rows,
             settings.closest_pairs,
         )
+        if train.patients is not None:
+            found["patient"] = train.patient_names(found["train_row"])
         pairs.update({f"{space}_{key}": value for key, value in found.items()})
     return rows, pairs, features
 
