@@ -217,9 +217,21 @@ def test_render_reads_named_inputs(tmp_path):
         pixels_synthetic=patches(2, 8),
         pixels_train=patches(2, 9),
         pixels_distances=np.ones(2),
+        pixels_patient=np.array(["p1", "p2"]),
     )
+    pd.DataFrame(
+        {
+            "generator": "dcgan",
+            "feature_space": "pixels",
+            "patient": ["p1", "p2"],
+            "verdict": ["copied beyond the floor", "not shown"],
+        }
+    ).to_csv(tmp_path / "memorization.tsv", sep="\t", index=False)
     pairs = figures.render(
-        "closest_pairs", {"pairs_dcgan": [tmp_path / "pairs.npz"]}, tmp_path / "pairs.png", options
+        "closest_pairs",
+        {"pairs_dcgan": [tmp_path / "pairs.npz"], "memorization": [tmp_path / "memorization.tsv"]},
+        tmp_path / "pairs.png",
+        options,
     )
     assert_png(pairs)
     with pytest.raises(ValueError, match="unknown figure family"):

@@ -11,6 +11,7 @@ from torch import nn
 
 from idc_synth import quality
 from idc_synth.classifier import TrainedClassifier, save_classifier
+from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.models import build_classifier
 from idc_synth.quality import (
     INCEPTION_FILE,
@@ -449,6 +450,7 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
         features={name: out / f"{name}_features.npz" for name in names},
         reference_path=out / "reference.npz",
         output=out / "all.tsv",
+        memorization=out / "memorization.tsv",
         settings=QualitySettings(bootstrap_samples=50),
         log=None,
     )
@@ -476,3 +478,9 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
     with np.load(out / "dcgan_closest_pairs.npz", allow_pickle=False) as pairs:
         assert pairs["pixels_synthetic"].shape[1:] == (50, 50, 3)
         assert pairs["pixels_distances"][0] < 1e-2
+        assert len(pairs["pixels_patient"]) == len(pairs["pixels_distances"])
+    # one row per generator, copy space and train patient; the floor and the shift have none
+    copied = pd.read_csv(out / "memorization.tsv", sep="\t", dtype={"patient": str})
+    assert list(copied.columns) == list(MEMORIZATION_COLUMNS)
+    assert set(copied["generator"]) == {"dcgan"}
+    assert copied.groupby("feature_space")["patient"].nunique().eq(6).all()  # train patients

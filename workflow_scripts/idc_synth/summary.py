@@ -458,6 +458,7 @@ def build_summary(
     steps: pd.DataFrame | None = None,
     efficiency: pd.DataFrame | None = None,
     efficiency_contrasts: pd.DataFrame | None = None,
+    memorization: pd.DataFrame | None = None,
     split_info: dict | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
@@ -552,6 +553,7 @@ def build_summary(
             robustness=robustness,
             probability_calibration=probability_calibration,
             efficiency_contrasts=efficiency_contrasts,
+            memorization=memorization,
         ),
     ]
     return "\n".join(sections)
