@@ -75,7 +75,8 @@ FIGURE_TABLE = {
                 rules.image_quality.output.pairs, candidate=generator
             )[0]
             for generator in generators()
-        },
+        }
+        | {"memorization": rules.gather_image_quality.output.memorization},
         "category": ("Synthetic images", None),
         "options": ("closest_pairs",),
     },

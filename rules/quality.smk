@@ -3,7 +3,8 @@
 # generator's synthetic patches, `holdout` (held-out train patches no model saw: the floor a
 # perfect generator matches) and `real_val` (val patients: the cross-patient shift). Real train's
 # features and the near-copy calibration are extracted once, by quality_reference; the gather
-# job adds the patient-level bootstrap intervals, which need every set at once.
+# job adds the patient-level bootstrap intervals, which need every set at once, and writes
+# memorization per train patient (results/metrics/memorization.tsv) from the same arrays.
 
 if generators() and "baseline" not in ARMS:
     raise ValueError(
@@ -111,6 +112,11 @@ rule gather_image_quality:
             caption="../report/image_quality.rst",
             category="Synthetic images",
         ),
+        memorization=report(
+            "results/metrics/memorization.tsv",
+            caption="../report/memorization.rst",
+            category="Synthetic images",
+        ),
     log:
         "results/logs/image_quality/gather.log",
     benchmark:
@@ -130,6 +136,7 @@ rule gather_image_quality:
                 key: config["quality"][key]
                 for key in (
                     "pr_k",
+                    "near_copy_percentile",
                     "sample_seed",
                     "bootstrap_samples",
                     "bootstrap_max_patches",

@@ -36,7 +36,10 @@ rule cost_table:
 rule write_summary:
     input:
         **(
-            {"image_quality": "results/metrics/image_quality.tsv"}
+            {
+                "image_quality": rules.gather_image_quality.output.table,
+                "memorization": rules.gather_image_quality.output.memorization,
+            }
             if generators()
             else {}
         ),

@@ -86,6 +86,7 @@ def quality_table(with_inception: bool = True) -> pd.DataFrame:
                     fid = 5 + 20 * rng.random()
                     row.update(fid=fid, fid_inf=fid - 2, kid=0.01, kid_std=0.002)
                     row.update(precision=rng.random(), recall=rng.random())
+                    row.update(density=2 * rng.random(), coverage=rng.random())
                     row.update(fid_low=fid - 6, fid_high=fid - 1)  # bias-corrected: below
                 else:
                     spike = 30.0 if name == "dcgan" else 1.6
@@ -216,9 +217,21 @@ def test_render_reads_named_inputs(tmp_path):
         pixels_synthetic=patches(2, 8),
         pixels_train=patches(2, 9),
         pixels_distances=np.ones(2),
+        pixels_patient=np.array(["p1", "p2"]),
     )
+    pd.DataFrame(
+        {
+            "generator": "dcgan",
+            "feature_space": "pixels",
+            "patient": ["p1", "p2"],
+            "verdict": ["copied beyond the floor", "not shown"],
+        }
+    ).to_csv(tmp_path / "memorization.tsv", sep="\t", index=False)
     pairs = figures.render(
-        "closest_pairs", {"pairs_dcgan": [tmp_path / "pairs.npz"]}, tmp_path / "pairs.png", options
+        "closest_pairs",
+        {"pairs_dcgan": [tmp_path / "pairs.npz"], "memorization": [tmp_path / "memorization.tsv"]},
+        tmp_path / "pairs.png",
+        options,
     )
     assert_png(pairs)
     with pytest.raises(ValueError, match="unknown figure family"):

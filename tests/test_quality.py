@@ -11,6 +11,7 @@ from torch import nn
 
 from idc_synth import quality
 from idc_synth.classifier import TrainedClassifier, save_classifier
+from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.models import build_classifier
 from idc_synth.quality import (
     INCEPTION_FILE,
@@ -23,8 +24,8 @@ from idc_synth.quality import (
     inception_weights_file,
     kid,
     load_inception,
+    manifold_metrics,
     pixel_features,
-    precision_recall,
     reference_features,
 )
 from idc_synth.quality_intervals import INTERVAL_COLUMNS
@@ -93,20 +94,17 @@ def test_kid_is_near_zero_for_identical_sets_and_positive_for_shifted_ones():
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
 
 
-def test_precision_recall_identical_sets_and_disjoint_clusters():
+def test_manifold_metrics_are_undefined_below_k_points():
     x = gaussian(300)
-    assert precision_recall(x, x, k=3) == (1.0, 1.0)
-    precision, recall = precision_recall(x, gaussian(300, shift=50, seed=1), k=3)
-    assert precision < 0.01 and recall < 0.01
-    assert all(math.isnan(v) for v in precision_recall(x[:3], x, k=3))
+    assert all(math.isnan(v) for v in manifold_metrics(x[:3], x, k=3).values())
 
 
-def test_precision_recall_respects_the_memory_budget(monkeypatch):
+def test_manifold_metrics_respect_the_memory_budget(monkeypatch):
     """Blocks of a few rows give the same answer as one block."""
     x, y = gaussian(200), gaussian(150, shift=0.3, seed=1)
-    expected = precision_recall(x, y, k=3)
+    expected = manifold_metrics(x, y, k=3)
     monkeypatch.setattr(quality, "DISTANCE_BUDGET_BYTES", 4 * 200 * 7)
-    assert precision_recall(x, y, k=3) == pytest.approx(expected)
+    assert manifold_metrics(x, y, k=3) == pytest.approx(expected)
 
 
 def test_kid_equals_a_hand_computed_mmd_and_varies_over_subsets_below_n():
@@ -452,6 +450,7 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
         features={name: out / f"{name}_features.npz" for name in names},
         reference_path=out / "reference.npz",
         output=out / "all.tsv",
+        memorization=out / "memorization.tsv",
         settings=QualitySettings(bootstrap_samples=50),
         log=None,
     )
@@ -479,3 +478,9 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
     with np.load(out / "dcgan_closest_pairs.npz", allow_pickle=False) as pairs:
         assert pairs["pixels_synthetic"].shape[1:] == (50, 50, 3)
         assert pairs["pixels_distances"][0] < 1e-2
+        assert len(pairs["pixels_patient"]) == len(pairs["pixels_distances"])
+    # one row per generator, copy space and train patient; the floor and the shift have none
+    copied = pd.read_csv(out / "memorization.tsv", sep="\t", dtype={"patient": str})
+    assert list(copied.columns) == list(MEMORIZATION_COLUMNS)
+    assert set(copied["generator"]) == {"dcgan"}
+    assert copied.groupby("feature_space")["patient"].nunique().eq(6).all()  # train patients

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idc_synth.quality import kid, precision_recall
+from idc_synth.quality import kid, manifold_metrics
 from idc_synth.quality_intervals import (
     MIN_PATIENTS,
     PATCH_UNITS,
@@ -20,7 +20,7 @@ from idc_synth.quality_intervals import (
     polynomial_kernel,
     study_intervals,
     weighted_kid,
-    weighted_precision_recall,
+    weighted_manifold_metrics,
 )
 
 
@@ -54,16 +54,24 @@ def test_weighted_kid_at_unit_weights_is_the_full_u_statistic():
     assert value > 0.01
 
 
-def test_weighted_precision_recall_at_unit_weights_equals_the_plain_one_and_ignores_repeats():
+def test_weighted_manifold_metrics_at_unit_weights_equal_the_plain_ones_and_ignore_repeats():
     real, fake = clusters(80, 8, 0.0, 0), clusters(70, 8, 0.7, 1)
     args = Neighbours.of(real), Neighbours.of(fake), _distances(fake, real)
-    plain = precision_recall(real, fake, k=3)
-    assert weighted_precision_recall(*args, np.ones(80), np.ones(70), 3) == pytest.approx(plain)
+    plain = manifold_metrics(real, fake, k=3)
+    assert weighted_manifold_metrics(*args, np.ones(80), np.ones(70), 3) == pytest.approx(plain)
     # a repeated real point is still one ball centre: its k-NN radius is not zero
     repeats = np.ones(80)
     repeats[:10] = 4
-    precision, recall = weighted_precision_recall(*args, repeats, np.ones(70), 3)
-    assert 0 < precision <= 1 and 0 < recall <= 1
+    values = weighted_manifold_metrics(*args, repeats, np.ones(70), 3)
+    assert all(0 < values[m] <= 1 for m in ("precision", "recall", "coverage"))
+    assert values["density"] > 0
+    # a fake point drawn twice counts twice: density is its plain value on the expanded set
+    twice = np.ones(70)
+    twice[:5] = 2
+    expanded = np.concatenate([fake, fake[:5]])
+    density = weighted_manifold_metrics(*args, np.ones(80), twice, 3)["density"]
+    expected = manifold_metrics(real, expanded, k=3)["density"]
+    assert density == pytest.approx(expected)
 
 
 def test_basic_interval_reverses_the_bootstrap_bias():

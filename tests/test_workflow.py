@@ -15,6 +15,7 @@ import pytest
 import yaml
 from patchdata import REAL_SAMPLE
 
+from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.metrics import METRIC_COLUMNS
 from idc_synth.quality import CLEANFID_CACHE
 
@@ -318,6 +319,11 @@ def test_summary_figures_and_html_report(finished_run):
         quality["feature_space"] == "pixels", ["spectral_distance", "spike_ratio"]
     ]
     assert len(spectral) == 8 and spectral.notna().all().all()  # every set and class
+    assert quality.loc[distribution.index, ["density", "coverage"]].notna().all().all()
+    copied = pd.read_csv(finished_run / "results/metrics/memorization.tsv", sep="\t")
+    assert list(copied.columns) == list(MEMORIZATION_COLUMNS)
+    assert set(copied["generator"]) == {"dcgan", "diffusion"}
+    assert set(copied["verdict"]) <= {"copied beyond the floor", "not shown"}
     for model in ("dcgan/class0", "dcgan/class1", "diffusion"):
         progress = pd.read_csv(finished_run / f"results/models/{model}/quality.tsv", sep="\t")
         assert len(progress) and progress["fid_pixels"].notna().all(), model

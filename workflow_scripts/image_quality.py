@@ -6,7 +6,8 @@ set's class counts, and calibrates the near-copy thresholds on the held-out trai
 ``image_quality`` measures one set against it: a generator's synthetic patches, ``holdout``
 (held-out train: the floor) or ``real_val`` (the cross-patient shift), and keeps the features
 its rows used. The gather rule stacks every set's table into one and adds the patient-level
-bootstrap intervals, which need every set at once (idc_synth.quality_intervals).
+bootstrap intervals, which need every set at once (idc_synth.quality_intervals), and writes
+memorization per train patient (idc_synth.memorization).
 """
 
 import functools
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from idc_synth.classifier import load_classifier
+from idc_synth.memorization import memorization_table
 from idc_synth.pack import load_packed
 from idc_synth.quality import (
     DISTRIBUTION_SPACES,
@@ -167,11 +169,13 @@ def gather(
     features: Mapping[str, Path],
     reference_path: Path,
     output: Path,
+    memorization: Path,
     settings: QualitySettings,
     log: Path | None,
 ) -> None:
     """Every set's rows in one table (per feature space, the generators, then the held-out
-    floor and the val shift), with the patient-level bootstrap interval columns."""
+    floor and the val shift), with the patient-level bootstrap interval columns; and each
+    generator's near copies per train patient against the held-out floor."""
     with rule_logging(log) as logger:
         frame = pd.concat(
             [pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""]) for path in tables],
@@ -213,6 +217,12 @@ def gather(
         output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(output, sep="\t", index=False)
         logger.info("wrote %s (%d rows) from %d tables", output, len(frame), len(tables))
+        generators = {name: sets[name] for name in sets if name not in (HOLDOUT, REAL_VAL)}
+        copied = memorization_table(
+            reference, generators, settings.near_copy_percentile, settings.confidence_level
+        )
+        copied.to_csv(memorization, sep="\t", index=False)
+        logger.info("wrote %s (%d rows)", memorization, len(copied))
 
 
 def with_intervals(frame: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
@@ -244,6 +254,7 @@ if __name__ == "__main__":
             },
             reference_path=Path(sm.input.reference),
             output=Path(sm.output.table),
+            memorization=Path(sm.output.memorization),
             settings=QualitySettings(**sm.params.settings),
             log=Path(sm.log[0]),
         )

@@ -29,13 +29,19 @@ def main(
     split_info: Path | None = None,
 ) -> None:
     """`tables`: summary_ci, tests, primary, variance, calibration, tstr, image_quality,
-    patient_spread, probability_calibration, robustness, efficiency, efficiency_contrasts and
-    efficiency_equivalents paths (None when not run)."""
+    memorization, patient_spread, probability_calibration, robustness, efficiency,
+    efficiency_contrasts and efficiency_equivalents paths (None when not run)."""
     with rule_logging(log) as logger:
         frames = {
             name: _read(
                 path,
-                dtype={"seed": str, "label": str, "worst_patient": str, "note": str},
+                dtype={
+                    "seed": str,
+                    "label": str,
+                    "worst_patient": str,
+                    "patient": str,
+                    "note": str,
+                },
                 keep_default_na=True,
             )
             for name, path in tables.items()
@@ -70,6 +76,7 @@ if __name__ == "__main__":
         "calibration",
         "tstr",
         "image_quality",
+        "memorization",
         "patient_spread",
         "probability_calibration",
         "robustness",

@@ -36,6 +36,7 @@ TABLES = {
     for name in (
         "primary",
         "image_quality",
+        "memorization",
         "tstr",
         "cost",
         "robustness",
@@ -51,6 +52,7 @@ SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
 # The real reference rows of image_quality.tsv (idc_synth.quality.REFERENCES; not imported,
 # that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
 FLOOR, SHIFT = "holdout", "real_val"
+COPIED = "copied beyond the floor"  # memorization.tsv's verdict (idc_synth.memorization, torch)
 
 ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED = "advantage", "limitation", "neutral", "missing"
 HEADINGS = {
@@ -474,6 +476,33 @@ def quality_findings(arm: str, image_quality: pd.DataFrame | None) -> list[Findi
     return findings
 
 
+def memorization_findings(arm: str, memorization: pd.DataFrame | None) -> list[Finding]:
+    """Train patients whose near copies among ``arm``'s patches exceed their held-out floor
+    (Holm over the patients of a feature space), named as a limitation; else a neutral line.
+    Nothing when the table is absent (quality_findings says why)."""
+    if memorization is None:
+        return []
+    ours = memorization[memorization["generator"] == arm]
+    if ours.empty:
+        return []
+    copied = ours[ours["verdict"] == COPIED]
+    if copied.empty:
+        spaces = " and ".join(dict.fromkeys(ours["feature_space"]))
+        text = (
+            f"no train patient copied beyond the held-out floor ({ours['patient'].nunique()} "
+            f"patients, {spaces} space, Holm over patients)"
+        )
+        return [Finding("memorization", NEUTRAL, text, "memorization")]
+    named = "; ".join(
+        f"patient {r['patient']} ({r['feature_space']} space: {format_value(r['share'])} of "
+        f"the patches {interval(r['ci_low'], r['ci_high'])} vs floor "
+        f"{format_value(r['floor_share'])}, Holm p {format_value(r['p_holm'])})"
+        for r in copied.to_dict("records")
+    )
+    text = f"train patients copied beyond the held-out floor: {named}"
+    return [Finding("memorization", LIMITATION, text, "memorization")]
+
+
 def tstr_findings(arm: str, tstr: pd.DataFrame | None) -> list[Finding]:
     """What a classifier trained on ``arm``'s patches alone reaches on the real test split."""
     if tstr is None or tstr.empty:
@@ -625,10 +654,12 @@ def generator_findings(
     robustness: pd.DataFrame | None,
     probability_calibration: pd.DataFrame | None,
     efficiency_contrasts: pd.DataFrame | None,
+    memorization: pd.DataFrame | None = None,
 ) -> list[Finding]:
     return [
         *primary_findings(arm, primary),
         *quality_findings(arm, image_quality),
+        *memorization_findings(arm, memorization),
         *tstr_findings(arm, tstr),
         *cost_findings(arm, costs, generators),
         *robustness_findings(arm, robustness),

@@ -241,6 +241,8 @@ QUALITY_PANELS = (
     ("kid", "KID (lower is better)"),
     ("precision", "precision (fidelity)"),
     ("recall", "recall (diversity)"),
+    ("density", "density (fidelity; ~1: like real)"),
+    ("coverage", "coverage (diversity)"),
 )
 SPECTRAL_PANELS = (
     ("spectral_distance", "power-spectrum distance\n(log10, lower is better)"),
@@ -328,13 +330,13 @@ def _interval(table: pd.DataFrame, metric: str) -> tuple[str, str] | None:
 
 
 def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()) -> Path:
-    """FID, KID, precision and recall per class, one row per feature space that has values,
-    all bars of a class at the same n; the spectral fidelity (pixel rows); then the near-copy
-    shares (classifier and pixel space) with their CIs and the expected false-flag rate
-    (dotted). Error bars: the patient-level bootstrap intervals. Each generator stands next to
-    held-out train (hatched: what a perfect generator matches) and val (the patient shift). A
-    feature space whose rows were all skipped (Inception without weights) is named in the
-    caption line, not drawn as empty panels."""
+    """FID, KID, precision, recall, density and coverage per class, one row per feature space
+    that has values, all bars of a class at the same n; the spectral fidelity (pixel rows); then
+    the near-copy shares (classifier and pixel space) with their CIs and the expected
+    false-flag rate (dotted). Error bars: the patient-level bootstrap intervals. Each generator
+    stands next to held-out train (hatched: what a perfect generator matches) and val (the
+    patient shift). A feature space whose rows were all skipped (Inception without weights) is
+    named in the caption line, not drawn as empty panels."""
     table = image_quality.copy()
     table["status"] = table["status"].astype(str)
     sets = _quality_sets(table) if len(table) else []
@@ -362,7 +364,7 @@ def plot_quality(image_quality: pd.DataFrame, path: Path, style: Style = Style()
             interval = _interval(rows, metric)
             _quality_bars(ax, rows, sets, metric, style, interval=interval, marker=marker)
             ax.set_title(f"{title}\n[{space} features]")
-            if metric in ("precision", "recall"):
+            if metric in ("precision", "recall", "coverage"):
                 ax.set_ylim(0, 1.05)
     spectral_axes = axes[len(spaces)]
     pixel_rows = table[table["feature_space"] == "pixels"]
@@ -542,10 +544,12 @@ def plot_closest_pairs(
     path: Path,
     style: Style = Style(),
     n_pairs: int = 8,
+    flagged: Mapping[str, set[str]] | None = None,
 ) -> Path:
     """Per set and copy space (keys like ``dcgan [pixels]``), its patches closest to a train
     patch (top) above that train patch (bottom), with their distance: the worst offenders of
-    the memorisation check."""
+    the memorisation check. Under each pair its train patient (when the pairs name it), in red
+    where ``flagged`` (same keys) lists the patient as copied beyond the held-out floor."""
     names = list(pairs) or ["(none)"]
     figure, axes = _figure(style, len(names), 1, 1.1 * n_pairs + 1, 2.6 * len(names))
     for ax, name in zip(axes[:, 0], names, strict=True):
@@ -568,12 +572,37 @@ def plot_closest_pairs(
                 va="bottom",
                 size=max(6, style.font_size - 2),
             )
+        if "patient" in pairs[name]:
+            _label_patients(
+                ax,
+                np.asarray(pairs[name]["patient"])[order],
+                step,
+                synthetic.shape,
+                (flagged or {}).get(name, set()),
+                style,
+            )
         ax.set_xticks([])
         ax.set_yticks(
             [synthetic.shape[1] / 2, synthetic.shape[1] * 1.5 + gap], ["synthetic", "train"]
         )
         ax.set_title(f"{name}: closest synthetic-train pairs (distance above)", pad=14)
     return _save(figure, path, style)
+
+
+def _label_patients(ax, patients, step: float, shape, flagged: set[str], style: Style) -> None:
+    """Each pair's train patient under it; a patient copied beyond the floor in red, bold."""
+    for index, patient in enumerate(patients):
+        copied = str(patient) in flagged
+        ax.text(
+            index * step + shape[2] / 2,
+            2 * shape[1] + 4,
+            str(patient),
+            ha="center",
+            va="top",
+            size=max(6, style.font_size - 3),
+            color="tab:red" if copied else "black",
+            weight="bold" if copied else "normal",
+        )
 
 
 def plot_per_patient(per_patient: pd.DataFrame, metric: str, path: Path, style: Style = Style()):
@@ -911,16 +940,24 @@ def _render_training(inputs, path, style, options):
 
 
 def _render_closest_pairs(inputs, path, style, options):
-    """One row per generator and copy space: the npz holds ``{space}_{key}`` arrays."""
+    """One row per generator and copy space: the npz holds ``{space}_{key}`` arrays; the
+    patients memorization.tsv finds copied beyond the floor are marked."""
     pairs = {}
     for generator, npz in _keyed(inputs, "pairs").items():
         with np.load(npz, allow_pickle=False) as data:
             spaces = [key.removesuffix("_distances") for key in data if key.endswith("_distances")]
             for space in spaces:
+                keys = ("synthetic", "train", "distances", "patient")
                 pairs[f"{generator} [{space}]"] = {
-                    key: data[f"{space}_{key}"] for key in ("synthetic", "train", "distances")
+                    key: data[f"{space}_{key}"] for key in keys if f"{space}_{key}" in data
                 }
-    return plot_closest_pairs(pairs, path, style, n_pairs=int(options.get("closest_pairs", 8)))
+    flagged: dict[str, set[str]] = {}
+    if inputs.get("memorization"):
+        table = _read_tsv(_one(inputs, "memorization")).astype({"patient": str})
+        for row in table[table["verdict"] == "copied beyond the floor"].itertuples():
+            flagged.setdefault(f"{row.generator} [{row.feature_space}]", set()).add(row.patient)
+    n_pairs = int(options.get("closest_pairs", 8))
+    return plot_closest_pairs(pairs, path, style, n_pairs=n_pairs, flagged=flagged)
 
 
 def _render_per_patient(inputs, path, style, options):

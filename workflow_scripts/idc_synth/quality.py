@@ -28,7 +28,10 @@ shift, ``<metric>_vs_floor_*``, ``<metric>_vs_shift_*``) come from a patient-lev
 over every set at once (idc_synth.quality_intervals), added when the rows are gathered; each
 job writes the features its rows used for it.
 
-Precision and recall follow Kynkaanniemi et al. 2019 (k-NN balls around each set). Near copies
+Precision and recall follow Kynkaanniemi et al. 2019 (k-NN balls around each set), density and
+coverage Naeem et al. 2020 (real's k-NN balls only), all with the same k and matched-n sets.
+A point on a ball's boundary is inside it, so duplicates (zero radii) and identical sets score
+1, not 0 (density (k+1)/k: each real ball holds its own copy and k neighbours). Near copies
 (classifier and pixel space, all patches) are calibrated on the held-out train patches: the
 threshold is their k-th smallest distance to train with k = floor(q/100 (m + 1)), so a fresh
 sample exchangeable with them is flagged with probability k/(m + 1) (``near_copy_expected``,
@@ -72,6 +75,7 @@ MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not 
 PIXEL_BLOCK = 5  # 50 px -> 10 x 10 block means
 FID_INF_POINTS = 5  # subset sizes from n/2 to n for the 1/N fit
 FID_INF_DRAWS = 2  # FID draws averaged per subset size
+MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")  # k-NN ball metrics
 DISTANCE_BUDGET_BYTES = 1 << 28  # largest block of pairwise distances held at once (256 MiB)
 ROW_COLUMNS = (
     "feature_space",
@@ -85,6 +89,8 @@ ROW_COLUMNS = (
     "kid_subset",
     "precision",
     "recall",
+    "density",
+    "coverage",
     "n_copy_checked",
     "near_copy_share",
     "near_copy_low",
@@ -344,7 +350,7 @@ def kid(
 
 
 # ---------------------------------------------------------------------------------------------
-# Nearest neighbours (batched torch.cdist, memory-bounded), precision/recall, memorisation
+# Nearest neighbours (batched torch.cdist, memory-bounded), k-NN ball metrics, memorisation
 
 
 def _blocks(n_queries: int, n_reference: int) -> Iterator[slice]:
@@ -370,32 +376,39 @@ def nearest_neighbours(queries: np.ndarray, reference: np.ndarray) -> tuple[np.n
     return torch.cat(distances).double().numpy(), torch.cat(indices).numpy()
 
 
-def knn_radii(feats: np.ndarray, k: int) -> np.ndarray:
+def knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each point to its k-th nearest other point of the same set."""
-    x = _tensor(feats)
     radii = [
-        torch.cdist(x[block], x).topk(k + 1, dim=1, largest=False).values[:, k]
-        for block in _blocks(len(x), len(x))
+        torch.cdist(feats[block], feats).topk(k + 1, dim=1, largest=False).values[:, k]
+        for block in _blocks(len(feats), len(feats))
     ]
-    return torch.cat(radii).double().numpy()
+    return torch.cat(radii)
 
 
-def _coverage(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> float:
-    """Share of queries inside at least one ball (centre, radius)."""
-    q, c, r = _tensor(queries), _tensor(centres), torch.as_tensor(radii, dtype=torch.float32)
-    inside = [
-        (torch.cdist(q[block], c) <= r[None, :]).any(dim=1) for block in _blocks(len(q), len(c))
-    ]
-    return float(torch.cat(inside).double().mean())
-
-
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float]:
-    """Improved precision (fake inside the real manifold) and recall (real inside the fake one)."""
+def manifold_metrics(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float]:
+    """k-NN ball metrics of ``fake`` against ``real``: improved precision (fake inside real's
+    balls) and recall (real inside fake's balls), Kynkaanniemi et al. 2019; density (real balls
+    holding a fake point, per fake point, over k: about 1 for a sample of the real distribution)
+    and coverage (real balls holding any fake point), Naeem et al. 2020."""
     if min(len(real), len(fake)) <= k:
-        return math.nan, math.nan
-    precision = _coverage(fake, real, knn_radii(real, k))
-    recall = _coverage(real, fake, knn_radii(fake, k))
-    return precision, recall
+        return dict.fromkeys(MANIFOLD_METRICS, math.nan)
+    x, y = _tensor(real), _tensor(fake)
+    real_radii, fake_radii = knn_radii(x, k), knn_radii(y, k)
+    balls = torch.zeros(len(y), dtype=torch.float64)  # per fake point: real balls holding it
+    covered = torch.zeros(len(x), dtype=torch.bool)
+    recalled = torch.zeros(len(x), dtype=torch.bool)
+    for block in _blocks(len(y), len(x)):
+        distances = torch.cdist(y[block], x)
+        inside = distances <= real_radii[None, :]
+        balls[block] = inside.sum(dim=1).double()
+        covered |= inside.any(dim=0)
+        recalled |= (distances <= fake_radii[block, None]).any(dim=0)
+    return {
+        "precision": float((balls > 0).double().mean()),
+        "recall": float(recalled.double().mean()),
+        "density": float(balls.sum() / (k * len(y))),
+        "coverage": float(covered.double().mean()),
+    }
 
 
 def wilson_interval(successes: int, trials: int, level: float) -> tuple[float, float]:
@@ -450,10 +463,19 @@ class NearCopies:
         return wilson_interval(int(self.flagged.sum()), len(self.flagged), level)
 
 
+def flag_copies(
+    distances: np.ndarray, train_index: np.ndarray, threshold: CopyThreshold
+) -> NearCopies:
+    """Flag the patches at most ``threshold.distance`` from their nearest train patch."""
+    distances = np.asarray(distances, dtype=float)
+    return NearCopies(
+        distances, np.asarray(train_index), threshold, distances <= threshold.distance
+    )
+
+
 def near_copies(candidates: np.ndarray, train: np.ndarray, threshold: CopyThreshold) -> NearCopies:
     """Flag candidates at most ``threshold.distance`` from their nearest train patch."""
-    distances, index = nearest_neighbours(candidates, train)
-    return NearCopies(distances, index, threshold, distances <= threshold.distance)
+    return flag_copies(*nearest_neighbours(candidates, train), threshold)
 
 
 def closest_pairs(
@@ -515,19 +537,23 @@ def reference_features(
     settings: QualitySettings,
 ) -> dict[str, np.ndarray]:
     """Per class: train features of every patch (copy spaces) and of the matched-n train
-    subsample (distribution spaces) with its patients, the held-out patches' nearest-train
-    distances that calibrate the near-copy thresholds, and train's spectral sums per patient.
-    Flat ``{key: array}`` for an .npz."""
+    subsample (distribution spaces) with its patients, each train patch's patient, the held-out
+    patches' nearest-train distances that calibrate the near-copy thresholds (and which train
+    patch is nearest), and train's spectral sums per patient. Flat ``{key: array}`` for an .npz."""
     out: dict[str, np.ndarray] = {}
     for label in (0, 1):
         train_rows = train.rows(label)
         out[f"train_rows_{label}"] = train_rows
+        if train.patients is not None:
+            out[f"train_patients_{label}"] = train.patient_names(train_rows)
         out.update(spectral_arrays(train, train_rows, f"spectral_train_{label}"))
         for space in COPY_SPACES:
             feats = feature_fns[space](train.images, train_rows)
             out[f"{space}_train_{label}"] = feats
             held = feature_fns[space](holdout.images, holdout.rows(label))
-            out[f"{space}_calibration_{label}"] = nearest_neighbours(held, feats)[0]
+            distances, nearest = nearest_neighbours(held, feats)
+            out[f"{space}_calibration_{label}"] = distances
+            out[f"{space}_calibration_nearest_{label}"] = nearest  # the floor per patient
         for space in DISTRIBUTION_SPACES:
             n = sizes[space][label]
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
@@ -564,7 +590,8 @@ def distribution_row(
     real: np.ndarray,
     settings: QualitySettings,
 ) -> dict:
-    """FID, FID_inf, KID and precision/recall of ``fake`` against ``real`` (both n patches)."""
+    """FID, FID_inf, KID and the k-NN ball metrics of ``fake`` against ``real`` (both n
+    patches)."""
     n = len(fake)
     row = empty_row(space, generator, label, "ok")
     seed = settings.sample_seed * 2 + int(label)
@@ -573,7 +600,7 @@ def distribution_row(
     )
     row["fid"] = fid(fake, real)
     row["fid_inf"] = fid_infinity(fake, real, seed)
-    row["precision"], row["recall"] = precision_recall(real, fake, settings.pr_k)
+    row.update(manifold_metrics(real, fake, settings.pr_k))
     note = "fid_inf: FID extrapolated to n = infinity (Chong & Forsyth 2020)"
     return {**row, "n": n, "note": note}
 
@@ -599,9 +626,11 @@ def assess(
     settings: QualitySettings,
 ) -> tuple[list[dict], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per class, one row per feature space; per copy space its closest candidate-train pairs
-    (``{space}_{key}`` arrays); and what the patient bootstrap needs, the features each
-    distribution row used (``{space}_{label}``, with ``{space}_groups_{label}`` patients for a
-    real set) and the spectral sums (``spectral_{label}_*``)."""
+    (``{space}_{key}`` arrays, with the train patch's patient); what the patient bootstrap
+    needs, the features each distribution row used (``{space}_{label}``, with
+    ``{space}_groups_{label}`` patients for a real set) and the spectral sums
+    (``spectral_{label}_*``); and every candidate's nearest-train distance and train patch
+    (``{space}_copy_{label}``, ``{space}_copy_nearest_{label}``)."""
     rows: list[dict] = []
     features: dict[str, np.ndarray] = {}
     pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
@@ -659,6 +688,9 @@ def assess(
                 pair_parts[space].append(
                     (found.distances, cand_rows, train_rows[found.train_index])
                 )
+                # what memorization per train patient needs (idc_synth.memorization)
+                features[f"{space}_copy_{label}"] = found.distances
+                features[f"{space}_copy_nearest_{label}"] = found.train_index
                 copy_row = {**_copy_columns(found, settings.confidence_level), "note": note}
                 log.info(
                     "class %d, %s space: %.2f%% near copies (expected %.2f%%)",
@@ -694,6 +726,8 @@ def assess(
             train_rows,
             settings.closest_pairs,
         )
+        if train.patients is not None:
+            found["patient"] = train.patient_names(found["train_row"])
         pairs.update({f"{space}_{key}": value for key, value in found.items()})
     return rows, pairs, features
 

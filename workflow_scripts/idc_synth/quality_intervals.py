@@ -9,11 +9,11 @@ whole. The resampled units:
   training another generator is not in these intervals).
 
 A replicate is a multiplicity per unit, so no feature is recomputed: FID from weighted means and
-covariances, KID as a weighted U-statistic of kernel matrices computed once, precision/recall from
-k-NN balls around the distinct drawn points (a repeated point is one point of the manifold, not a
-zero-radius ball), spectra as weighted sums of per-patient sums. Each row gets the interval of its
-own value and of its paired difference from the floor row and from the shift row (the same
-replicate, so shared train patients cancel).
+covariances, KID as a weighted U-statistic of kernel matrices computed once, precision, recall,
+density and coverage from k-NN balls around the distinct drawn points (a repeated point is one
+point of the manifold, not a zero-radius ball), spectra as weighted sums of per-patient sums.
+Each row gets the interval of its own value and of its paired difference from the floor row and
+from the shift row (the same replicate, so shared train patients cancel).
 
 The intervals are basic bootstrap intervals, [2 t - q_high, 2 t - q_low] around the statistic t
 of the unresampled rows: FID, KID, precision and recall are biased at finite n, and a draw with
@@ -32,15 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from idc_synth.quality import MANIFOLD_METRICS
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spike_ratio
 
 MIN_PATIENTS = 5  # fewer units than this make a bootstrap interval meaningless: undefined
 MIN_FINITE_SHARE = 0.95  # replicates where a statistic is defined, else the interval is not
-DISTRIBUTION_METRICS = ("fid", "kid", "precision", "recall")
+DISTRIBUTION_METRICS = ("fid", "kid", *MANIFOLD_METRICS)
 SPECTRAL_METRICS = ("spectral_distance", "spike_ratio")
 METRICS = DISTRIBUTION_METRICS + SPECTRAL_METRICS
-BOUNDS = {"precision": (0.0, 1.0), "recall": (0.0, 1.0)} | dict.fromkeys(
-    ("fid", "spectral_distance", "spike_ratio"), (0.0, math.inf)
+BOUNDS = dict.fromkeys(("precision", "recall", "coverage"), (0.0, 1.0)) | dict.fromkeys(
+    ("fid", "density", "spectral_distance", "spike_ratio"), (0.0, math.inf)
 )
 SUFFIXES = ("low", "high", "vs_floor_low", "vs_floor_high", "vs_shift_low", "vs_shift_high")
 INTERVAL_COLUMNS = tuple(f"{metric}_{suffix}" for metric in METRICS for suffix in SUFFIXES)
@@ -136,18 +137,26 @@ def _coverage(cross: np.ndarray, radii: np.ndarray, centres: np.ndarray, w: np.n
     return float(w @ inside / w.sum())
 
 
-def weighted_precision_recall(
+def weighted_manifold_metrics(
     real: Neighbours, fake: Neighbours, cross: np.ndarray, w_real, w_fake, k: int
-) -> tuple[float, float]:
-    """Improved precision/recall (Kynkaanniemi et al. 2019) of weighted sets; ``cross`` holds
-    fake-to-real distances. The manifolds are balls around the distinct drawn points."""
+) -> dict[str, float]:
+    """Precision, recall, density and coverage (idc_synth.quality.manifold_metrics) of weighted
+    sets; ``cross`` holds fake-to-real distances. The balls are around the distinct drawn
+    points; a drawn point counts with its multiplicity."""
     real_on, fake_on = w_real > 0, w_fake > 0
     real_radii, fake_radii = real.radii(real_on, k), fake.radii(fake_on, k)
     if np.isnan(real_radii[real_on]).all() or np.isnan(fake_radii[fake_on]).all():
-        return math.nan, math.nan
-    precision = _coverage(cross[fake_on], real_radii, np.flatnonzero(real_on), w_fake[fake_on])
-    recall = _coverage(cross.T[real_on], fake_radii, np.flatnonzero(fake_on), w_real[real_on])
-    return precision, recall
+        return dict.fromkeys(MANIFOLD_METRICS, math.nan)
+    centres = np.flatnonzero(real_on)
+    inside = cross[fake_on][:, centres] <= real_radii[centres][None, :]  # fake x real balls
+    w_queries, w_centres = w_fake[fake_on], w_real[centres]
+    balls = inside.sum(axis=1)
+    return {
+        "precision": float(w_queries @ (balls > 0) / w_queries.sum()),
+        "recall": _coverage(cross.T[real_on], fake_radii, np.flatnonzero(fake_on), w_centres),
+        "density": float(w_queries @ balls / (k * w_queries.sum())),
+        "coverage": float(w_centres @ inside.any(axis=0) / w_centres.sum()),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,19 +216,17 @@ Statistic = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 
 
 def distribution_statistic(reference: FeatureSet, candidate: FeatureSet, pr_k: int) -> Statistic:
-    """FID, KID, precision and recall of a candidate against the reference, as a function of
-    both sets' weights (kernels and distances are computed once)."""
+    """FID, KID and the k-NN ball metrics of a candidate against the reference, as a function
+    of both sets' weights (kernels and distances are computed once)."""
     r, c = reference.feats, candidate.feats
     k_rr, k_cc, k_cr = polynomial_kernel(r, r), polynomial_kernel(c, c), polynomial_kernel(c, r)
     real, fake, cross = Neighbours.of(r), Neighbours.of(c), _distances(c, r)
 
     def values(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, float]:
-        precision, recall = weighted_precision_recall(real, fake, cross, w_ref, w_cand, pr_k)
         return {
             "fid": frechet_distance(c, r, w_cand, w_ref),
             "kid": weighted_kid(k_cc, k_rr, k_cr, w_cand, w_ref),
-            "precision": precision,
-            "recall": recall,
+            **weighted_manifold_metrics(real, fake, cross, w_ref, w_cand, pr_k),
         }
 
     return values

@@ -483,6 +483,7 @@ def build_summary(
     efficiency: pd.DataFrame | None = None,
     efficiency_contrasts: pd.DataFrame | None = None,
     efficiency_equivalents: pd.DataFrame | None = None,
+    memorization: pd.DataFrame | None = None,
     split_info: dict | None = None,
 ) -> str:
     level = percent(summary_ci["confidence_level"].iloc[0]) if len(summary_ci) else "–"
@@ -577,6 +578,7 @@ def build_summary(
             robustness=robustness,
             probability_calibration=probability_calibration,
             efficiency_contrasts=efficiency_contrasts,
+            memorization=memorization,
         ),
     ]
     return "\n".join(sections)

@@ -1,0 +1,89 @@
+"""Memorization per training patient: planted copies of one patient are found for that
+patient only; a generator of fresh patches is flagged for none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from idc_synth.memorization import COLUMNS, COPIED, NOT_SHOWN, holm, memorization_table
+from idc_synth.quality import nearest_neighbours
+
+PATIENTS = 8
+TRAIN_PER_PATIENT, HELD_PER_PATIENT = 40, 50
+SPACE = "classifier"
+COPIED_PATIENT = "p3"
+
+
+def patient_patches(n_per_patient: int, rng: np.random.Generator):
+    """Patches of every patient around the patient's own centre, half of each class."""
+    centres = np.random.default_rng(0).normal(0, 3, (PATIENTS, 6))
+    patients = np.repeat([f"p{i}" for i in range(PATIENTS)], n_per_patient)
+    feats = centres[np.repeat(np.arange(PATIENTS), n_per_patient)] + rng.normal(
+        size=(len(patients), 6)
+    )
+    labels = np.arange(len(patients)) % 2
+    return feats, labels, patients
+
+
+@pytest.fixture(scope="module")
+def study():
+    rng = np.random.default_rng(1)
+    train, train_labels, train_patients = patient_patches(TRAIN_PER_PATIENT, rng)
+    held, held_labels, _ = patient_patches(HELD_PER_PATIENT, rng)
+    reference = {}
+    for label in (0, 1):
+        ours = train[train_labels == label]
+        distances, nearest = nearest_neighbours(held[held_labels == label], ours)
+        reference[f"{SPACE}_calibration_{label}"] = distances
+        reference[f"{SPACE}_calibration_nearest_{label}"] = nearest
+        reference[f"train_patients_{label}"] = train_patients[train_labels == label]
+    fresh, fresh_labels, _ = patient_patches(30, rng)
+    # the copier: fresh patches plus one patient's train patches, barely perturbed
+    planted = train_patients == COPIED_PATIENT
+    copies = train[planted] + rng.normal(0, 1e-4, (planted.sum(), 6))
+    copier = np.concatenate([fresh, copies])
+    copier_labels = np.concatenate([fresh_labels, train_labels[planted]])
+
+    def features(feats, labels):
+        out = {}
+        for label in (0, 1):
+            ours = train[train_labels == label]
+            distances, nearest = nearest_neighbours(feats[labels == label], ours)
+            out[f"{SPACE}_copy_{label}"] = distances
+            out[f"{SPACE}_copy_nearest_{label}"] = nearest
+        return out
+
+    generators = {
+        "copier": features(copier, copier_labels),
+        "fresh": features(fresh, fresh_labels),
+    }
+    # a 10 % threshold: fresh patches are flagged too, at the floor's rate
+    return memorization_table(reference, generators, percentile=10.0, level=0.95)
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+
+
+def test_one_row_per_generator_and_train_patient(study):
+    assert list(study.columns) == list(COLUMNS)
+    assert len(study) == 2 * PATIENTS and set(study["feature_space"]) == {SPACE}
+    assert (study.groupby("generator")["n_nearest"].sum() == [240 + 40, 240]).all()
+    assert study["share"].between(study["ci_low"], study["ci_high"]).all()
+
+
+def test_a_generator_copying_one_patient_is_flagged_for_that_patient_only(study):
+    copier = study[study["generator"] == "copier"].set_index("patient")
+    assert copier.loc[COPIED_PATIENT, "verdict"] == COPIED
+    assert copier.loc[COPIED_PATIENT, "near_copies"] >= TRAIN_PER_PATIENT
+    assert copier.loc[COPIED_PATIENT, "ci_low"] > copier.loc[COPIED_PATIENT, "floor_share"]
+    assert (copier.drop(index=COPIED_PATIENT)["verdict"] == NOT_SHOWN).all()
+
+
+def test_a_generator_of_fresh_patches_is_flagged_for_no_patient(study):
+    fresh = study[study["generator"] == "fresh"]
+    assert fresh["near_copies"].sum() > 10  # ~10 % flagged, spread over the patients
+    assert (fresh["verdict"] == NOT_SHOWN).all()
+    assert (fresh["p_holm"] >= fresh["p_value"]).all()
