@@ -64,7 +64,7 @@ def test_profile_plans_the_full_study_with_only_the_data_root_set(
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     seeds = len(STUDY["classifier"]["seeds"])
-    arms = 3
+    arms = len(STUDY.get("arms") or yaml.safe_load((REPO / "config.yaml").read_text())["arms"])
     jobs = job_counts(output)
     assert jobs["train_classifier"] == arms * seeds + 2  # + one synthetic-only per generator
     assert jobs["predict"] == jobs["train_classifier"]
