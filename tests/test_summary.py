@@ -77,7 +77,12 @@ def primary(rows: list[tuple], patients: int = 40, realizations: int = 3) -> pd.
 
 def test_a_verdict_resting_on_one_trained_generator_says_so():
     one = conclusion(primary([(0.03, 0.008), (0.0, 0.01)], realizations=1))
-    assert "**One generator realization:** dcgan's and diffusion's verdict rests on one" in one
+    assert "**One generator realization:** dcgan's and diffusion's verdicts rest on one" in one
+    rows = primary([(0.03, 0.008), (0.0, 0.01)], realizations=1)
+    repeated = pd.concat([rows, rows.assign(arm_b="stain")], ignore_index=True)
+    assert "dcgan's and diffusion's verdicts rest" in conclusion(repeated)  # each arm once
+    single = conclusion(rows.iloc[:1])
+    assert "**One generator realization:** dcgan's verdict rests on one" in single
     assert "`synthetic.generator_realizations: per_draw`" in one
     assert "One generator realization" not in conclusion(primary([(0.03, 0.008), (0.0, 0.01)]))
 

@@ -346,11 +346,13 @@ def realization_caveat(primary: pd.DataFrame) -> list[str]:
     single = primary[(primary["generator_realizations"] == 1) & (primary["n_seeds"] > 1)]
     if single.empty:
         return []
-    arms = " and ".join(f"{arm}'s" for arm in single["arm_a"])
+    names = [f"{arm}'s" for arm in dict.fromkeys(single["arm_a"])]
+    arms = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    verdicts = "verdicts rest" if len(names) > 1 else "verdict rests"
     return [
         "",
-        f"**One generator realization:** {arms} verdict rests on one trained generator (per "
-        "class): every seed's classifier trained on its patches, so the verdict holds for that "
+        f"**One generator realization:** {arms} {verdicts} on one trained generator (per "
+        "class): every seed's classifier trained on its patches, so a verdict holds for that "
         "training run, and another run of the generator's training could differ. "
         "`synthetic.generator_realizations: per_draw` trains one generator per draw (seed + "
         "draw) and puts their training variance into the test.",
