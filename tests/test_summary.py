@@ -659,6 +659,7 @@ def test_one_decided_distance_names_itself_and_claims_nothing():
     (finding,) = quality_findings("dcgan", pd.DataFrame(rows))
     assert finding.kind == "neutral"
     assert "beyond the cross-patient shift by FID only, not by KID" in finding.text
+    assert finding.text.startswith("class 0, classifier space: FID 23.000")  # which row it is
 
 
 def test_real_patient_equivalents_read_as_patients_or_say_why_not():

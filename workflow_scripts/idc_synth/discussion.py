@@ -329,9 +329,9 @@ def _distance_finding(space: str, label, rows: dict[str, dict]) -> Finding | Non
     elif any(sides):  # one score decided, the other not: say which, claim nothing
         decided = [s.upper() for s, side in zip(scores, sides, strict=True) if side]
         undecided = [s.upper() for s, side in zip(scores, sides, strict=True) if not side]
-        where = "beyond" if 1 in sides else "within"
+        direction = "beyond" if 1 in sides else "within"
         kind = NEUTRAL
-        reading = f"{where} the cross-patient shift by {', '.join(decided)} only, not by " + (
+        reading = f"{direction} the cross-patient shift by {', '.join(decided)} only, not by " + (
             ", ".join(undecided)
         )
     else:
