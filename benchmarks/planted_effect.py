@@ -126,18 +126,19 @@ def main() -> None:
         shift = planted_shift(margin, labels, args.difference)
         rng = np.random.default_rng(args.seed)
         rows = []
+        target = f"{arms[0]} vs baseline"  # the planted arm's primary comparison
         plan = [args.difference] * args.studies + [0.0] * args.null_studies
         for index, difference in enumerate(plan):
             rewrite(copy, predictions, margin, arms[0], shift if difference else 0.0, rng)
             primary, opening = run_study(copy, args.cores)
-            verdicts = primary.set_index("arm_a")["verdict"]
+            verdicts = primary.set_index("comparison")
             rows.append(
                 {
                     "study": index,
                     "planted": difference,
                     "planted_arm": arms[0],
-                    "difference": float(primary.set_index("arm_a").loc[arms[0], "difference"]),
-                    **{f"verdict_{arm}": verdicts.get(arm, "") for arm in arms},
+                    "difference": float(verdicts.loc[target, "difference"]),
+                    **{f"verdict {name}": row.verdict for name, row in verdicts.iterrows()},
                     "opening": opening.splitlines()[0][:120],
                 }
             )
@@ -145,14 +146,14 @@ def main() -> None:
     table = pd.DataFrame(rows)
     planted = table[table["planted"] > 0]
     null = table[table["planted"] == 0]
-    decided = [f"verdict_{arm}" for arm in arms]
-    detected = int((planted[decided[0]] == "difference").sum())
+    decided = [column for column in table if column.startswith("verdict ")]
+    detected = int((planted[f"verdict {target}"] == "difference").sum())
     print(
         f"\nplanted +{args.difference:g} on {arms[0]}: {detected} of {len(planted)} studies "
-        "decided 'difference' (mean observed difference "
+        f"decided 'difference' for {target} (mean observed difference "
         f"{planted['difference'].mean():+.3f}); null: "
         f"{(null[decided] == 'difference').any(axis=1).sum()} of {len(null)} studies decided "
-        "'difference' for any generator"
+        f"'difference' in any of the {len(decided)} primary comparisons"
     )
     if args.out:
         table.to_csv(args.out, sep="\t", index=False)
