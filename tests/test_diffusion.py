@@ -128,9 +128,12 @@ def lora_run(tmp_path_factory, tiny_pipeline) -> dict:
     return kwargs
 
 
-def check_samples(run: dict) -> None:
+def check_samples(run: dict, capsys) -> None:
     sampler = load_sampler(run["model"], run["settings"], make_accelerator(run["settings"]))
+    capsys.readouterr()
     first = sampler.sample(1, 5, seed=7)
+    # a long draw reports its progress in the job's log (stderr), in scratch and LoRA modes
+    assert "sampling class 1 (5 patches)" in capsys.readouterr().err
     assert first.dtype == np.uint8 and first.shape == (5, 50, 50, 3)
     assert int(first.max()) - int(first.min()) > 10
     np.testing.assert_array_equal(first, sampler.sample(1, 5, seed=7))
@@ -163,8 +166,8 @@ def assert_scored_at(run: dict, steps: list[int]) -> None:
     assert np.isfinite(scores.to_numpy(float)).all()
 
 
-def test_scratch_samples_are_uint8_patches_reproducible_by_seed(scratch_run):
-    check_samples(scratch_run)
+def test_scratch_samples_are_uint8_patches_reproducible_by_seed(scratch_run, capsys):
+    check_samples(scratch_run, capsys)
 
 
 def test_lora_trains_and_saves_adapter_and_base_path(lora_run):
@@ -179,8 +182,8 @@ def test_lora_trains_and_saves_adapter_and_base_path(lora_run):
     assert_scored_at(lora_run, [2, 3])
 
 
-def test_lora_samples_are_uint8_patches_reproducible_by_seed(lora_run):
-    check_samples(lora_run)
+def test_lora_samples_are_uint8_patches_reproducible_by_seed(lora_run, capsys):
+    check_samples(lora_run, capsys)
 
 
 @pytest.mark.parametrize("run_name", ["scratch_run", "lora_run"])

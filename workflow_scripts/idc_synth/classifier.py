@@ -10,7 +10,6 @@ import copy
 import json
 import logging
 import math
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -21,7 +20,6 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from tqdm import tqdm
 
 from idc_synth.augment import augment_batch, mixup, stain_jitter
 from idc_synth.batches import IndexedImages, prefetch
@@ -35,6 +33,7 @@ from idc_synth.checkpoint import (
 from idc_synth.defaults import schema_defaults
 from idc_synth.metrics import classification_metrics, tune_threshold
 from idc_synth.models import ARCHITECTURES, build_classifier, to_model_input
+from idc_synth.runtime import log_progress
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ TUNED_THRESHOLD = "val"
 STEP_BUDGET = "steps"
 BUDGETS = (STEP_BUDGET, "epochs")
 PREFETCH_BATCHES = 2  # batches gathered and augmented ahead of the model, on a thread
-PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = (
     "epoch",  # the evaluation period: an epoch, or with the step budget an epoch-equivalent
     "optimizer_steps",  # taken by the end of the period
@@ -318,13 +316,11 @@ def _train_period(
     run.model.train()
     last = min(run.step + run.plan.period_steps, run.plan.budget_steps)
     total_loss, seen, waited = 0.0, 0, 0.0
-    progress = tqdm(
+    progress = log_progress(
         prefetch(_period_batches(run, images, labels, last, device), PREFETCH_BATCHES),
         total=last - run.step,
         desc=f"period {run.period + 1}",
         unit="batch",
-        file=sys.stderr,
-        mininterval=PROGRESS_MININTERVAL_S,
     )
     batches = iter(progress)
     while True:

@@ -99,3 +99,15 @@ def write_tsv(path: Path, table: pd.DataFrame, logger: logging.Logger) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, sep="\t", index=False)
     logger.info("wrote %s (%d rows):\n%s", path, len(table), table.to_string())
+
+
+PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
+
+
+def log_progress(iterable, total: int | None = None, **options):
+    """A tqdm progress bar (count, rate, ETA) on stderr, which a rule's log captures."""
+    from tqdm import tqdm
+
+    return tqdm(
+        iterable, total=total, file=sys.stderr, mininterval=PROGRESS_MININTERVAL_S, **options
+    )

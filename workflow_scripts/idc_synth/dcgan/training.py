@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -20,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from idc_synth.augment import augment_batch
 from idc_synth.checkpoint import (
@@ -44,13 +42,13 @@ from idc_synth.layout import CLASSES, PATCH_SIZE
 from idc_synth.models import to_model_input
 from idc_synth.progress import COLUMNS as PROGRESS_COLUMNS
 from idc_synth.progress import ProgressScorer, Sampler, progress_table
+from idc_synth.runtime import log_progress
 
 log = logging.getLogger(__name__)
 
 ADAM_BETA2 = 0.999
 PREVIEW_COUNT = 16  # fixed-noise patches per snapshot (conditional: half per class)
 PREVIEW_ROWS = 20  # snapshots over a training run, each a row of the progress grid
-PROGRESS_MININTERVAL_S = 30.0  # tqdm redraws at most this often: rule logs stay short
 HISTORY_COLUMNS = ["step", "epoch", "loss_d", "loss_g", "d_real", "d_fake"]
 SNAPSHOT_STANDING_BATCHES = 4  # a scored snapshot's batch-norm statistics (sampling: 64)
 
@@ -343,14 +341,7 @@ def train_dcgan(
     run.generator.train()
     run.discriminator.train()
     first_step, started = run.step, time.perf_counter()
-    progress = tqdm(
-        total=total_steps,
-        initial=run.step,
-        unit="step",
-        desc="dcgan",
-        file=sys.stderr,
-        mininterval=PROGRESS_MININTERVAL_S,
-    )
+    progress = log_progress(None, total=total_steps, initial=run.step, unit="step", desc="dcgan")
     for step, epoch, rows in _batches(len(images), settings, run.step, total_steps):
         batch = torch.from_numpy(np.ascontiguousarray(images[rows])).to(device)
         real = to_model_input(augment_batch(batch, run.streams.augment))

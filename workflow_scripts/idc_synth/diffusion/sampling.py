@@ -22,6 +22,7 @@ from idc_synth.diffusion.pretrained import load_base
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import ARM_FILE, NULL_CLASS
 from idc_synth.layout import PATCH_SIZE
+from idc_synth.runtime import log_progress
 
 if TYPE_CHECKING:  # the pipeline pulls in transformers: only LoRA jobs import it
     from diffusers import StableDiffusionPipeline
@@ -46,6 +47,13 @@ def load_sampler(model_dir: Path, settings: DiffusionSettings, accelerator: Acce
 
 def in_batches(count: int, batch_size: int) -> list[int]:
     return [min(batch_size, count - start) for start in range(0, count, batch_size)]
+
+
+def batch_progress(label: int, count: int, batch_size: int):
+    """The batch sizes of one class's draw, with their progress (rate, ETA) in the job's log:
+    at full scale a draw samples for hours."""
+    sizes = in_batches(count, batch_size)
+    return log_progress(sizes, desc=f"sampling class {label} ({count} patches)", unit="batch")
 
 
 class ScratchSampler:
@@ -79,7 +87,7 @@ class ScratchSampler:
         generator = torch.Generator().manual_seed(seed)
         batches = [
             self._sample_batch(label, size, generator)
-            for size in in_batches(count, self.settings.sample_batch_size)
+            for size in batch_progress(label, count, self.settings.sample_batch_size)
         ]
         return np.concatenate(batches) if batches else empty_patches()
 
@@ -140,7 +148,8 @@ class PretrainedSampler:
     def sample(self, label: int, count: int, seed: int) -> np.ndarray:
         generator = torch.Generator().manual_seed(seed)
         batches = []
-        for size in in_batches(count, self.settings.sample_batch_size):
+        # the pipeline's own per-step bar is off (one bar per batch would flood the log)
+        for size in batch_progress(label, count, self.settings.sample_batch_size):
             with self.accelerator.autocast():
                 pixels = self.pipeline(
                     prompt=[self.prompts[label]] * size,
