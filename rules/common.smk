@@ -13,7 +13,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
-from idc_synth.arms import SYNTHETIC_ONLY, Arm, arms_of_kind, study_generators
+from idc_synth.arms import (
+    SYNTHETIC_ONLY,
+    Arm,
+    arms_of_kind,
+    comparisons,
+    study_generators,
+)
 from idc_synth.code_version import code_digest
 from idc_synth.config_checks import (
     ConfigError,
@@ -197,11 +203,9 @@ def classic_settings(classic):
 
 
 def primary_family_size():
-    """How many comparisons the primary family decides (idc_synth.statistics.comparisons)."""
-    generators = len(arms_of_kind(ARMS, "generator"))
-    combined = [Arm.parse(arm) for arm in arms_of_kind(ARMS, "combined")]
-    versus_classic = generators if CLASSIC_ARMS else 0
-    return generators + versus_classic + sum(arm.classic in ARMS for arm in combined)
+    """How many comparisons the primary family decides: idc_synth.arms.comparisons' count (which
+    classic arm is best, chosen on val later, does not change it)."""
+    return len(comparisons(ARMS, CLASSIC_ARMS[0] if CLASSIC_ARMS else None)[0])
 
 
 # Diffusion knobs that shape only sampling: the training job never receives them, so changing

@@ -31,12 +31,19 @@ def study():
     rng = np.random.default_rng(1)
     train, train_labels, train_patients = patient_patches(TRAIN_PER_PATIENT, rng)
     held, held_labels, _ = patient_patches(HELD_PER_PATIENT, rng)
-    reference = {}
+
+    def nearest_train(feats, labels, key):
+        """Per class, the distance to and index of each patch's nearest train patch."""
+        out = {}
+        for label in (0, 1):
+            ours = train[train_labels == label]
+            distances, nearest = nearest_neighbours(feats[labels == label], ours)
+            out[f"{SPACE}_{key}_{label}"] = distances
+            out[f"{SPACE}_{key}_nearest_{label}"] = nearest
+        return out
+
+    reference = nearest_train(held, held_labels, "calibration")
     for label in (0, 1):
-        ours = train[train_labels == label]
-        distances, nearest = nearest_neighbours(held[held_labels == label], ours)
-        reference[f"{SPACE}_calibration_{label}"] = distances
-        reference[f"{SPACE}_calibration_nearest_{label}"] = nearest
         reference[f"train_patients_{label}"] = train_patients[train_labels == label]
     fresh, fresh_labels, _ = patient_patches(30, rng)
     # the copier: fresh patches plus one patient's train patches, barely perturbed
@@ -45,18 +52,9 @@ def study():
     copier = np.concatenate([fresh, copies])
     copier_labels = np.concatenate([fresh_labels, train_labels[planted]])
 
-    def features(feats, labels):
-        out = {}
-        for label in (0, 1):
-            ours = train[train_labels == label]
-            distances, nearest = nearest_neighbours(feats[labels == label], ours)
-            out[f"{SPACE}_copy_{label}"] = distances
-            out[f"{SPACE}_copy_nearest_{label}"] = nearest
-        return out
-
     generators = {
-        "copier": features(copier, copier_labels),
-        "fresh": features(fresh, fresh_labels),
+        "copier": nearest_train(copier, copier_labels, "copy"),
+        "fresh": nearest_train(fresh, fresh_labels, "copy"),
     }
     # a 10 % threshold: fresh patches are flagged too, at the floor's rate
     return memorization_table(reference, generators, percentile=10.0, level=0.95)

@@ -77,3 +77,33 @@ def study_generators(arms: Iterable[str]) -> list[str]:
     """The generators any (real-data) arm samples from, in GENERATORS order."""
     used = {Arm.parse(arm).generator for arm in arms}
     return [generator for generator in GENERATORS if generator in used]
+
+
+def comparisons(
+    arms: Iterable[str], best_classic: str | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(primary family, secondary pairs) of (arm_a, arm_b), differences arm_a - arm_b.
+
+    The family decides: every generator arm vs the baseline, every generator arm vs
+    ``best_classic`` (the classic augmentation arm chosen on val, see ``best_classic_arm``),
+    and every combined arm vs its classic augmentation (does synthetic data add anything
+    beyond it?). Secondary: generator vs generator, each classic and combined arm vs the
+    baseline, each combined arm vs its generator. Without a baseline the generator pairs are
+    the family (there is nothing else to decide)."""
+    arms = list(dict.fromkeys(arms))
+    generators = arms_of_kind(arms, "generator")
+    combined = [Arm.parse(arm) for arm in arms_of_kind(arms, "combined")]
+    pairs = [(b, a) for i, a in enumerate(generators) for b in generators[i + 1 :]]
+    if BASELINE not in arms:
+        return pairs, []
+    family = [(arm, BASELINE) for arm in generators]
+    if best_classic is not None:
+        family += [(arm, best_classic) for arm in generators]
+    family += [(arm.name, arm.classic) for arm in combined if arm.classic in arms]
+    secondary = [
+        *pairs,
+        *((arm, BASELINE) for arm in arms_of_kind(arms, "classic")),
+        *((arm.name, BASELINE) for arm in combined),
+        *((arm.name, arm.generator) for arm in combined if arm.generator in arms),
+    ]
+    return family, secondary

@@ -29,10 +29,10 @@ import io
 import numpy as np
 import pandas as pd
 
-from idc_synth.arms import Arm
+from idc_synth.arms import BASELINE, Arm
 from idc_synth.augment import stain_jitter
 from idc_synth.inference import SCORE_RANGE, Family, crossed, decide
-from idc_synth.statistics import BASELINE, Settings, StudyPredictions, comparison_name
+from idc_synth.statistics import Settings, StudyPredictions, comparison_name
 
 PERTURBATIONS = ("stain", "brightness_contrast", "blur", "jpeg")
 ROBUSTNESS_COLUMNS = [

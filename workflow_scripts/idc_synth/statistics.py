@@ -8,7 +8,7 @@ structure (idc_synth.inference):
 * **Estimand**: each score as the field reports it, pooled over the test patches (a patient with
   more patches weighs more), averaged over seeds; the difference of two arms' seed means.
 * **Contributions**: leave-one-patient-out pseudovalues of every score, per arm and seed.
-* **Primary family** (``comparisons``), on the one pre-declared primary metric
+* **Primary family** (``arms.comparisons``), on the one pre-declared primary metric
   (``Settings.primary_metric``), Bonferroni over the family: every generator arm vs the
   baseline and vs the best classic augmentation arm (chosen on val), every combined arm vs its
   classic augmentation. Each comparison's variance comes from
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from idc_synth.arms import BASELINE, Arm, arm_sort_key, arms_of_kind
+from idc_synth.arms import arm_sort_key, comparisons
 from idc_synth.inference import (
     SCORE_RANGE,
     UNDEFINED,
@@ -149,36 +149,6 @@ class Result:
     summary_ci: pd.DataFrame
     primary: pd.DataFrame
     variance: pd.DataFrame
-
-
-def comparisons(
-    arms: Iterable[str], best_classic: str | None = None
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(primary family, secondary pairs) of (arm_a, arm_b), differences arm_a - arm_b.
-
-    The family decides: every generator arm vs the baseline, every generator arm vs
-    ``best_classic`` (the classic augmentation arm chosen on val, see ``best_classic_arm``),
-    and every combined arm vs its classic augmentation (does synthetic data add anything
-    beyond it?). Secondary: generator vs generator, each classic and combined arm vs the
-    baseline, each combined arm vs its generator. Without a baseline the generator pairs are
-    the family (there is nothing else to decide)."""
-    arms = list(dict.fromkeys(arms))
-    generators = arms_of_kind(arms, "generator")
-    combined = [Arm.parse(arm) for arm in arms_of_kind(arms, "combined")]
-    pairs = [(b, a) for i, a in enumerate(generators) for b in generators[i + 1 :]]
-    if BASELINE not in arms:
-        return pairs, []
-    family = [(arm, BASELINE) for arm in generators]
-    if best_classic is not None:
-        family += [(arm, best_classic) for arm in generators]
-    family += [(arm.name, arm.classic) for arm in combined if arm.classic in arms]
-    secondary = [
-        *pairs,
-        *((arm, BASELINE) for arm in arms_of_kind(arms, "classic")),
-        *((arm.name, BASELINE) for arm in combined),
-        *((arm.name, arm.generator) for arm in combined if arm.generator in arms),
-    ]
-    return family, secondary
 
 
 def best_classic_arm(val_scores: Mapping[str, Sequence[float]]) -> str | None:
