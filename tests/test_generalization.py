@@ -136,23 +136,20 @@ def test_calibration_table_matches_sklearn_brier_and_has_intervals():
     assert table[["ci_low", "ci_high"]].stack().between(0, 1).all()
 
 
-def test_summary_sections_say_narrows_widens_or_undefined():
-    from idc_synth.summary import calibration_section, generalization_section, spread_reading
+def test_summary_reads_narrows_widens_or_the_verdict():
+    from idc_synth.report.readings import spread_change
+    from idc_synth.report.tables import probability_calibration_table
 
     wide = _spread(20, noise_b=0.3)
     decided = wide[wide["comparison"] != ""].dropna(subset=["verdict"]).iloc[0].to_dict()
-    assert spread_reading(decided) == "widens"
-    assert spread_reading({**decided, "spread_difference": -0.1}) == "narrows"
-    assert spread_reading({**decided, "verdict": "no difference shown"}) == (
-        "is not shown to change"
-    )
-    text = "\n".join(generalization_section(wide))
-    assert "| baseline | 20 |" in text and "(difference)" in text
+    assert spread_change(decided) == "widens"
+    assert spread_change({**decided, "spread_difference": -0.1}) == "narrows"
+    assert spread_change({**decided, "verdict": "no difference shown"}) == "no difference shown"
     few = _spread(1, noise_b=0.3)
-    text = "\n".join(generalization_section(few))
-    assert "widens the spread over" not in text and "narrows the spread" not in text
+    compared = few[few["comparison"] != ""].dropna(subset=["verdict"]).to_dict("records")
+    assert {spread_change(row) for row in compared} == {UNDEFINED}
     table = calibration_table(StudyPredictions(_two_arm_patients(1, 0.2)), 10, Settings())
-    text = "\n".join(calibration_section(table))
-    assert "10 equal-width bins on [0, 1]" in text and "| dcgan |" in text
-    assert "undefined (undefined: 0 test patient(s)" not in text
-    assert "undefined (" in text
+    cells = probability_calibration_table(table).set_index("arm")
+    assert list(cells.columns) == ["Brier", "ECE"] and "dcgan" in cells.index
+    assert cells.map(lambda cell: "undefined (" in cell).all().all()  # one patient
+    assert not cells.map(lambda cell: "(undefined: " in cell).any().any()

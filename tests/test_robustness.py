@@ -131,10 +131,11 @@ def test_robustness_table_is_undefined_with_one_patient():
 
 
 def test_summary_reads_robustness_only_as_far_as_its_decision():
-    from idc_synth.summary import robustness_section
+    from idc_synth.report.readings import LIMITATION, NEUTRAL, robustness_readings
 
-    text = "\n".join(robustness_section(_table(12)))
-    assert "stain 0.2, dcgan vs baseline" in text and ": difference." in text
-    assert "Least degradation" not in text  # no ranking from point estimates
-    text = "\n".join(robustness_section(_table(1)))
-    assert ": undefined." in text
+    (decided,) = robustness_readings("dcgan", _table(12))
+    assert (decided.kind, decided.statement) != (NEUTRAL, "robustness.none_shown")
+    assert decided.statement == "robustness.difference" and decided.kind != LIMITATION
+    assert decided.numbers["perturbation"] == "stain" and decided.numbers["strength"] == 0.2
+    (undefined,) = robustness_readings("dcgan", _table(1))  # one patient: nothing is decided
+    assert (undefined.kind, undefined.statement) == (NEUTRAL, "robustness.none_shown")

@@ -8,9 +8,11 @@ import json
 from dataclasses import asdict
 
 import pandas as pd
+from summary_tables import golden, make_tests, primary
 
 from idc_synth.preflight import IngestSummary
-from idc_synth.split_summary import split_section
+from idc_synth.report.summary import build_summary
+from idc_synth.report.tables import published_table
 
 
 def baseline_ci() -> pd.DataFrame:
@@ -48,31 +50,40 @@ def info(preset: str | None, left_out: list[str]) -> dict:
     return json.loads(json.dumps({"preset": preset, **asdict(summary)}))
 
 
-def test_the_published_split_is_named_with_its_left_out_patients_and_context():
-    text = "\n".join(split_section(info("janowczyk2016", ["8863", "8866"]), baseline_ci()))
-    assert (
-        "Split: published patient split janowczyk2016 (Janowczyk & Madabhushi 2016, J Pathol "
-        "Inform 7:29): train 84, val 29, test 49 patients; 2 patient(s) of the data root in no "
-        "list, left out: 8863, 8866." in text
-    )
-    assert "277,524 duplicate files skipped (nested copy under IDC_regular_ps50_idx5/)" in text
-    assert "as context only: different model and training" in text
-    assert (
-        "| this study's baseline (mean over seeds, 95% CI) | 0.851 [0.830, 0.870] | 0.772" in text
-    )
-    assert "| Janowczyk & Madabhushi 2016 | 0.8468 | 0.7648 |" in text
-    assert "| Romero et al., ISBI 2019 | 0.89 | 0.9 |" in text
-    assert "p-value" not in text and "significant" not in text  # context, never a test
+def summary(split_info: dict | None, preset_ci: pd.DataFrame) -> str:
+    rows = primary([(0.03, 0.008)])
+    frames = {"summary_ci": preset_ci.assign(n_patients=49, n_seeds=3, std=0.01)}
+    frames |= {"tests": make_tests(rows), "primary": rows}
+    frames["costs"] = pd.DataFrame(columns=["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"])
+    return build_summary(frames, alpha=0.05, data_source="folder", split_info=split_info)
+
+
+def section(text: str) -> str:
+    return "## Data and split" + text.split("## Data and split", 1)[1].split("## Primary", 1)[0]
+
+
+def test_the_published_split_sets_the_baseline_beside_the_published_results():
+    table = published_table("janowczyk2016", baseline_ci())
+    assert table.iloc[0].tolist() == [
+        "this study's baseline (mean over seeds, 95% CI)",
+        "0.851 [0.830, 0.870]",
+        "0.772 [0.750, 0.790]",
+    ]
+    published = table.set_index("source").loc["Janowczyk & Madabhushi 2016"].tolist()
+    assert published == ["0.8468", "0.7648"]  # as published, never re-rounded
+    assert "Romero et al., ISBI 2019" in table["source"].tolist()
+    text = section(summary(info("janowczyk2016", ["8863", "8866"]), baseline_ci()))
+    golden("published_split", text)  # left-out patients named, duplicates counted, context
 
 
 def test_a_stratified_split_gets_no_published_numbers():
-    text = "\n".join(split_section(info(None, []), baseline_ci()))
-    assert "Split: stratified by patient" in text and "no patient left out." in text
+    text = section(summary(info(None, []), baseline_ci()))
+    assert "Split: stratified by patient" in text
     assert "Janowczyk & Madabhushi 2016 |" not in text
 
 
 def test_without_split_info_the_section_is_left_out():
-    assert split_section(None, baseline_ci()) == []
+    assert "## Data and split" not in summary(None, baseline_ci())
 
 
 def test_the_console_preflight_is_a_few_lines_and_shortens_long_patient_lists():

@@ -201,6 +201,22 @@ def test_edited_library_code_reruns_the_tables_and_figures_it_makes(finished_run
     assert "train_classifier" not in rules  # training code does not import the statistics
 
 
+def test_a_wording_edit_rewrites_only_the_summary(finished_run, tmp_path):
+    """The summary's wording is a template, an input of write_summary alone."""
+    study = Path(shutil.copytree(finished_run, tmp_path / "study", symlinks=True))
+    template = study / "workflow_scripts/idc_synth/report/summary.md.j2"
+    template.write_text(template.read_text().replace("# IDC-Synth: summary", "# Study summary"))
+    run = snakemake(study)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rules = {
+        line.split()[1].rstrip(":")
+        for line in (run.stdout + run.stderr).splitlines()
+        if line.startswith(("rule ", "localrule "))
+    }
+    assert rules == {"write_summary", "all"}
+    assert (study / "results/summary.md").read_text().startswith("# Study summary\n")
+
+
 @pytest.mark.parametrize(("key", "value"), [("guidance_scale", 3.0), ("sampling_steps", 3)])
 def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_path, key, value):
     """train_diffusion receives no sampling knob (rules/common.smk slices the section)."""

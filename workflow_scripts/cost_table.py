@@ -3,8 +3,8 @@ steps each classifier took."""
 
 from pathlib import Path
 
+from idc_synth.report.costs import benchmark_costs, classifier_steps
 from idc_synth.runtime import rule_logging
-from idc_synth.summary import benchmark_costs, classifier_steps
 
 
 def main(

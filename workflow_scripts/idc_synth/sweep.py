@@ -32,7 +32,7 @@ from idc_synth.arms import BASELINE
 from idc_synth.inference import DECISION_COLUMNS, SCORE_RANGE, Family, crossed, decide
 from idc_synth.manifest import write_rows
 from idc_synth.pack import load_packed
-from idc_synth.report_format import percent
+from idc_synth.report.format import percent
 from idc_synth.statistics import Settings, StudyPredictions
 
 EXCLUDED = "excluded"  # split label of a train patient outside the fraction

@@ -1,4 +1,4 @@
-"""Number and table formatting shared by the summary's sections: an undefined interval is
+"""Number and table formatting shared by the summary's tables and template: an undefined interval is
 written as "undefined (why)", never as numbers; a missing value as "–"."""
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def markdown_html(text: str) -> str:
 
 
 def percent(level: float) -> str:
-    """0.95 -> '95%', 0.975 -> '97.5%'."""
-    return f"{100 * level:.10g}%"
+    """0.95 -> '95%', 0.975 -> '97.5%', 1 - 0.05 / 12 -> '99.58%' (four digits at most)."""
+    return f"{100 * level:.4g}%"
 
 
 def interval(low: float, high: float, reason: str = "") -> str:
