@@ -8,25 +8,8 @@ from idc_synth.report.format import markdown_html
 from idc_synth.report.summary import build_summary, read_split_info, read_tables
 from idc_synth.runtime import rule_logging
 
-# The named inputs of the rule that are tables; a study without a stage has no such input.
-TABLES = (
-    "summary_ci",
-    "tests",
-    "primary",
-    "variance",
-    "calibration",
-    "tstr",
-    "image_quality",
-    "memorization",
-    "patient_spread",
-    "probability_calibration",
-    "robustness",
-    "efficiency",
-    "efficiency_contrasts",
-    "efficiency_equivalents",
-    "costs",
-    "steps",
-)
+# The rule's named inputs that are not tables; every other named input is one, read by its name.
+NOT_TABLES = ("split_info", "template")
 
 
 def main(
@@ -41,7 +24,7 @@ def main(
     split_info: Path | None = None,
     template: Path | None = None,
 ) -> None:
-    """`tables`: the paths of TABLES by name (None when not run)."""
+    """`tables`: the study's tables by name (a table not produced is absent or None)."""
     with rule_logging(log) as logger:
         for name, path in tables.items():
             logger.info("read %s: %s", name, path)
@@ -62,10 +45,7 @@ def main(
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
     main(
-        tables={
-            name: Path(getattr(sm.input, name)) if getattr(sm.input, name, None) else None
-            for name in TABLES
-        },
+        tables={name: Path(path) for name, path in sm.input.items() if name not in NOT_TABLES},
         summary_path=Path(sm.output.summary),
         html_path=Path(sm.output.html),
         alpha=float(sm.params.alpha),
