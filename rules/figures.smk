@@ -5,6 +5,8 @@
 
 # The options every family shares; families add their own keys (FIGURE_TABLE "options").
 FIGURE_STYLE = {key: config["figures"][key] for key in ("dpi", "font_size", "colors")}
+# Every classifier run as [arm, seed]: the training figure's histories, in this order.
+CLASSIFIER_RUNS = [[arm, seed] for arm in ARMS for seed in SEEDS]
 # One row per family: when this study draws it ("when", default: always), its named inputs
 # (the keywords of its plot function; "<name>_<key>" inputs reach it as one mapping <name>),
 # where the HTML report files it, `figures:` options of its own, and settings from other config
@@ -51,9 +53,10 @@ FIGURE_TABLE = {
         # Classifier histories of every run ("runs": the (arm, seed) of each, in input order),
         # and the losses and snapshot quality of each generator trained.
         "inputs": {
-            "histories": expand(
-                rules.train_classifier.output.history, arm=ARMS, seed=SEEDS
-            ),
+            "histories": [
+                expand(rules.train_classifier.output.history, arm=arm, seed=seed)[0]
+                for arm, seed in CLASSIFIER_RUNS
+            ],
             **{
                 f"{kind}_dcgan_{model}": f"results/models/dcgan/{model}/{kind}.tsv"
                 for model in sorted({dcgan_model(label) for label in (0, 1)})
@@ -70,7 +73,7 @@ FIGURE_TABLE = {
             ),
         },
         "category": ("Training", None),
-        "settings": {"runs": [[arm, seed] for arm in ARMS for seed in SEEDS]},
+        "settings": {"runs": CLASSIFIER_RUNS},
     },
     "closest_pairs": {
         "when": bool(generators()),
