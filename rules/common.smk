@@ -330,37 +330,9 @@ PERTURBATIONS = [
 ]
 
 
-def figure_families():
-    """The figure families this study draws: the image-quality ones only when a generator runs,
-    robustness only when a perturbation is configured, the data-efficiency map only when the
-    sweep is on."""
-    quality = ("quality", "closest_pairs") if generators() else ()
-    robustness = ("robustness",) if PERTURBATIONS else ()
-    sweep = ("efficiency", "learning_curve") if config["sweep"]["enabled"] else ()
-    return (
-        "calibration_simulation",
-        "metrics",
-        "confusion",
-        "curves",
-        "per_patient",
-        "reliability",
-        "samples",
-        "training",
-        *quality,
-        *robustness,
-        *sweep,
-    )
-
-
-# Every figure's file, by family (rules/figures.smk makes one rule per entry).
-FIGURES = {
-    family: f"results/figures/{family}.{config['figures']['format']}"
-    for family in figure_families()
-}
-
-
 def final_targets():
-    """What `snakemake` builds by default: tables, figures and the summary."""
+    """What `snakemake` builds by default: tables, figures (FIGURES, rules/figures.smk) and the
+    summary."""
     targets = [
         "results/metrics/classification.tsv",
         "results/metrics/tests.tsv",

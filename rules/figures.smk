@@ -1,11 +1,16 @@
 # Figures: one rule per family, generated from one table, each reading only tables, predictions
 # or shards, so a style change (config `figures:`) redraws one cheap figure, never trains or
-# scores anything. Which families exist is decided in common.smk (FIGURES).
+# scores anything. A family is one FIGURE_TABLE row, one idc_synth.figures.registry row (its
+# function and how each named input is read), its function and its caption report/<family>.rst.
 
 # The options every family shares; families add their own keys (FIGURE_TABLE "options").
 FIGURE_STYLE = {key: config["figures"][key] for key in ("dpi", "font_size", "colors")}
-# One row per family: named inputs, where the HTML report files it, `figures:` options of its
-# own, and settings from other config sections it depends on.
+# Every classifier run as [arm, seed]: the training figure's histories, in this order.
+CLASSIFIER_RUNS = [[arm, seed] for arm in ARMS for seed in SEEDS]
+# One row per family: when this study draws it ("when", default: always), its named inputs
+# (the keywords of its plot function; "<name>_<key>" inputs reach it as one mapping <name>),
+# where the HTML report files it, `figures:` options of its own, and settings from other config
+# sections it depends on (options and settings are keywords of the plot function too).
 FIGURE_TABLE = {
     "metrics": {
         "inputs": {
@@ -40,18 +45,18 @@ FIGURE_TABLE = {
         "options": ("grid_samples", "sample_seed"),
     },
     "quality": {
+        "when": bool(generators()),
         "inputs": {"image_quality": rules.gather_image_quality.output.table},
         "category": ("Synthetic images", None),
     },
     "training": {
-        # Classifier histories of every arm and seed, and the losses and snapshot quality of each
-        # generator trained.
+        # Classifier histories of every run ("runs": the (arm, seed) of each, in input order),
+        # and the losses and snapshot quality of each generator trained.
         "inputs": {
-            **{
-                f"history_{arm}_seed{seed}": f"results/classifiers/{arm}/seed{seed}/history.tsv"
-                for arm in ARMS
-                for seed in SEEDS
-            },
+            "histories": [
+                expand(rules.train_classifier.output.history, arm=arm, seed=seed)[0]
+                for arm, seed in CLASSIFIER_RUNS
+            ],
             **{
                 f"{kind}_dcgan_{model}": f"results/models/dcgan/{model}/{kind}.tsv"
                 for model in sorted({dcgan_model(label) for label in (0, 1)})
@@ -68,8 +73,10 @@ FIGURE_TABLE = {
             ),
         },
         "category": ("Training", None),
+        "settings": {"runs": CLASSIFIER_RUNS},
     },
     "closest_pairs": {
+        "when": bool(generators()),
         "inputs": {
             f"pairs_{generator}": expand(
                 rules.image_quality.output.pairs, candidate=generator
@@ -95,14 +102,17 @@ FIGURE_TABLE = {
         "settings": {"ece_bins": config["statistics"]["ece_bins"]},
     },
     "robustness": {
+        "when": bool(PERTURBATIONS),
         "inputs": {"robustness": rules.robustness_metrics.output.table},
         "category": ("Classification", "Robustness"),
     },
     "efficiency": {
+        "when": config["sweep"]["enabled"],
         "inputs": {"efficiency": rules.sweep_efficiency.output.table},
         "category": ("Classification", "Data efficiency"),
     },
     "learning_curve": {
+        "when": config["sweep"]["enabled"],
         "inputs": {"efficiency": rules.sweep_efficiency.output.table},
         "category": ("Classification", "Data efficiency"),
     },
@@ -110,6 +120,13 @@ FIGURE_TABLE = {
         "inputs": {"calibration_simulation": rules.calibration_simulation.output.table},
         "category": ("Methods", None),
     },
+}
+
+# Every figure this study draws, by family (one rule each; final_targets in common.smk).
+FIGURES = {
+    family: f"results/figures/{family}.{config['figures']['format']}"
+    for family, row in FIGURE_TABLE.items()
+    if row.get("when", True)
 }
 
 

@@ -71,3 +71,42 @@ def test_a_checkpoint_removes_the_state_of_other_code_versions(tmp_path):
     # a checkpoint outside a code-version folder (tests, direct calls) prunes nothing
     save_checkpoint(tmp_path / "plain" / "checkpoint.pt", {"step": 1})
     assert (job / "notes").is_dir()
+
+
+def test_the_figure_rules_digest_every_module_of_the_figures_package(tmp_path):
+    """plot_figure imports idc_synth.figures; each topic module of the package counts, so an
+    edited figure function redraws its figures."""
+    copy = Path(shutil.copytree(SCRIPTS, tmp_path / "workflow_scripts"))
+    script = copy / "plot_figure.py"
+    package = copy / "idc_synth" / "figures"
+    files = {
+        path.relative_to(package).as_posix()
+        for path in library_files(script, copy)
+        if path.is_relative_to(package)
+    }
+    assert files == {path.name for path in package.glob("*.py")}
+    before = code_digest(script, copy)
+    training = package / "training.py"
+    training.write_text(training.read_text() + "\n# edited\n")
+    assert code_digest(script, copy) != before
+
+
+def test_relative_imports_inside_a_package_are_followed(tmp_path):
+    package = tmp_path / "idc_synth" / "pkg"
+    package.mkdir(parents=True)
+    (tmp_path / "idc_synth" / "__init__.py").write_text("")
+    (tmp_path / "idc_synth" / "top.py").write_text("X = 1\n")
+    (package / "__init__.py").write_text("from .a import A\n")
+    (package / "a.py").write_text("from . import b\nfrom ..top import X\nA = 1\n")
+    (package / "b.py").write_text("B = 1\n")
+    (tmp_path / "script.py").write_text("from idc_synth.pkg import A\n")
+    files = {
+        p.relative_to(tmp_path).as_posix() for p in library_files(tmp_path / "script.py", tmp_path)
+    }
+    assert files == {
+        "idc_synth/__init__.py",
+        "idc_synth/top.py",
+        "idc_synth/pkg/__init__.py",
+        "idc_synth/pkg/a.py",
+        "idc_synth/pkg/b.py",
+    }

@@ -12,6 +12,7 @@ from idc_synth import figures
 from idc_synth.synthetic import gather_shards, write_shard
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parents[1]
 ARMS = ("baseline", "dcgan", "diffusion")
 
 
@@ -118,7 +119,7 @@ def test_samples_figure(tmp_path):
         "real": (patches(12, 0), np.r_[np.zeros(6), np.ones(6)]),
         "dcgan": (patches(5, 1), np.zeros(5)),  # a class without patches is labelled
     }
-    path = figures.plot_samples(sources, tmp_path / "s.png", n_per_class=4, seed=1)
+    path = figures.draw_samples(sources, tmp_path / "s.png", n_per_class=4, seed=1)
     assert_png(path)
 
 
@@ -162,14 +163,16 @@ def test_training_figure_with_and_without_generators(tmp_path):
     )
     quality = {"dcgan_class0": snapshots[snapshots["label"] == 0], "diffusion": snapshots}
     full = figures.plot_training(
-        {"class0": gan, "class1": gan},
-        diffusion,
-        histories,
-        tmp_path / "a.png",
-        generator_quality=quality,
+        histories=list(histories.values()),
+        runs=list(histories),
+        path=tmp_path / "a.png",
+        losses={"dcgan_class0": gan, "dcgan_class1": gan, "diffusion": diffusion},
+        quality=quality,
     )
     assert_png(full)
-    assert_png(figures.plot_training({}, None, {("baseline", 0): history}, tmp_path / "b.png"))
+    assert_png(figures.plot_training([history], [("baseline", 0)], tmp_path / "b.png"))
+    with pytest.raises(ValueError):  # a run without its history
+        figures.plot_training([history], [("baseline", 0), ("baseline", 1)], tmp_path / "c.png")
 
 
 def test_closest_pairs_figure(tmp_path):
@@ -177,7 +180,7 @@ def test_closest_pairs_figure(tmp_path):
         "dcgan": {"synthetic": patches(5, 2), "train": patches(5, 3), "distances": np.arange(5.0)},
         "diffusion": {"synthetic": patches(0, 4), "train": patches(0, 5), "distances": []},
     }
-    assert_png(figures.plot_closest_pairs(pairs, tmp_path / "p.png", n_pairs=3))
+    assert_png(figures.draw_closest_pairs(pairs, tmp_path / "p.png", n_pairs=3))
 
 
 def test_render_reads_named_inputs(tmp_path):
@@ -227,15 +230,38 @@ def test_render_reads_named_inputs(tmp_path):
             "verdict": ["copied beyond the floor", "not shown"],
         }
     ).to_csv(tmp_path / "memorization.tsv", sep="\t", index=False)
+    pair_inputs = {
+        "pairs_dcgan": [tmp_path / "pairs.npz"],
+        "memorization": [tmp_path / "memorization.tsv"],
+    }
+    style = {key: options[key] for key in ("dpi", "font_size", "colors")}
     pairs = figures.render(
-        "closest_pairs",
-        {"pairs_dcgan": [tmp_path / "pairs.npz"], "memorization": [tmp_path / "memorization.tsv"]},
-        tmp_path / "pairs.png",
-        options,
+        "closest_pairs", pair_inputs, tmp_path / "pairs.png", style | {"closest_pairs": 2}
     )
     assert_png(pairs)
     with pytest.raises(ValueError, match="unknown figure family"):
         figures.render("pie", {}, tmp_path / "x.png", options)
+    with pytest.raises(ValueError, match="name no input"):  # an input the family does not read
+        figures.render(
+            "closest_pairs", pair_inputs | {"extra": [manifest]}, tmp_path / "x.png", style
+        )
+    with pytest.raises(TypeError, match="grid_samples"):  # an option its function does not take
+        figures.render("closest_pairs", pair_inputs, tmp_path / "x.png", options)
+
+
+def test_the_reader_reads_by_extension(tmp_path):
+    """One reader for every input: tables (patient ids as text), arrays, npz, json."""
+    pd.DataFrame({"patient": ["007", "12"], "value": [1.5, 2.0]}).to_csv(
+        tmp_path / "t.tsv", sep="\t", index=False
+    )
+    table = figures.read_file(tmp_path / "t.tsv")
+    assert list(table["patient"]) == ["007", "12"] and table["value"].dtype == float
+    np.savez(tmp_path / "a.npz", x=np.arange(3))
+    assert list(figures.read_file(tmp_path / "a.npz")["x"]) == [0, 1, 2]
+    (tmp_path / "i.json").write_text('{"seed": 3}')
+    assert figures.read_file(tmp_path / "i.json") == {"seed": 3}
+    with pytest.raises(ValueError, match="no reader"):
+        figures.read_file(tmp_path / "x.csv")
 
 
 def test_style_colours_override_defaults_and_name_unknown_arms():
@@ -281,3 +307,69 @@ def test_calibration_simulation_figure_follows_the_style(tmp_path):
     assert images["large_font"].shape != images["default"].shape
     red = (images["red"] == (255, 0, 0)).all(axis=-1).sum()
     assert red > 50 and not (images["default"] == (255, 0, 0)).all(axis=-1).any()
+
+
+@pytest.fixture(scope="module")
+def figure_table(tmp_path_factory):
+    """The workflow's FIGURE_TABLE, FIGURES and plot_* rules, loaded (not run) with every family
+    switched on: the default study plus the sweep (generators and perturbations are on)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    configs = [ROOT / "config.yaml", ROOT / "profiles/sweep/sweep.yaml"]
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(configfiles=configs),
+            snakefile=ROOT / "Snakefile",
+            workdir=tmp_path_factory.mktemp("workdir"),
+        )._workflow
+        rules = {
+            rule.name: (dict(rule.input.items()), dict(rule.params.items()))
+            for rule in workflow.rules
+            if rule.name.startswith("plot_")
+        }
+        return workflow.globals["FIGURE_TABLE"], workflow.globals["FIGURES"], rules
+
+
+def test_the_registry_and_the_figure_table_agree(figure_table):
+    """Each FIGURE_TABLE family has a registry row, a caption, and a rule whose input names and
+    options are exactly the keywords its plot function takes."""
+    import inspect
+
+    from idc_synth.figures.registry import STYLE_OPTIONS, Read
+
+    table, drawn, rules = figure_table
+    assert set(table) == set(figures.FAMILIES)
+    assert set(drawn) == set(table)  # this config draws every family
+    assert set(rules) == {f"plot_{family}" for family in drawn}
+    for family, row in table.items():
+        assert (ROOT / "report" / f"{family}.rst").is_file(), family
+        entry = figures.FAMILIES[family]
+        inputs, params = rules[f"plot_{family}"]
+        assert params["family"] == family
+        groups = {name for name, read in entry.inputs.items() if read in (Read.GROUP, Read.PATHS)}
+        singles = set(entry.inputs) - groups
+        assert singles <= set(inputs), family
+        for name in inputs:
+            assert name in singles or any(name.startswith(f"{g}_") for g in groups), (family, name)
+        assert set(row["inputs"]) == set(inputs)
+        settings = {key for key in params["options"] if key not in STYLE_OPTIONS}
+        keywords = dict.fromkeys([*entry.inputs, *settings, "path", "style"])
+        inspect.signature(entry.plot).bind(**keywords)  # no keyword missing or unknown
+
+
+def test_every_quality_bar_carries_its_extrapolated_marker():
+    """The FID-infinity diamond is drawn on every bar that has one, not only the first."""
+    import matplotlib.pyplot as plt
+
+    from idc_synth.figures.synthetic_images import _quality_bars
+
+    rows = quality_table()
+    rows = rows[(rows["feature_space"] == "classifier") & (rows["status"] == "ok")]
+    figure, ax = plt.subplots()
+    sets = ["dcgan", "diffusion", "holdout", "real_val"]
+    _quality_bars(ax, rows, sets, "fid", figures.Style(), marker="fid_inf")
+    diamonds = [line for line in ax.get_lines() if line.get_marker() == "D"]
+    plt.close(figure)
+    assert len(diamonds) == len(rows) == 7

@@ -1,4 +1,4 @@
-"""Rules plot_*: draw one figure family from its named inputs (see idc_synth.figures)."""
+"""Rules plot_*: draw one figure family from its named inputs (idc_synth.figures.registry)."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path

@@ -20,16 +20,32 @@ def _module_file(scripts_dir: Path, dotted: str) -> Path | None:
     return None
 
 
-def _imported(tree: ast.AST) -> set[str]:
+def _package_of(path: Path, scripts_dir: Path) -> list[str]:
+    """The dotted package a file under scripts_dir belongs to, as parts (a package's
+    __init__.py belongs to the package itself)."""
+    parts = list(Path(path).relative_to(scripts_dir).with_suffix("").parts)
+    return parts[:-1]
+
+
+def _imported(tree: ast.AST, package: list[str] | None = None) -> set[str]:
     """Dotted names of the idc_synth modules a parsed file imports (`from idc_synth.x import
-    y` counts y too, in case it is a module)."""
+    y` counts y too, in case it is a module); relative imports resolve against `package`, the
+    file's own package (parts)."""
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module
+            elif package is not None and node.level <= len(package):
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                continue
+            if base:
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names)
     return {name for name in names if name.split(".")[0] == PACKAGE}
 
 
@@ -39,14 +55,15 @@ def library_files(script: Path, scripts_dir: Path) -> list[Path]:
     seen: set[Path] = set()
     pending = [Path(script)]
     while pending:
-        tree = ast.parse(pending.pop().read_text())
-        for dotted in _imported(tree):
+        path = pending.pop()
+        package = None if path == Path(script) else _package_of(path, scripts_dir)
+        for dotted in _imported(ast.parse(path.read_text()), package):
             parts = dotted.split(".")
             for depth in range(1, len(parts) + 1):
-                path = _module_file(scripts_dir, ".".join(parts[:depth]))
-                if path is not None and path not in seen:
-                    seen.add(path)
-                    pending.append(path)
+                module = _module_file(scripts_dir, ".".join(parts[:depth]))
+                if module is not None and module not in seen:
+                    seen.add(module)
+                    pending.append(module)
     return sorted(seen)
 
 
