@@ -113,7 +113,7 @@ def test_every_analysis_sets_its_resample_plan_up_once(plan_builds):
     shifted = perturbed.assign(row=perturbed["row"] + 1)
     with pytest.raises(ValueError, match="under stain 0.1: predictions differ in rows"):
         robustness_table(clean, shifted, Settings())
-    assert plan_builds == [5]  # the clean study's plan, reused under every perturbation
+    assert plan_builds == [5]  # a mismatch is refused before any plan is set up
 
     plan_builds.clear()
     cells, tables = cells_and_predictions({0.5: {"dcgan@1": 0.3}, 1.0: {"dcgan@1": 0.0}})
