@@ -30,8 +30,6 @@ from idc_synth.inference import (
     Family,
     crossed,
     decide,
-    jackknife_weights,
-    pseudovalues,
     sd_pseudovalues,
 )
 from idc_synth.metrics import SCORE_KEYS
@@ -80,31 +78,26 @@ CALIBRATION_COLUMNS = [
 SINGLE_CLASS_NOTE = "single class: balanced accuracy, ROC AUC and PR AUC undefined"
 
 
-def _patient_weights(patient_codes: np.ndarray, n_patients: int) -> np.ndarray:
-    """(n_patients, N) indicators: row k selects patient k's patches."""
-    return (np.arange(n_patients)[:, None] == np.asarray(patient_codes)[None, :]).astype(float)
-
-
 def per_patient_metrics(study: StudyPredictions) -> pd.DataFrame:
     """One row per (arm, seed, test patient): patch and IDC counts and every score."""
-    labels = study.labels.astype(bool)
-    indicators = _patient_weights(study.patient_codes, study.n_patients)
+    design = study.design
+    labels = design.labels.astype(bool)
+    indicators = design.plan.patients
     n_patches = indicators.sum(axis=1).astype(int)
     n_idc = (indicators @ labels).astype(int)
     single_class = (n_idc == 0) | (n_idc == n_patches)
     frames = []
-    for arm in study.arms:
-        for seed in study.seeds:
-            values = weighted_metrics(labels, *study.probabilities(arm, seed), indicators)
-            frame = pd.DataFrame(values)
-            frame.loc[single_class, list(TWO_CLASS_METRICS)] = math.nan
-            frame.insert(0, "n_idc", n_idc)
-            frame.insert(0, "n_patches", n_patches)
-            frame.insert(0, "patient", study.patients)
-            frame.insert(0, "seed", seed)
-            frame.insert(0, "arm", arm)
-            frame["note"] = np.where(single_class, SINGLE_CLASS_NOTE, "")
-            frames.append(frame)
+    for arm, seed in design.cells():
+        values = weighted_metrics(labels, *study.probabilities(arm, seed), indicators)
+        frame = pd.DataFrame(values)
+        frame.loc[single_class, list(TWO_CLASS_METRICS)] = math.nan
+        frame.insert(0, "n_idc", n_idc)
+        frame.insert(0, "n_patches", n_patches)
+        frame.insert(0, "patient", design.patients)
+        frame.insert(0, "seed", seed)
+        frame.insert(0, "arm", arm)
+        frame["note"] = np.where(single_class, SINGLE_CLASS_NOTE, "")
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)[PER_PATIENT_COLUMNS]
 
 
@@ -183,7 +176,6 @@ def weighted_calibration(
 def calibration_table(study: StudyPredictions, n_bins: int, settings: Settings) -> pd.DataFrame:
     """Brier and ECE per arm and seed (interval over patients) and their seed mean (seed
     "mean", interval over patients and seeds)."""
-    weights = jackknife_weights(study.patient_codes, study.n_patients)
     level = settings.confidence_level
     binning = f"{n_bins} equal-width bins on [0, 1]"
     rows = []
@@ -203,14 +195,14 @@ def calibration_table(study: StudyPredictions, n_bins: int, settings: Settings) 
             "note": result.note if not result.defined else "",
         }
 
+    labels = study.labels
+
+    def statistic(probabilities, threshold, weights):
+        return weighted_calibration(labels, probabilities, weights, n_bins)
+
     for arm in study.arms:
-        per_seed = [
-            weighted_calibration(study.labels, study.probabilities(arm, seed)[0], weights, n_bins)
-            for seed in study.seeds
-        ]
-        for metric in CALIBRATION_METRICS:
-            values = np.array([scores[metric] for scores in per_seed])  # (seeds, 1 + patients)
-            table = pseudovalues(values[:, 0], values[:, 1:])
+        _, tables = study.replicates(arm, statistic, CALIBRATION_METRICS)
+        for metric, table in zip(CALIBRATION_METRICS, tables, strict=True):
             for position, seed in enumerate(study.seeds):
                 rows.append(row(arm, str(seed), metric, crossed(table[position : position + 1])))
             rows.append(row(arm, "mean", metric, crossed(table)))

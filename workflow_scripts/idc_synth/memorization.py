@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
+from idc_synth import quality_keys as keys
 from idc_synth.quality import COPY_SPACES, copy_threshold, flag_copies, wilson_interval
 
 COLUMNS = (
@@ -77,17 +78,17 @@ def pooled_counts(
     percentile: float,
 ) -> tuple[pd.DataFrame, int]:
     """Per-patient counts summed over the classes, and the patches counted, from the arrays
-    ``{space}_{stem}_{label}`` (nearest-train distances) and ``{space}_{stem}_nearest_{label}``
-    (which train patch): ``copy`` in a generator's features, ``calibration`` (the held-out
-    floor) in the reference."""
+    of kind ``stem`` (nearest-train distances) and ``quality_keys.NEAREST[stem]`` (which
+    train patch): ``copy`` in a generator's features, ``calibration`` (the held-out floor) in
+    the reference."""
     parts, total = [], 0
     for label in (0, 1):
-        distances = arrays.get(f"{space}_{stem}_{label}")
+        distances = arrays.get(keys.key(space, stem, label))
         if distances is None or not len(distances):
             continue
-        threshold = copy_threshold(reference[f"{space}_calibration_{label}"], percentile)
-        nearest = arrays[f"{space}_{stem}_nearest_{label}"]
-        patients = reference[f"train_patients_{label}"]
+        threshold = copy_threshold(reference[keys.key(space, keys.CALIBRATION, label)], percentile)
+        nearest = arrays[keys.key(space, keys.NEAREST[stem], label)]
+        patients = reference[keys.train_patients(label)]
         parts.append(patient_counts(distances, nearest, patients, threshold))
         total += len(distances)
     counts = pd.concat(parts).groupby(level=0).sum() if parts else None
@@ -137,13 +138,15 @@ def memorization_table(
     """Every generator's per-patient rows in each copy space (``generators``: each one's
     features arrays); none for a space without the generator's patches or held-out ones."""
     patients = np.unique(
-        np.concatenate([reference[f"train_patients_{label}"] for label in (0, 1)]).astype(str)
+        np.concatenate([reference[keys.train_patients(label)] for label in (0, 1)]).astype(str)
     )
     frames = []
     for space in COPY_SPACES:
-        floor, floor_total = pooled_counts(reference, reference, space, "calibration", percentile)
+        floor, floor_total = pooled_counts(
+            reference, reference, space, keys.CALIBRATION, percentile
+        )
         for name, arrays in generators.items():
-            counts, total = pooled_counts(reference, arrays, space, "copy", percentile)
+            counts, total = pooled_counts(reference, arrays, space, keys.COPY, percentile)
             if counts is None or floor is None:
                 continue
             frame = patient_tests(counts, total, floor, floor_total, patients, level)

@@ -55,6 +55,7 @@ import torch
 from scipy.stats import norm
 from torch import nn
 
+from idc_synth import quality_keys as keys
 from idc_synth.layout import PATCH_SIZE
 from idc_synth.models import to_model_input
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spectral_features, spike_ratio
@@ -526,7 +527,7 @@ def spectral_arrays(data: LabelledImages, rows: np.ndarray, prefix: str) -> dict
     if patients is None:
         return spectra.arrays(prefix)
     names, grouped = spectra.grouped(patients)
-    return {**grouped.arrays(prefix), f"{prefix}_groups": names}
+    return {**grouped.arrays(prefix), keys.spectral_groups(prefix): names}
 
 
 def reference_features(
@@ -543,32 +544,32 @@ def reference_features(
     out: dict[str, np.ndarray] = {}
     for label in (0, 1):
         train_rows = train.rows(label)
-        out[f"train_rows_{label}"] = train_rows
+        out[keys.train_rows(label)] = train_rows
         if train.patients is not None:
-            out[f"train_patients_{label}"] = train.patient_names(train_rows)
-        out.update(spectral_arrays(train, train_rows, f"spectral_train_{label}"))
+            out[keys.train_patients(label)] = train.patient_names(train_rows)
+        out.update(spectral_arrays(train, train_rows, keys.spectral_prefix(label, train=True)))
         for space in COPY_SPACES:
             feats = feature_fns[space](train.images, train_rows)
-            out[f"{space}_train_{label}"] = feats
+            out[keys.key(space, keys.TRAIN, label)] = feats
             held = feature_fns[space](holdout.images, holdout.rows(label))
             distances, nearest = nearest_neighbours(held, feats)
-            out[f"{space}_calibration_{label}"] = distances
-            out[f"{space}_calibration_nearest_{label}"] = nearest  # the floor per patient
+            out[keys.key(space, keys.CALIBRATION, label)] = distances
+            out[keys.key(space, keys.CALIBRATION_NEAREST, label)] = nearest  # the floor per patient
         for space in DISTRIBUTION_SPACES:
             n = sizes[space][label]
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
-            out[f"{space}_n_{label}"] = np.asarray(n)
-            out[f"{space}_subset_{label}"] = np.searchsorted(train_rows, sub)
+            out[keys.key(space, keys.N, label)] = np.asarray(n)
+            out[keys.key(space, keys.SUBSET, label)] = np.searchsorted(train_rows, sub)
             if train.patients is not None:
-                out[f"{space}_reference_groups_{label}"] = train.patient_names(sub)
+                out[keys.key(space, keys.REFERENCE_GROUPS, label)] = train.patient_names(sub)
             fn = feature_fns.get(space)
             if fn is not None and n:
                 if space in COPY_SPACES:  # already extracted for every train patch
-                    out[f"{space}_reference_{label}"] = out[f"{space}_train_{label}"][
-                        out[f"{space}_subset_{label}"]
-                    ]
+                    out[keys.key(space, keys.REFERENCE, label)] = out[
+                        keys.key(space, keys.TRAIN, label)
+                    ][out[keys.key(space, keys.SUBSET, label)]]
                 else:
-                    out[f"{space}_reference_{label}"] = fn(train.images, sub)
+                    out[keys.key(space, keys.REFERENCE, label)] = fn(train.images, sub)
     return out
 
 
@@ -636,7 +637,7 @@ def assess(
     pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
     for label in (0, 1):
         cand_rows = candidates.rows(label)
-        train_rows = reference[f"train_rows_{label}"]
+        train_rows = reference[keys.train_rows(label)]
         log.info("%s class %d: %d candidates", generator, label, len(cand_rows))
         # every candidate's copy-space features, once: near copies check all of them, the
         # distribution rows use the matched-n subsample
@@ -646,7 +647,7 @@ def assess(
             if len(cand_rows)
         }
         for space in DISTRIBUTION_SPACES:
-            n = int(reference[f"{space}_n_{label}"])
+            n = int(reference[keys.key(space, keys.N, label)])
             fn = feature_fns.get(space)
             if fn is None:
                 rows.append(empty_row(space, generator, label, inception_status))
@@ -660,15 +661,15 @@ def assess(
                     if space in copy_feats
                     else fn(candidates.images, sub)
                 )
-                real = reference[f"{space}_reference_{label}"]
+                real = reference[keys.key(space, keys.REFERENCE, label)]
                 rows.append(distribution_row(space, generator, label, fake, real, settings))
-                features[f"{space}_{label}"] = fake.astype(np.float32)
+                features[keys.key(space, keys.FEATURES, label)] = fake.astype(np.float32)
                 if candidates.patients is not None:
-                    features[f"{space}_groups_{label}"] = candidates.patient_names(sub)
+                    features[keys.key(space, keys.GROUPS, label)] = candidates.patient_names(sub)
             log.info("%s", rows[-1])
         for space in COPY_SPACES:
             threshold = copy_threshold(
-                reference[f"{space}_calibration_{label}"], settings.near_copy_percentile
+                reference[keys.key(space, keys.CALIBRATION, label)], settings.near_copy_percentile
             )
             note = (
                 f"near copy: train-NN distance <= {threshold.distance:.4g}, the {threshold.k}-th "
@@ -683,14 +684,14 @@ def assess(
                 copy_row = {"status": "skipped: no patches to check", "note": note}
             else:
                 found = near_copies(
-                    copy_feats[space], reference[f"{space}_train_{label}"], threshold
+                    copy_feats[space], reference[keys.key(space, keys.TRAIN, label)], threshold
                 )
                 pair_parts[space].append(
                     (found.distances, cand_rows, train_rows[found.train_index])
                 )
                 # what memorization per train patient needs (idc_synth.memorization)
-                features[f"{space}_copy_{label}"] = found.distances
-                features[f"{space}_copy_nearest_{label}"] = found.train_index
+                features[keys.key(space, keys.COPY, label)] = found.distances
+                features[keys.key(space, keys.COPY_NEAREST, label)] = found.train_index
                 copy_row = {**_copy_columns(found, settings.confidence_level), "note": note}
                 log.info(
                     "class %d, %s space: %.2f%% near copies (expected %.2f%%)",
@@ -741,12 +742,12 @@ def _spectral_columns(
 ) -> dict:
     """The pixel row's spectral fidelity against every train patch of the class (its spectral
     sums also go into ``features``); NaN without patches."""
-    if not len(rows) or not reference[f"spectral_train_{label}_counts"].sum():
+    if not len(rows) or not reference[f"{keys.spectral_prefix(label, train=True)}_counts"].sum():
         return {"n": 0, "spectral_distance": math.nan, "spike_ratio": math.nan}
-    arrays = spectral_arrays(candidates, rows, f"spectral_{label}")
+    arrays = spectral_arrays(candidates, rows, keys.spectral_prefix(label))
     features.update(arrays)
-    ours = SpectralFeatures.from_arrays(arrays, f"spectral_{label}")
-    train = SpectralFeatures.from_arrays(reference, f"spectral_train_{label}")
+    ours = SpectralFeatures.from_arrays(arrays, keys.spectral_prefix(label))
+    train = SpectralFeatures.from_arrays(reference, keys.spectral_prefix(label, train=True))
     return {
         "n": len(rows),
         "spectral_distance": spectral_distance(ours, train),

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from idc_synth import quality_keys as keys
 from idc_synth.quality import MANIFOLD_METRICS
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spike_ratio
 
@@ -374,11 +375,11 @@ def unit_pools(
     reference: Mapping[str, np.ndarray], sets: Mapping[str, Mapping[str, np.ndarray]], floor, shift
 ) -> dict[str, np.ndarray]:
     """The sorted names of the train patients (reference and floor) and of the val patients."""
-    group_keys = [key for key in reference if "groups" in key]
+    group_keys = keys.patient_name_keys(reference)
     train = _names(reference, group_keys)
     if floor in sets:
-        train |= _names(sets[floor], [key for key in sets[floor] if "groups" in key])
-    val = _names(sets.get(shift, {}), [key for key in sets.get(shift, {}) if "groups" in key])
+        train |= _names(sets[floor], keys.patient_name_keys(sets[floor]))
+    val = _names(sets.get(shift, {}), keys.patient_name_keys(sets.get(shift, {})))
     return {TRAIN_UNITS: np.array(sorted(train)), VAL_UNITS: np.array(sorted(val))}
 
 
@@ -407,42 +408,44 @@ def study_groups(
     groups = {}
     for label in (0, 1):
         for space in spaces:
-            key = f"{space}_reference_{label}"
+            key = keys.key(space, keys.REFERENCE, label)
             if key not in reference:
                 continue
             keep = cap_rows(len(reference[key]), max_patches, seed, key)
-            patients = unit_index(reference[f"{space}_reference_groups_{label}"], train_pool)
+            patients = unit_index(
+                reference[keys.key(space, keys.REFERENCE_GROUPS, label)], train_pool
+            )
             ref = FeatureSet(
                 patients[keep], TRAIN_UNITS, feats=np.asarray(reference[key], float)[keep]
             )
             candidates = {}
             for name, arrays in sets.items():
-                if f"{space}_{label}" not in arrays:
+                if keys.key(space, keys.FEATURES, label) not in arrays:
                     continue
-                feats = np.asarray(arrays[f"{space}_{label}"], float)
+                feats = np.asarray(arrays[keys.key(space, keys.FEATURES, label)], float)
                 rows = cap_rows(len(feats), max_patches, seed, f"{name}/{space}/{label}")
                 pool = _pool_of(name, floor, shift)
-                units = _units(arrays, f"{space}_groups_{label}", len(feats), pool, pools)
+                units = _units(arrays, keys.key(space, keys.GROUPS, label), len(feats), pool, pools)
                 candidates[name] = FeatureSet(units[rows], pool, feats=feats[rows])
             if candidates:
                 factory = lambda r, c: distribution_statistic(r, c, pr_k)  # noqa: E731
                 groups[(space, label)] = (ref, candidates, factory)
-        prefix = f"spectral_train_{label}"
+        prefix = keys.spectral_prefix(label, train=True)
         if f"{prefix}_counts" not in reference:
             continue
         ref = FeatureSet(
-            unit_index(reference[f"{prefix}_groups"], train_pool),
+            unit_index(reference[keys.spectral_groups(prefix)], train_pool),
             TRAIN_UNITS,
             spectra=SpectralFeatures.from_arrays(reference, prefix),
         )
         candidates = {}
         for name, arrays in sets.items():
-            own = f"spectral_{label}"
+            own = keys.spectral_prefix(label)
             if f"{own}_counts" not in arrays:
                 continue
             pool = _pool_of(name, floor, shift)
             spectra = SpectralFeatures.from_arrays(arrays, own)
-            units = _units(arrays, f"{own}_groups", len(spectra), pool, pools)
+            units = _units(arrays, keys.spectral_groups(own), len(spectra), pool, pools)
             candidates[name] = FeatureSet(units, pool, spectra=spectra)
         if candidates:
             groups[("pixels", label)] = (ref, candidates, spectral_statistic)

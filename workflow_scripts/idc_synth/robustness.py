@@ -144,9 +144,10 @@ def robustness_table(
         .items()
     }
     for (perturbation, strength), frame in groups:
-        study = StudyPredictions(frame)
-        if not np.array_equal(study.rows, clean.rows):
-            raise ValueError(f"predictions under {perturbation} {strength} differ in rows")
+        try:  # the clean study's design: its patches, patients, arms, seeds and plan
+            study = StudyPredictions(frame, design=clean.design)
+        except ValueError as error:
+            raise ValueError(f"predictions under {perturbation} {strength}: {error}") from error
         scores = {arm: study.scores(arm, (metric,)).table(metric) for arm in arms}
         drops = {arm: scores[arm] - clean_scores[arm] for arm in arms}
         family = Family(drops)

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from idc_synth.inference import POWER, Crossed, Family, pseudovalues, sd_pseudovalues
+from idc_synth.design import ResamplePlan, StudyDesign
+from idc_synth.inference import POWER, Crossed, Family, sd_pseudovalues
 from idc_synth.statistics import threshold_metrics
 
 METRIC = "balanced_accuracy"
@@ -123,9 +124,17 @@ def _correct_probability(margin: np.ndarray, noise_sd: float) -> np.ndarray:
 @dataclass(frozen=True)
 class Study:
     """(arms, seeds, patients, 4) confusion counts tp, fn, fp, tn of one simulated study, per
-    condition (a second condition shares patients, patches and models but not the noise)."""
+    condition (a second condition shares patients, patches and models but not the noise), and
+    its design (patients, arms, seeds, resample plan), as a real study has."""
 
     confusion: np.ndarray  # (conditions, arms, seeds, patients, 4)
+    design: StudyDesign
+
+
+@lru_cache(maxsize=64)
+def study_design(design: Design) -> StudyDesign:
+    """The patients, arms, seeds and resample plan of a simulated study of `design`."""
+    return StudyDesign.synthetic(design.n_patients, design.n_arms, design.n_seeds)
 
 
 def simulate_study(
@@ -138,7 +147,8 @@ def simulate_study(
     """One study; `effect` is planted on the first generator (arm 1) on the logit scale. With
     `expected`, the counts of correct patches are their expectations given the margins (for
     population values), not draws."""
-    n, s, a = design.n_patients, design.n_seeds, design.n_arms
+    layout = study_design(design)
+    n, s, a = layout.n_patients, len(layout.seeds), len(layout.arms)
     patches = np.exp(
         rng.uniform(math.log(design.min_patches), math.log(design.max_patches) + 1e-12, n)
     ).astype(int)
@@ -180,29 +190,28 @@ def simulate_study(
         tn, tp = correct[..., 0], correct[..., 1]
         fp, fn = counts[:, 0] - tn, counts[:, 1] - tp
         confusion.append(np.stack([tp, fn, fp, tn], axis=-1))
-    return Study(np.stack(confusion))
+    return Study(np.stack(confusion), layout)
 
 
-def _jackknife(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, patients, 4) counts -> pseudovalues (seeds, patients) of the pooled metric, and
-    the per-patient metric (seeds, patients) for the spread."""
-    total = confusion.sum(axis=1)  # (seeds, 4)
-    full = threshold_metrics(*total.T)[METRIC]
-    leave_out = threshold_metrics(*np.moveaxis(total[:, None, :] - confusion, -1, 0))[METRIC]
+def _jackknife(confusion: np.ndarray, plan: ResamplePlan) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, patients, 4) counts -> pseudovalues (seeds, patients) of the pooled metric over
+    the study's resample plan, and the per-patient metric (seeds, patients) for the spread."""
+    replicates = plan.totals(confusion)  # (seeds, 1 + patients, 4)
+    values = threshold_metrics(*np.moveaxis(replicates, -1, 0))[METRIC]
     per_patient = threshold_metrics(*np.moveaxis(confusion, -1, 0))[METRIC]
     single = (confusion[..., 0] + confusion[..., 1] == 0) | (confusion[..., 2:].sum(-1) == 0)
-    return pseudovalues(full, leave_out), np.where(single, np.nan, per_patient)
+    return plan.pseudovalues(values), np.where(single, np.nan, per_patient)
 
 
 def analyse(study: Study, alpha: float) -> tuple[dict[str, list[bool]], list[Crossed]]:
     """Per read, whether each generator's comparison with the baseline rejects (Bonferroni over
     the generators, as idc_synth.inference.decide); and the primary analyses."""
-    conditions = [[_jackknife(arm) for arm in confusion] for confusion in study.confusion]
-    arms = range(len(conditions[0]))
+    plan, (reference, *others) = study.design.plan, study.design.arms
+    conditions = [[_jackknife(arm, plan) for arm in confusion] for confusion in study.confusion]
 
     def versus_baseline(tables) -> list[Crossed]:
-        family = Family({str(arm): tables[arm] for arm in arms})
-        return [family.difference(str(arm), "0") for arm in arms if arm]
+        family = Family(dict(zip(study.design.arms, tables, strict=True)))
+        return [family.difference(arm, reference) for arm in others]
 
     scores = [pseudo for pseudo, _ in conditions[0]]
     reads = {

@@ -30,21 +30,19 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from idc_synth.arms import arm_sort_key, comparisons
+from idc_synth.arms import comparisons
+from idc_synth.design import Statistic, StudyDesign, split_predictions
 from idc_synth.inference import (
     SCORE_RANGE,
     UNDEFINED,
     Family,
     crossed,
     decide,
-    jackknife_weights,
-    pseudovalues,
 )
 from idc_synth.metrics import SCORE_KEYS
 from idc_synth.synthetic import NO_DRAW
@@ -117,7 +115,6 @@ VARIANCE_COLUMNS = [
     "n",
     "note",
 ]
-PREDICTION_COLUMNS = ["arm", "seed", "row", "patient", "label", "probability", "threshold"]
 
 
 @dataclass(frozen=True)
@@ -270,33 +267,7 @@ def weighted_metrics(
 
 
 # ---------------------------------------------------------------------------------------------
-# The study's test predictions, read once
-
-
-def check_predictions(predictions: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
-    """Split the stacked predictions by (arm, seed), checking they cover the same patches."""
-    missing = [column for column in PREDICTION_COLUMNS if column not in predictions]
-    if missing:
-        raise ValueError(f"predictions lack columns {missing}")
-    groups = {
-        (str(arm), int(seed)): group.reset_index(drop=True)
-        for (arm, seed), group in predictions.groupby(["arm", "seed"], sort=True)
-    }
-    if not groups:
-        raise ValueError("no predictions")
-    reference_key, reference = next(iter(groups.items()))
-    for key, group in groups.items():
-        for column in ("row", "patient", "label"):
-            if len(group) != len(reference) or not np.array_equal(
-                group[column].to_numpy(), reference[column].to_numpy()
-            ):
-                raise ValueError(
-                    f"predictions of {key} and {reference_key} differ in {column!r}: arms "
-                    "must be scored on the same test patches in the same order"
-                )
-        if group["threshold"].nunique() != 1:
-            raise ValueError(f"predictions of {key} hold several thresholds")
-    return groups
+# The study's test predictions, read once (their design: idc_synth.design)
 
 
 @dataclass(frozen=True)
@@ -316,47 +287,49 @@ class Scores:
 
 
 class StudyPredictions:
-    """The test predictions of every arm and seed of a study: the test patches, their patients,
-    the arms and seeds, read and checked once, for every table that compares arms."""
+    """The test predictions of every arm and seed of a study, read and checked once, with the
+    study's design (idc_synth.design: test patches, patients, arms, seeds, resample plan), for
+    every table that compares arms. `design`: an existing study's design the predictions must
+    match (robustness: the perturbed predictions of the clean study), reused, not rebuilt."""
 
-    def __init__(self, predictions: pd.DataFrame):
-        self.groups = check_predictions(predictions)
-        reference = next(iter(self.groups.values()))
-        self.rows = reference["row"].to_numpy()
-        self.labels = reference["label"].to_numpy()
-        self.patient_codes, self.patients = pd.factorize(reference["patient"].to_numpy())
-        self.arms = sorted(dict.fromkeys(arm for arm, _ in self.groups), key=arm_sort_key)
-        self.seeds = sorted({seed for _, seed in self.groups})
-        incomplete = [(a, s) for a in self.arms for s in self.seeds if (a, s) not in self.groups]
-        if incomplete:
-            raise ValueError(f"every arm needs every seed; missing {incomplete}")
+    def __init__(self, predictions: pd.DataFrame, design: StudyDesign | None = None):
+        self.groups = split_predictions(predictions)
+        own = StudyDesign.from_groups(self.groups)
+        if design is not None:
+            design.check_same(own, "predictions")
+        self.design = design or own
         self.draws = self._per_seed(predictions, "synthetic_draw")
         self.realizations = self._per_seed(predictions, "generator_realization")
 
-    @property
-    def n_patients(self) -> int:
-        return len(self.patients)
-
-    @cached_property
-    def jackknife_weights(self) -> np.ndarray:
-        return jackknife_weights(self.patient_codes, self.n_patients)
+    # the design's parts, by their usual names
+    rows = property(lambda self: self.design.rows)
+    labels = property(lambda self: self.design.labels)
+    patient_codes = property(lambda self: self.design.patient_codes)
+    patients = property(lambda self: self.design.patients)
+    arms = property(lambda self: self.design.arms)
+    seeds = property(lambda self: self.design.seeds)
+    n_patients = property(lambda self: self.design.n_patients)
 
     def probabilities(self, arm: str, seed: int) -> tuple[np.ndarray, float]:
         group = self.groups[(arm, seed)]
         return group["probability"].to_numpy(), float(group["threshold"].iloc[0])
 
+    def replicates(
+        self, arm: str, statistic: Statistic, metrics: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`statistic(probabilities, threshold, weights)` of the arm on the design's resample
+        plan, per seed: (metrics, seeds) values and (metrics, seeds, patients) pseudovalues."""
+        return self.design.replicates(self.probabilities, arm, statistic, metrics)
+
     def scores(self, arm: str, metrics: Sequence[str] = TEST_METRICS) -> Scores:
         """The arm's scores on every patient and without each, per seed."""
-        per_seed = [
-            weighted_metrics(
-                self.labels, *self.probabilities(arm, seed), self.jackknife_weights, metrics
-            )
-            for seed in self.seeds
-        ]
-        values = np.array([[seed[metric] for metric in metrics] for seed in per_seed])
-        full = values[:, :, 0]  # (seeds, metrics)
-        pseudo = np.stack([pseudovalues(full[:, k], values[:, k, 1:]) for k in range(len(metrics))])
-        return Scores(tuple(metrics), full, pseudo)
+        labels = self.labels
+
+        def statistic(probabilities, threshold, weights):
+            return weighted_metrics(labels, probabilities, threshold, weights, metrics)
+
+        full, pseudo = self.replicates(arm, statistic, metrics)
+        return Scores(tuple(metrics), full.T, pseudo)
 
     def _per_seed(self, predictions: pd.DataFrame, column: str) -> dict[str, list[int]]:
         """Per arm, `column` of each seed's classifier (the synthetic draw it trained on, or the
