@@ -58,3 +58,20 @@ def test_patient_name_arrays_are_found_by_their_kind():
     )
     # train_patients_0 names every train patch's patient, not a bootstrap unit set of a row
     assert keys.train_patients(0) not in found
+
+
+def test_closest_pairs_are_named_per_space_and_read_back_per_space():
+    from idc_synth.quality_keys import pair_key, pairs_by_space
+
+    arrays = {
+        pair_key(space, field): np.full(2, index)
+        for index, (space, field) in enumerate(
+            (s, f) for s in ("pixels", "classifier") for f in ("distances", "synthetic", "patient")
+        )
+    }
+    spaces = pairs_by_space(arrays)
+    assert set(spaces) == {"pixels", "classifier"}
+    assert set(spaces["classifier"]) == {"distances", "synthetic", "patient"}
+    assert spaces["classifier"]["synthetic"].tolist() == [4, 4]
+    with pytest.raises(ValueError, match="one lower-case word"):
+        pair_key("two words", "distances")

@@ -729,7 +729,7 @@ def assess(
         )
         if train.patients is not None:
             found["patient"] = train.patient_names(found["train_row"])
-        pairs.update({f"{space}_{key}": value for key, value in found.items()})
+        pairs.update({keys.pair_key(space, field): value for field, value in found.items()})
     return rows, pairs, features
 
 

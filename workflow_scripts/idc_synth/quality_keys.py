@@ -7,6 +7,8 @@ lives here:
 
 * per feature space and class: ``{space}_{kind}_{label}`` (``{space}_{label}`` for a set's
   matched-n distribution features, kind `FEATURES`), kinds below;
+* in a set's pairs .npz: ``{space}_{field}`` per copy space, its closest candidate-train pairs
+  (`pair_key`, read back per space by `pairs_by_space`);
 * per class: ``train_rows_{label}``, ``train_patients_{label}`` (the reference's train patches
   and their patients) and the spectral sums under `spectral_prefix` (``spectral_train_{label}``
   in the reference, ``spectral_{label}`` in a set; ``{prefix}_groups`` names their patients).
@@ -106,3 +108,24 @@ def patient_name_keys(names: Iterable[str]) -> list[str]:
         if (parsed is not None and parsed.kind in PATIENT_KINDS) or spectral.fullmatch(name):
             found.append(name)
     return found
+
+
+def pair_key(space: str, field: str) -> str:
+    """The name of one field (synthetic, train, distances, patient, ...) of a copy space's
+    closest pairs."""
+    if not _SPACE.fullmatch(space):
+        raise ValueError(f"a feature space is one lower-case word, not {space!r}")
+    return f"{space}_{field}"
+
+
+def pairs_by_space(arrays: dict) -> dict[str, dict]:
+    """A pairs .npz as {space: {field: array}}: the spaces are those with distances."""
+    spaces = [name.removesuffix("_distances") for name in arrays if name.endswith("_distances")]
+    return {
+        space: {
+            name.removeprefix(f"{space}_"): value
+            for name, value in arrays.items()
+            if name.startswith(f"{space}_")
+        }
+        for space in spaces
+    }

@@ -14,6 +14,7 @@ import pandas as pd
 
 from idc_synth.figures.style import Style, _figure, _message, _save
 from idc_synth.grids import tile
+from idc_synth.quality_keys import pairs_by_space
 
 
 def plot_samples(
@@ -285,17 +286,14 @@ def plot_closest_pairs(
     style: Style = Style(),
     closest_pairs: int = 8,
 ) -> Path:
-    """One row per generator and copy space: `pairs` holds each generator's npz arrays
-    (``{space}_{key}``); the patients `memorization` finds copied beyond the floor are marked
-    (`draw_closest_pairs`)."""
-    named = {}
-    for generator, data in pairs.items():
-        spaces = [key.removesuffix("_distances") for key in data if key.endswith("_distances")]
-        for space in spaces:
-            keys = ("synthetic", "train", "distances", "patient")
-            named[f"{generator} [{space}]"] = {
-                key: data[f"{space}_{key}"] for key in keys if f"{space}_{key}" in data
-            }
+    """One row per generator and copy space: `pairs` holds each generator's npz arrays (named
+    by `idc_synth.quality_keys.pair_key`); the patients `memorization` finds copied beyond the
+    floor are marked (`draw_closest_pairs`)."""
+    named = {
+        f"{generator} [{space}]": fields
+        for generator, data in pairs.items()
+        for space, fields in pairs_by_space(dict(data)).items()
+    }
     flagged: dict[str, set[str]] = {}
     table = memorization.astype({"patient": str})
     for row in table[table["verdict"] == COPIED].itertuples():
