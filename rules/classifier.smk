@@ -5,7 +5,7 @@
 
 rule train_classifier:
     input:
-        unpack(classifier_inputs),
+        unpack(get_classifier_inputs),
     output:
         weights="results/classifiers/{arm}/seed{seed}/model.safetensors",
         info="results/classifiers/{arm}/seed{seed}/info.json",

@@ -136,14 +136,14 @@ def accelerate_launch(wildcards, resources):
     return " ".join(options)
 
 
-def manifest_inputs(wildcards):
+def get_manifest_inputs(wildcards):
     """The demo folder (made by a rule), or a user's root with its listing of files."""
     if config["data"]["source"] == "demo":
         return {"root": DATA_ROOT}
     return {"root": DATA_ROOT, "listing": DATA_LISTING}
 
 
-def split_inputs(wildcards):
+def get_split_inputs(wildcards):
     """The manifest and its QC table (for the preflight), and the patient lists when given: an
     edited list reruns the split."""
     return {
@@ -153,7 +153,7 @@ def split_inputs(wildcards):
     }
 
 
-def pretrained_inputs(wildcards):
+def get_pretrained_inputs(wildcards):
     """A local pretrained pipeline's files (new weights at the same path retrain the LoRA)."""
     settings = config["diffusion"]
     path = Path(settings["pretrained_path"]).expanduser()
@@ -165,8 +165,8 @@ def pretrained_inputs(wildcards):
 def packed(split):
     """Both files of a packed split, named for a rule's input."""
     return {
-        f"{split}_images": f"results/data/packed/{split}.npy",
-        f"{split}_table": f"results/data/packed/{split}.parquet",
+        f"{split}_images": rules.pack.output.images.format(split=split),
+        f"{split}_table": rules.pack.output.table.format(split=split),
     }
 
 
@@ -332,26 +332,30 @@ PERTURBATIONS = [
 
 def final_targets():
     """What `snakemake` builds by default: tables, figures (FIGURES, rules/figures.smk) and the
-    summary."""
+    summary; called by rule all, after every rule file."""
+    tables = rules.compare_arms.output
     targets = [
-        "results/metrics/classification.tsv",
-        "results/metrics/tests.tsv",
-        "results/metrics/summary_ci.tsv",
-        "results/metrics/primary.tsv",
-        "results/metrics/per_patient.tsv",
-        "results/metrics/patient_spread.tsv",
-        "results/metrics/probability_calibration.tsv",
+        rules.collect_metrics.output.classification,
+        tables.tests,
+        tables.summary_ci,
+        tables.primary,
+        tables.per_patient,
+        tables.patient_spread,
+        tables.probability_calibration,
         *FIGURES.values(),
-        "results/summary.md",
+        rules.write_summary.output.summary,
     ]
     if PERTURBATIONS:
-        targets.append("results/metrics/robustness.tsv")
+        targets.append(rules.robustness_metrics.output.table)
     if config["sweep"]["enabled"]:
-        targets.append("results/metrics/efficiency.tsv")
+        targets.append(rules.sweep_efficiency.output.table)
     if TSTR_ARMS:
-        targets += ["results/metrics/tstr.tsv", "results/metrics/image_quality.tsv"]
+        targets += [
+            rules.collect_metrics.output.tstr,
+            rules.gather_image_quality.output.table,
+        ]
     if config["synthetic"]["write_png"]:
-        targets += expand("results/synthetic/{generator}/png", generator=generators())
+        targets += expand(rules.synthetic_pngs.output.folder, generator=generators())
     return targets
 
 
@@ -360,7 +364,7 @@ def dcgan_model(label):
     return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
 
 
-def classifier_inputs(wildcards):
+def get_classifier_inputs(wildcards):
     """Real val for every arm; real train unless the arm is synthetic-only (which still reads
     the real train table: it sets the step budget); the shards of the arm's synthetic draw for
     every arm but the baseline."""
@@ -397,11 +401,8 @@ def tstr_skip_reason():
 TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason()}
 
 
-# Image quality: the baseline classifier whose embedding is the domain feature space, and the
-# sets measured against real train (generators, held-out train = floor, val = shift).
-QUALITY_CLASSIFIER = (
-    f"results/classifiers/baseline/seed{config['quality']['classifier_seed']}"
-)
+# Image quality: the sets measured against real train (generators, held-out train = floor, val =
+# shift).
 QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
 
 
@@ -420,7 +421,7 @@ def classifier_jobs():
     return list(dict.fromkeys(jobs))
 
 
-def cost_inputs(wildcards):
+def get_cost_inputs(wildcards):
     """The benchmark file of every heavy job in the study's DAG (declared, so the cost table
     reads no file the DAG does not make), and every classifier's info.json (its steps).
     """
@@ -498,9 +499,10 @@ def sweep_train(fraction):
     """The packed train patches a fraction trains on: the main ones for fraction 1."""
     if float(fraction) == 1:
         return packed("train")
+    subset = rules.sweep_subset.output
     return {
-        "train_images": f"{sweep_folder(fraction)}/train.npy",
-        "train_table": f"{sweep_folder(fraction)}/train.parquet",
+        "train_images": subset.train_images.format(fraction=fraction),
+        "train_table": subset.train_table.format(fraction=fraction),
     }
 
 
@@ -508,7 +510,7 @@ def sweep_split(fraction):
     """The split table a fraction's draws are sized by (its excluded patients do not count)."""
     if float(fraction) == 1:
         return rules.split.output.split
-    return f"{sweep_folder(fraction)}/split.parquet"
+    return rules.sweep_subset.output.split.format(fraction=fraction)
 
 
 def sweep_models(fraction):
@@ -518,7 +520,7 @@ def sweep_models(fraction):
     return f"{sweep_folder(fraction)}/models"
 
 
-def sweep_classifier_inputs(wildcards):
+def get_sweep_classifier_inputs(wildcards):
     """Real val, the fraction's real train, and for a generator cell the shards of the seed's
     draw sampled for this fraction."""
     inputs = {**packed("val"), **sweep_train(wildcards.fraction)}
@@ -590,8 +592,10 @@ def sweep_benchmarks():
 def sweep_predictions(arm, fraction, ratio, seed):
     """A cell's test predictions: the main study's for the real-only classifier of fraction 1."""
     if arm == "baseline" and float(fraction) == 1:
-        return f"results/predictions/baseline/seed{seed}.parquet"
-    return f"{sweep_folder(fraction)}/predictions/{arm}/ratio{ratio}/seed{seed}.parquet"
+        return rules.predict.output.predictions.format(arm=arm, seed=seed)
+    return rules.sweep_predict.output.predictions.format(
+        arm=arm, fraction=fraction, ratio=ratio, seed=seed
+    )
 
 
 def inception_weights():
@@ -608,20 +612,26 @@ def inception_weights():
 
 
 def quality_model_inputs():
-    """The baseline classifier, and Inception's weights when they are on disk (weights that
-    appear later change the input set, which reruns the rules)."""
+    """The baseline classifier whose embedding is the domain feature space, and Inception's
+    weights when they are on disk (weights that appear later change the input set, which reruns
+    the rules)."""
+    classifier = {"arm": "baseline", "seed": config["quality"]["classifier_seed"]}
     inputs = {
-        "weights": f"{QUALITY_CLASSIFIER}/model.safetensors",
-        "info": f"{QUALITY_CLASSIFIER}/info.json",
+        "weights": rules.train_classifier.output.weights.format(**classifier),
+        "info": rules.train_classifier.output.info.format(**classifier),
     }
     if os.path.isfile(inception_weights()):
         inputs["inception"] = inception_weights()
     return inputs
 
 
-def quality_candidate(wildcards):
+def get_quality_candidate(wildcards):
     """What one image_quality job measures: a packed real set or a synthetic manifest."""
     packed_name = {"holdout": "holdout", "real_val": "val"}.get(wildcards.candidate)
     if packed_name:
         return packed(packed_name)
-    return {"synthetic": f"results/synthetic/{wildcards.candidate}/manifest.parquet"}
+    return {
+        "synthetic": rules.gather_synthetic.output.manifest.format(
+            generator=wildcards.candidate
+        )
+    }

@@ -31,7 +31,7 @@ rule make_demo_data:
 
 rule manifest:
     input:
-        unpack(manifest_inputs),
+        unpack(get_manifest_inputs),
     output:
         manifest="results/data/manifest.parquet",
         qc="results/data/qc_rejected.tsv",
@@ -59,7 +59,7 @@ rule manifest:
 
 rule split:
     input:
-        unpack(split_inputs),
+        unpack(get_split_inputs),
     output:
         split="results/data/split.parquet",
         # how the split was made and who was left out: the summary's split section

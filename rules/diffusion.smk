@@ -7,7 +7,7 @@ rule train_diffusion:
     input:
         **packed("train"),
         **packed("holdout"),
-        **pretrained_inputs(None),
+        **get_pretrained_inputs(None),
     output:
         model=directory("results/models/diffusion/model"),
         losses="results/models/diffusion/losses.tsv",

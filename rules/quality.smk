@@ -43,7 +43,9 @@ rule quality_reference:
         **packed("train"),
         **packed("holdout"),
         **{
-            f"synthetic_{generator}": f"results/synthetic/{generator}/manifest.parquet"
+            f"synthetic_{generator}": rules.gather_synthetic.output.manifest.format(
+                generator=generator
+            )
             for generator in generators()
         },
         **quality_model_inputs(),
@@ -71,7 +73,7 @@ rule quality_reference:
 
 rule image_quality:
     input:
-        unpack(quality_candidate),
+        unpack(get_quality_candidate),
         **packed("train"),
         **quality_model_inputs(),
         reference=rules.quality_reference.output.reference,

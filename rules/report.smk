@@ -11,7 +11,7 @@ localrules:
 
 rule cost_table:
     input:
-        unpack(cost_inputs),
+        unpack(get_cost_inputs),
     output:
         costs=report(
             "results/metrics/cost.tsv",

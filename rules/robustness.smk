@@ -6,14 +6,8 @@
 rule predict_perturbed:
     input:
         **packed("test"),
-        weights=expand(
-            "results/classifiers/{arm}/seed{seed}/model.safetensors",
-            arm=ARMS,
-            seed=SEEDS,
-        ),
-        info=expand(
-            "results/classifiers/{arm}/seed{seed}/info.json", arm=ARMS, seed=SEEDS
-        ),
+        weights=expand(rules.train_classifier.output.weights, arm=ARMS, seed=SEEDS),
+        info=expand(rules.train_classifier.output.info, arm=ARMS, seed=SEEDS),
     output:
         predictions="results/robustness/{perturbation}.parquet",
     log:

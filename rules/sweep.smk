@@ -34,8 +34,8 @@ rule sweep_subset:
 use rule train_dcgan as sweep_train_dcgan with:
     input:
         **packed("holdout"),
-        train_images="results/sweep/frac{fraction}/train.npy",
-        train_table="results/sweep/frac{fraction}/train.parquet",
+        train_images=rules.sweep_subset.output.train_images,
+        train_table=rules.sweep_subset.output.train_table,
     output:
         weights="results/sweep/frac{fraction}/models/dcgan/{model}/generator.safetensors",
         config="results/sweep/frac{fraction}/models/dcgan/{model}/generator.json",
@@ -52,10 +52,10 @@ use rule train_dcgan as sweep_train_dcgan with:
 
 use rule train_diffusion as sweep_train_diffusion with:
     input:
-        **pretrained_inputs(None),
+        **get_pretrained_inputs(None),
         **packed("holdout"),
-        train_images="results/sweep/frac{fraction}/train.npy",
-        train_table="results/sweep/frac{fraction}/train.parquet",
+        train_images=rules.sweep_subset.output.train_images,
+        train_table=rules.sweep_subset.output.train_table,
     output:
         model=directory("results/sweep/frac{fraction}/models/diffusion/model"),
         losses="results/sweep/frac{fraction}/models/diffusion/losses.tsv",
@@ -121,7 +121,7 @@ SWEEP_CLASSIFIER = (
 
 use rule train_classifier as sweep_train_classifier with:
     input:
-        unpack(sweep_classifier_inputs),
+        unpack(get_sweep_classifier_inputs),
     output:
         weights=f"{SWEEP_CLASSIFIER}/model.safetensors",
         info=f"{SWEEP_CLASSIFIER}/info.json",
@@ -143,8 +143,8 @@ use rule train_classifier as sweep_train_classifier with:
 use rule predict as sweep_predict with:
     input:
         **packed("test"),
-        weights=f"{SWEEP_CLASSIFIER}/model.safetensors",
-        info=f"{SWEEP_CLASSIFIER}/info.json",
+        weights=rules.sweep_train_classifier.output.weights,
+        info=rules.sweep_train_classifier.output.info,
     output:
         predictions="results/sweep/frac{fraction}/predictions/{arm}/ratio{ratio}/seed{seed}.parquet",
         metrics="results/sweep/frac{fraction}/metrics/{arm}/ratio{ratio}/seed{seed}.tsv",

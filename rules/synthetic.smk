@@ -29,7 +29,7 @@ rule gather_synthetic:
 
 rule synthetic_pngs:
     input:
-        manifest="results/synthetic/{generator}/manifest.parquet",
+        manifest=rules.gather_synthetic.output.manifest,
     output:
         folder=directory("results/synthetic/{generator}/png"),
     log:
