@@ -19,9 +19,7 @@ rule train_classifier:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
+        **retry_resources(mem_mb=4000, runtime=120, gpu=True),
     params:
         settings=classifier_settings,
         synthetic_draw=classifier_draw,
@@ -49,9 +47,7 @@ rule predict:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        **retry_resources(mem_mb=2000, runtime=30, gpu=True),
     params:
         arm=lambda wildcards: wildcards.arm,
         seed=lambda wildcards: int(wildcards.seed),

@@ -136,6 +136,16 @@ def accelerate_launch(wildcards, resources):
     return " ".join(options)
 
 
+def retry_resources(mem_mb, runtime, gpu=False):
+    """A rule's `resources:` (unpacked into it): memory (MB) and runtime (minutes) that grow
+    with each retry (`attempt`), and with `gpu` the configured GPUs per GPU job."""
+    return {
+        **({"gpu": GPUS} if gpu else {}),
+        "mem_mb": lambda wildcards, attempt: mem_mb * attempt,
+        "runtime": lambda wildcards, attempt: runtime * attempt,
+    }
+
+
 def get_manifest_inputs(wildcards):
     """The demo folder (made by a rule), or a user's root with its listing of files."""
     if config["data"]["source"] == "demo":

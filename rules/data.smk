@@ -20,8 +20,7 @@ rule make_demo_data:
     # Small enough for any node: SLURM never starts a job asking more cores than a node has.
     threads: 2
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 20 * attempt,
+        **retry_resources(mem_mb=2000, runtime=20),
     params:
         code=code_version("make_demo_data"),
         spec=config["demo"],
@@ -45,8 +44,7 @@ rule manifest:
         "../envs/data.yaml"
     threads: config["pack"]["workers"]
     resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **retry_resources(mem_mb=4000, runtime=60),
     params:
         code=code_version("manifest"),
         size_policy=config["data"]["size_policy"],
@@ -102,8 +100,7 @@ rule pack:
     # gathers rows of the manifest's pixel array: memory-bound, nothing to decode
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **retry_resources(mem_mb=2000, runtime=60),
     params:
         code=code_version("pack"),
         # only the train patients' two sets depend on the holdout (val/test never rerun for it)

@@ -22,9 +22,7 @@ rule train_dcgan:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 240 * attempt,
+        **retry_resources(mem_mb=4000, runtime=240, gpu=True),
     params:
         settings=config["dcgan"],
         label=lambda wildcards: (
@@ -81,9 +79,7 @@ rule sample_dcgan:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        **retry_resources(mem_mb=2000, runtime=30, gpu=True),
     params:
         **synthetic_params(),
         shard=lambda wildcards: int(wildcards.shard),

@@ -26,9 +26,7 @@ rule train_diffusion:
         "../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=lambda wildcards, attempt: 480 * attempt,
+        **retry_resources(mem_mb=8000, runtime=480, gpu=True),
     params:
         # accelerate starts one training process per GPU the job holds (see README, multi-GPU)
         launch=accelerate_launch,
@@ -86,9 +84,7 @@ rule sample_diffusion:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
+        **retry_resources(mem_mb=4000, runtime=120, gpu=True),
     params:
         **synthetic_params(),
         settings=diffusion_sampling_settings(),

@@ -31,11 +31,7 @@ QUALITY_SETTINGS = {
 # Two-thread jobs whose inputs are ready long before the end: run as soon as both cores are
 # free, not last, where each would wait for every one-thread job to finish.
 QUALITY_PRIORITY = 1
-QUALITY_RESOURCES = {
-    "gpu": GPUS,
-    "mem_mb": lambda wildcards, attempt: 8000 * attempt,
-    "runtime": lambda wildcards, attempt: 60 * attempt,
-}
+QUALITY_RESOURCES = retry_resources(mem_mb=8000, runtime=60, gpu=True)
 
 
 rule quality_reference:
@@ -127,8 +123,7 @@ rule gather_image_quality:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        **retry_resources(mem_mb=4000, runtime=30),
     params:
         code=code_version("image_quality"),
         candidates=QUALITY_CANDIDATES,

@@ -20,9 +20,7 @@ rule predict_perturbed:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=GPUS,
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **retry_resources(mem_mb=3000, runtime=60, gpu=True),
     params:
         code=code_version("predict_perturbed"),
         # (arm, seed) of each weights/info pair, in expand's order.

@@ -75,8 +75,7 @@ rule compare_arms:
         "../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        **retry_resources(mem_mb=4000, runtime=30),
     params:
         **STATISTICS_PARAMS,
         code=code_version("compare_arms"),

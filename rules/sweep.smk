@@ -19,8 +19,7 @@ rule sweep_subset:
     conda:
         "../envs/data.yaml"
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        **retry_resources(mem_mb=2000, runtime=30),
     params:
         code=code_version("sweep_subset"),
         fraction=lambda wildcards: float(wildcards.fraction),
@@ -187,8 +186,7 @@ rule sweep_efficiency:
         "../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 60 * attempt,
+        **retry_resources(mem_mb=4000, runtime=60),
     params:
         code=code_version("sweep_efficiency"),
         cells=[
