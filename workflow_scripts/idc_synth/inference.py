@@ -44,7 +44,6 @@ from scipy import optimize, stats
 POWER = 0.8  # minimal detectable differences are quoted at this power
 SCORE_RANGE = (0.0, 1.0)  # every score and calibration error lies in it
 DIFFERENCE, NO_DIFFERENCE, UNDEFINED = "difference", "no difference shown", "undefined"
-VERDICTS = (DIFFERENCE, NO_DIFFERENCE, UNDEFINED)
 DECISION_COLUMNS = [
     "estimate",
     "se",

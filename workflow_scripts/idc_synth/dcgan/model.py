@@ -47,7 +47,6 @@ STANDING_BATCHES = 64  # noise batches whose batch-norm statistics sampling aver
 # Names the network layout; saved with every generator and checkpoint, so that weights of
 # another layout are refused (a loader) or ignored (a resumed run), never loaded into this one.
 ARCHITECTURE = "resize-conv 7-14-28-56, low-pass, crop 50; D low-pass, k4s2 50-25-12-6"
-UPSAMPLED_SIZE = 56  # the generator's last feature map, centre-cropped to PATCH_SIZE
 
 
 @dataclass(frozen=True)
