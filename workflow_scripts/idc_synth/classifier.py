@@ -37,9 +37,9 @@ from idc_synth.runtime import log_progress
 
 log = logging.getLogger(__name__)
 
-# The decision threshold: "val" picks, per epoch, the one with the best val balanced accuracy
-# (a classifier trained on synthetic patches may score real ones off-centre); a number fixes
-# it. The kept epoch's threshold goes into the info file, which prediction reads.
+# The decision threshold: "val" picks, per evaluation period, the one with the best val balanced
+# accuracy (a classifier trained on synthetic patches may score real ones off-centre); a number
+# fixes it. The kept period's threshold goes into the info file, which prediction reads.
 TUNED_THRESHOLD = "val"
 # classifier.budget: "steps" gives every arm the optimizer steps of max_epochs epochs of the real
 # train split, so arms differ only in their data; "epochs" gives each max_epochs epochs of its
