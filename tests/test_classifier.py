@@ -491,9 +491,10 @@ def test_a_checkpoint_from_other_data_or_budget_is_not_resumed(task, tmp_path, c
     settings = TrainSettings(**{**SETTINGS.__dict__, "max_epochs": 1})
     state = tmp_path / "checkpoint.pt"
     train_classifier(train_x, train_y, val_x, val_y, settings, "cpu", state_path=state)
-    for changed in (
-        {"train_images": 255 - train_x},
-        {"reference_size": 200},
+    for changed, differs in (
+        ({"train_images": 255 - train_x}, "data"),
+        # the checkpoint is now the changed-data run's: it differs in the plan and the data
+        ({"reference_size": 200}, "plan, data"),
     ):
         arguments = {
             "train_images": train_x,
@@ -512,7 +513,7 @@ def test_a_checkpoint_from_other_data_or_budget_is_not_resumed(task, tmp_path, c
                 reference_size=arguments["reference_size"],
                 state_path=state,
             )
-        assert "made with other settings or data; ignoring it" in caplog.text
+        assert f"made with other {differs}; ignoring it" in caplog.text
         assert "starting from step 0" in caplog.text
 
 

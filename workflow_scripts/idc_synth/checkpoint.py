@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -55,6 +55,31 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class Resumable(Protocol):
+    """A training run a checkpoint can continue: what the checkpoint must match (settings,
+    data, ...), and how to take the saved state back."""
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def restore(self, state: dict[str, Any]) -> None: ...
+
+
+def resume(run: Resumable, path: Path | None) -> bool:
+    """Continue ``run`` from the checkpoint at ``path`` (None: no checkpointing) when it is one
+    of the same run: each entry of ``run.identity()`` saved alike. A checkpoint of another run
+    (other settings, data, ...) is ignored with a warning naming what differs. True when the
+    run was restored; False for a fresh start."""
+    state = None if path is None else load_checkpoint(path)
+    if state is None:
+        return False
+    differs = [key for key, value in run.identity().items() if state.get(key) != value]
+    if differs:
+        log.warning("checkpoint %s was made with other %s; ignoring it", path, ", ".join(differs))
+        return False
+    run.restore(state)
+    return True
 
 
 def data_digest(*arrays: np.ndarray) -> str:

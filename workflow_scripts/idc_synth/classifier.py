@@ -26,8 +26,8 @@ from idc_synth.batches import IndexedImages, prefetch
 from idc_synth.checkpoint import (
     capture_rng,
     data_digest,
-    load_checkpoint,
     restore_rng,
+    resume,
     save_checkpoint,
 )
 from idc_synth.defaults import schema_defaults
@@ -271,24 +271,6 @@ class _Run:
         self.best = state["best"]
 
 
-def _resume(run: _Run, state_path: Path | None) -> None:
-    state = None if state_path is None else load_checkpoint(state_path)
-    if state is not None and {key: state.get(key) for key in run.identity()} != run.identity():
-        log.warning("checkpoint %s was made with other settings or data; ignoring it", state_path)
-        state = None
-    if state is None:
-        log.info("starting from step 0 of %d", run.plan.budget_steps)
-        return
-    run.restore(state)
-    log.info(
-        "resuming from step %d of %d (period %d, checkpoint %s)",
-        run.step,
-        run.plan.budget_steps,
-        run.period,
-        state_path,
-    )
-
-
 def _period_batches(
     run: _Run, images: np.ndarray | IndexedImages, labels: np.ndarray, last: int, device
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -386,7 +368,16 @@ def train_classifier(
     )
     digest = data_digest(*train_arrays, train_labels, val_images, val_labels)
     run = _Run(settings, plan, digest, device)
-    _resume(run, state_path)
+    if resume(run, state_path):
+        log.info(
+            "resuming from step %d of %d (period %d, checkpoint %s)",
+            run.step,
+            plan.budget_steps,
+            run.period,
+            state_path,
+        )
+    else:
+        log.info("starting from step 0 of %d", plan.budget_steps)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
     val_loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))  # on CPU logits
     val_targets = torch.from_numpy(val_labels).float()

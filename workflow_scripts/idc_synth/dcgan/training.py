@@ -24,8 +24,8 @@ from idc_synth.augment import augment_batch
 from idc_synth.checkpoint import (
     capture_rng,
     data_digest,
-    load_checkpoint,
     restore_rng,
+    resume,
     save_checkpoint,
 )
 from idc_synth.dcgan.model import (
@@ -219,21 +219,6 @@ class _Run:
         return lambda label, n: generate(snapshot, n, seed, self.device, label=label)
 
 
-def _resume(run: _Run, state_path: Path, total_steps: int) -> None:
-    state = load_checkpoint(state_path)
-    if state is not None and {key: state.get(key) for key in run.identity()} != run.identity():
-        log.warning(
-            "checkpoint %s was made with another architecture, settings or data; ignoring it",
-            state_path,
-        )
-        state = None
-    if state is None:
-        log.info("starting from step 0 of %d (no usable checkpoint at %s)", total_steps, state_path)
-        return
-    run.restore(state)
-    log.info("resuming from step %d of %d (checkpoint %s)", run.step, total_steps, state_path)
-
-
 def _train_step(
     run: _Run, real: torch.Tensor, labels: torch.Tensor | None, loss_fn: nn.Module
 ) -> torch.Tensor:
@@ -326,7 +311,10 @@ def train_dcgan(
     shown = preview_steps(total_steps)
     window = max(1, total_steps // (PREVIEW_ROWS - 1))
     run = _Run(settings, data_digest(images, labels), device, scorer)
-    _resume(run, state_path, total_steps)
+    if resume(run, state_path):
+        log.info("resuming from step %d of %d (checkpoint %s)", run.step, total_steps, state_path)
+    else:
+        log.info("starting from step 0 of %d (no usable checkpoint at %s)", total_steps, state_path)
     if run.step == 0:
         run.preview()
     log.info(
