@@ -272,14 +272,6 @@ def classifier_realization(wildcards):
     return -1 if draw < 0 else generator_realization(draw)
 
 
-def models_folder(realization):
-    """Where a generator realization's models live: results/models for the first, a folder of
-    its own for each further one (rules train_*_realization)."""
-    if int(realization) == 0:
-        return "results/models"
-    return f"results/models/realization{realization}"
-
-
 def generator_realizations():
     """Every generator realization the draws sample from."""
     return sorted({generator_realization(draw) for draw in synthetic_draws()})
@@ -293,10 +285,10 @@ def realization_settings(section, settings):
     }
 
 
-def synthetic_shards(generator, extension, draws):
-    """Every shard file of a generator's draws, both classes."""
+def synthetic_shards(generator, extension, draws, folder="results/synthetic"):
+    """Every shard file of a generator's draws, both classes (`folder`: as in shard_files)."""
     return expand(
-        f"results/synthetic/{generator}/draw{{draw}}/class{{label}}/shard{{shard}}.{extension}",
+        f"{folder}/{generator}/draw{{draw}}/class{{label}}/shard{{shard}}.{extension}",
         draw=draws,
         label=(0, 1),
         shard=range(config["synthetic"]["shards_per_class"]),
@@ -372,6 +364,29 @@ def final_targets():
 def dcgan_model(label):
     """The generator that makes patches of a class: its own, or the conditional one."""
     return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
+
+
+def generator_file(generator, key, realization=0, fraction=1, model=None):
+    """Output `key` of a trained generator, from the training job that made it: the main
+    study's for realization 0, train_*_realization for a further one, sweep_train_* for a
+    sweep fraction below 1 (fraction 1 shares the main study's); `model`: a DCGAN's."""
+    if float(fraction) != 1:
+        trained = getattr(rules, f"sweep_train_{generator}")
+    elif int(realization) != 0:
+        trained = getattr(rules, f"train_{generator}_realization")
+    else:
+        trained = getattr(rules, f"train_{generator}")
+    return getattr(trained.output, key).format(
+        realization=realization, fraction=fraction, model=model
+    )
+
+
+def dcgan_files(key, realization=0, fraction=1):
+    """Output `key` of each class's DCGAN in LABELS order (the conditional one: the same file)."""
+    return [
+        generator_file("dcgan", key, realization, fraction, dcgan_model(label))
+        for label in LABELS
+    ]
 
 
 def get_classifier_inputs(wildcards):
@@ -523,30 +538,17 @@ def sweep_split(fraction):
     return rules.sweep_subset.output.split.format(fraction=fraction)
 
 
-def sweep_models(fraction):
-    """Where a fraction's generators are: the main study's for fraction 1."""
-    if float(fraction) == 1:
-        return "results/models"
-    return f"{sweep_folder(fraction)}/models"
-
-
 def get_sweep_classifier_inputs(wildcards):
     """Real val, the fraction's real train, and for a generator cell the shards of the seed's
     draw sampled for this fraction."""
     inputs = {**packed("val"), **sweep_train(wildcards.fraction)}
     if wildcards.arm != "baseline":
-        shards = (
-            f"{sweep_folder(wildcards.fraction)}/synthetic/{wildcards.arm}/"
-            "draw{draw}/class{label}/shard{shard}.{extension}"
+        draw = [classifier_draw(wildcards)]
+        folder = f"{sweep_folder(wildcards.fraction)}/synthetic"
+        inputs["synthetic"] = synthetic_shards(wildcards.arm, "parquet", draw, folder)
+        inputs["synthetic_images"] = synthetic_shards(
+            wildcards.arm, "npy", draw, folder
         )
-        for name, extension in (("synthetic", "parquet"), ("synthetic_images", "npy")):
-            inputs[name] = expand(
-                shards,
-                draw=classifier_draw(wildcards),
-                label=(0, 1),
-                shard=range(config["synthetic"]["shards_per_class"]),
-                extension=extension,
-            )
     return inputs
 
 

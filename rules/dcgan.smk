@@ -57,16 +57,12 @@ use rule train_dcgan as train_dcgan_realization with:
 rule sample_dcgan:
     input:
         # the generator of each class in LABELS order (the conditional one: the same file)
-        weights=lambda wildcards: [
-            f"{models_folder(generator_realization(wildcards.draw))}/dcgan/"
-            f"{dcgan_model(label)}/generator.safetensors"
-            for label in LABELS
-        ],
-        configs=lambda wildcards: [
-            f"{models_folder(generator_realization(wildcards.draw))}/dcgan/"
-            f"{dcgan_model(label)}/generator.json"
-            for label in LABELS
-        ],
+        weights=lambda wildcards: dcgan_files(
+            "weights", generator_realization(wildcards.draw)
+        ),
+        configs=lambda wildcards: dcgan_files(
+            "config", generator_realization(wildcards.draw)
+        ),
         split=rules.split.output.split,
     output:
         images=shard_files("dcgan", "npy"),

@@ -68,8 +68,8 @@ use rule train_diffusion as train_diffusion_realization with:
 
 rule sample_diffusion:
     input:
-        model=lambda wildcards: (
-            f"{models_folder(generator_realization(wildcards.draw))}/diffusion/model"
+        model=lambda wildcards: generator_file(
+            "diffusion", "model", generator_realization(wildcards.draw)
         ),
         split=rules.split.output.split,
     output:

@@ -78,14 +78,8 @@ SWEEP_SYNTHETIC = "results/sweep/frac{{fraction}}/synthetic"
 
 use rule sample_dcgan as sweep_sample_dcgan with:
     input:
-        weights=lambda wildcards: [
-            f"{sweep_models(wildcards.fraction)}/dcgan/{dcgan_model(label)}/generator.safetensors"
-            for label in LABELS
-        ],
-        configs=lambda wildcards: [
-            f"{sweep_models(wildcards.fraction)}/dcgan/{dcgan_model(label)}/generator.json"
-            for label in LABELS
-        ],
+        weights=lambda wildcards: dcgan_files("weights", fraction=wildcards.fraction),
+        configs=lambda wildcards: dcgan_files("config", fraction=wildcards.fraction),
         split=lambda wildcards: sweep_split(wildcards.fraction),
     output:
         images=shard_files("dcgan", "npy", SWEEP_SYNTHETIC),
@@ -100,7 +94,9 @@ use rule sample_dcgan as sweep_sample_dcgan with:
 
 use rule sample_diffusion as sweep_sample_diffusion with:
     input:
-        model=lambda wildcards: f"{sweep_models(wildcards.fraction)}/diffusion/model",
+        model=lambda wildcards: generator_file(
+            "diffusion", "model", fraction=wildcards.fraction
+        ),
         split=lambda wildcards: sweep_split(wildcards.fraction),
     output:
         images=shard_files("diffusion", "npy", SWEEP_SYNTHETIC),
