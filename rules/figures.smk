@@ -58,7 +58,7 @@ FIGURE_TABLE = {
                 for arm, seed in CLASSIFIER_RUNS
             ],
             **{
-                f"{kind}_dcgan_{model}": f"results/models/dcgan/{model}/{kind}.tsv"
+                f"{kind}_dcgan_{model}": generator_file("dcgan", kind, model=model)
                 for model in sorted({dcgan_model(label) for label in (0, 1)})
                 for kind in ("losses", "quality")
                 if "dcgan" in generators()

@@ -43,8 +43,12 @@ rule write_summary:
             if generators()
             else {}
         ),
-        **({"tstr": "results/metrics/tstr.tsv"} if TSTR_ARMS else {}),
-        **({"robustness": "results/metrics/robustness.tsv"} if PERTURBATIONS else {}),
+        **({"tstr": rules.collect_metrics.output.tstr} if TSTR_ARMS else {}),
+        **(
+            {"robustness": rules.robustness_metrics.output.table}
+            if PERTURBATIONS
+            else {}
+        ),
         **(
             {
                 "efficiency": rules.sweep_efficiency.output.table,

@@ -64,14 +64,12 @@ log = logging.getLogger(__name__)
 
 INCEPTION_FILE = "inception-2015-12-05.pt"
 CLEANFID_CACHE = Path("/tmp") / INCEPTION_FILE  # the only place clean-fid 0.1.35 looks
-INCEPTION_SIZE = 299
 SPACES = ("classifier", "inception", "pixels")
 DISTRIBUTION_SPACES = ("classifier", "inception")  # FID & co.; pixels only for near copies
 COPY_SPACES = ("classifier", "pixels")  # near copies among all patches
 TRAIN = "train"
 HOLDOUT = "holdout"
 REAL_VAL = "real_val"
-REFERENCES = (HOLDOUT, REAL_VAL)  # the real sets measured like a generator
 MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not a tiny n
 PIXEL_BLOCK = 5  # 50 px -> 10 x 10 block means
 FID_INF_POINTS = 5  # subset sizes from n/2 to n for the 1/N fit
@@ -312,7 +310,7 @@ def fid_infinity(feats1: np.ndarray, feats2: np.ndarray, seed: int) -> float:
     values = np.asarray(values)
     if not np.isfinite(values).all():
         return math.nan
-    slope, intercept = np.polyfit(1.0 / sizes, values, 1)
+    _, intercept = np.polyfit(1.0 / sizes, values, 1)
     return float(intercept)
 
 

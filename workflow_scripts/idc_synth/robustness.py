@@ -60,7 +60,6 @@ ROBUSTNESS_COLUMNS = [
     "n_seeds",
     "note",
 ]
-CLEAN = "none"  # the perturbation name of the unperturbed test predictions
 
 
 def _rng(seed: int, perturbation: str, strength: float) -> np.random.Generator:

@@ -38,11 +38,6 @@ from idc_synth.inference import POWER, Crossed, Family, sd_pseudovalues
 from idc_synth.statistics import threshold_metrics
 
 METRIC = "balanced_accuracy"
-READS = {
-    "primary": "generator vs baseline (Bonferroni over the generators)",
-    "spread": "spread of per-patient scores, generator vs baseline",
-    "contrast": "difference of differences over two conditions",
-}
 TABLE_COLUMNS = [
     "scenario",
     "read",

@@ -143,11 +143,6 @@ def write_fraction(
     return len(subset)
 
 
-def cell_arm(arm: str, ratio: float) -> str:
-    """The name a generator cell goes by in the comparison: 'dcgan@1'."""
-    return f"{arm}@{fraction_name(ratio)}"
-
-
 def _cell_name(arm: str, fraction: float, ratio: float) -> str:
     """A cell's name in the map's family: 'baseline@0.5', 'dcgan@0.5x1'."""
     if arm == BASELINE:

@@ -32,7 +32,7 @@ KINDS = (ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED)
 # Wall times of one run vary by 10-20% under shared load: a smaller cost gap is not called.
 COST_MARGIN = 1.25
 SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
-# The real reference rows of image_quality.tsv (idc_synth.quality.REFERENCES; not imported,
+# The real reference rows of image_quality.tsv (idc_synth.quality.HOLDOUT, REAL_VAL; not imported,
 # that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
 FLOOR, SHIFT = "holdout", "real_val"
 COPIED = "copied beyond the floor"  # memorization.tsv's verdict (idc_synth.memorization, torch)
