@@ -68,10 +68,6 @@ rule write_summary:
         costs=rules.cost_table.output.costs,
         steps=rules.cost_table.output.steps,
         split_info=rules.split.output.info,
-        # the summary's wording: editing it rewrites the summary, nothing upstream
-        template=Path(
-            workflow.basedir, "workflow_scripts/idc_synth/report/summary.md.j2"
-        ),
     output:
         summary=report(
             "results/summary.md",

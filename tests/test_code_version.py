@@ -110,3 +110,17 @@ def test_relative_imports_inside_a_package_are_followed(tmp_path):
         "idc_synth/pkg/a.py",
         "idc_synth/pkg/b.py",
     }
+
+
+def test_the_summary_rule_digests_its_wording_template(tmp_path):
+    """write_summary's wording is idc_synth/report/summary.md.j2: its module's template counts
+    as code, by its path inside the scripts folder, so a moved checkout keeps its digest."""
+    copy = Path(shutil.copytree(SCRIPTS, tmp_path / "workflow_scripts"))
+    script = copy / "write_summary.py"
+    template = copy / "idc_synth" / "report" / "summary.md.j2"
+    assert template in library_files(script, copy)
+    assert template not in library_files(copy / "train_classifier.py", copy)
+    assert template not in library_files(copy / "cost_table.py", copy)  # same package
+    before = code_digest(script, copy)
+    template.write_text(template.read_text().replace("# IDC-Synth: summary", "# Summary"))
+    assert code_digest(script, copy) != before

@@ -202,7 +202,7 @@ def test_edited_library_code_reruns_the_tables_and_figures_it_makes(finished_run
 
 
 def test_a_wording_edit_rewrites_only_the_summary(finished_run, tmp_path):
-    """The summary's wording is a template, an input of write_summary alone."""
+    """The summary's wording is a template in write_summary's code digest, and no other rule's."""
     study = Path(shutil.copytree(finished_run, tmp_path / "study", symlinks=True))
     template = study / "workflow_scripts/idc_synth/report/summary.md.j2"
     template.write_text(template.read_text().replace("# IDC-Synth: summary", "# Study summary"))

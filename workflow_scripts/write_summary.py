@@ -9,7 +9,7 @@ from idc_synth.report.summary import build_summary, read_split_info, read_tables
 from idc_synth.runtime import rule_logging
 
 # The rule's named inputs that are not tables; every other named input is one, read by its name.
-NOT_TABLES = ("split_info", "template")
+NOT_TABLES = ("split_info",)
 
 
 def main(
@@ -22,7 +22,6 @@ def main(
     arms: list[str],
     log: Path | None,
     split_info: Path | None = None,
-    template: Path | None = None,
 ) -> None:
     """`tables`: the study's tables by name (a table not produced is absent or None)."""
     with rule_logging(log) as logger:
@@ -34,7 +33,6 @@ def main(
             data_source=data_source,
             arms=arms,
             split_info=read_split_info(split_info),
-            **({"template": template} if template else {}),
         )
         summary_path.parent.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(text)
@@ -53,5 +51,4 @@ if __name__ == "__main__":
         arms=list(sm.params.arms),
         log=Path(sm.log[0]),
         split_info=Path(sm.input.split_info),
-        template=Path(sm.input.template),
     )

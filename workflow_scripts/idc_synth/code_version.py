@@ -1,6 +1,7 @@
 """A digest of the library code an entry script runs, for a rule's params: Snakemake sees edits
 to the script itself, not to the idc_synth modules it imports, so without it "I changed the
-training code" would rerun nothing."""
+training code" would rerun nothing. A module's template (``<module>.*.j2`` beside it, e.g.
+report/summary.md.j2, the summary's wording) is its code too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 PACKAGE = "idc_synth"
+TEMPLATES = "%s.*.j2"  # a module's templates: summary.py -> summary.md.j2
 
 
 def _module_file(scripts_dir: Path, dotted: str) -> Path | None:
@@ -51,7 +53,7 @@ def _imported(tree: ast.AST, package: list[str] | None = None) -> set[str]:
 
 def library_files(script: Path, scripts_dir: Path) -> list[Path]:
     """Every idc_synth file the script imports, directly or through other idc_synth modules,
-    with the __init__.py of each package on the way."""
+    with the __init__.py of each package on the way and each module's templates (TEMPLATES)."""
     seen: set[Path] = set()
     pending = [Path(script)]
     while pending:
@@ -64,7 +66,8 @@ def library_files(script: Path, scripts_dir: Path) -> list[Path]:
                 if module is not None and module not in seen:
                     seen.add(module)
                     pending.append(module)
-    return sorted(seen)
+    templates = {path for module in seen for path in module.parent.glob(TEMPLATES % module.stem)}
+    return sorted(seen | templates)
 
 
 def code_digest(script: Path, scripts_dir: Path) -> str:

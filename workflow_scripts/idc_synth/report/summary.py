@@ -196,11 +196,11 @@ def context(
     }
 
 
-def environment(template: Path = TEMPLATE) -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     """The template's environment: Markdown out (no HTML escaping), block tags on lines of
     their own leave no blank lines, and the number formats of idc_synth.report.format."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template.parent),
+        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -221,9 +221,9 @@ def environment(template: Path = TEMPLATE) -> jinja2.Environment:
     return env
 
 
-def render(values: Mapping, template: Path = TEMPLATE) -> str:
+def render(values: Mapping) -> str:
     """The template rendered, ending in exactly one newline."""
-    text = environment(template).get_template(template.name).render(**values)
+    text = environment().get_template(TEMPLATE.name).render(**values)
     return text.rstrip("\n") + "\n"
 
 
@@ -234,11 +234,10 @@ def build_summary(
     data_source: str,
     arms: Sequence[str] | None = None,
     split_info: dict | None = None,
-    template: Path = TEMPLATE,
 ) -> str:
     """The summary's Markdown: tables -> context -> template."""
     values = context(frames, alpha=alpha, data_source=data_source, arms=arms, split_info=split_info)
-    return render(values, template)
+    return render(values)
 
 
 def read_split_info(path: Path | None) -> dict | None:
