@@ -31,6 +31,7 @@ from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
+from idc_synth.quality.table import PACKED_SET, REFERENCE_SETS
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 try:
@@ -428,7 +429,7 @@ TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason
 
 # Image quality: the sets measured against real train (generators, held-out train = floor, val =
 # shift).
-QUALITY_CANDIDATES = [*generators(), "holdout", "real_val"]
+QUALITY_CANDIDATES = [*generators(), *REFERENCE_SETS]
 
 
 def classifier_jobs():
@@ -612,7 +613,7 @@ def sweep_predictions(arm, fraction, ratio, seed):
 
 def inception_weights():
     """The Inception file quality.inception_weights names (a folder holding it, the file, or
-    null: clean-fid's cache path); as idc_synth.quality.inception_weights_file resolves it.
+    null: clean-fid's cache path); as idc_synth.quality.features.inception_weights_file resolves it.
     """
     # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
     path = config["quality"]["inception_weights"] or os.path.join(
@@ -639,7 +640,7 @@ def quality_model_inputs():
 
 def get_quality_candidate(wildcards):
     """What one image_quality job measures: a packed real set or a synthetic manifest."""
-    packed_name = {"holdout": "holdout", "real_val": "val"}.get(wildcards.candidate)
+    packed_name = PACKED_SET.get(wildcards.candidate)
     if packed_name:
         return packed(packed_name)
     return {

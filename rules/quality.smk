@@ -59,12 +59,12 @@ rule quality_reference:
     resources:
         **QUALITY_RESOURCES,
     params:
-        code=code_version("image_quality"),
+        code=code_version("quality_reference"),
         generators=generators(),
         settings=QUALITY_SETTINGS,
         device=config["device"],
     script:
-        "../workflow_scripts/image_quality.py"
+        "../workflow_scripts/quality_reference.py"
 
 
 rule image_quality:
@@ -125,7 +125,7 @@ rule gather_image_quality:
     resources:
         **retry_resources(mem_mb=4000, runtime=30),
     params:
-        code=code_version("image_quality"),
+        code=code_version("gather_image_quality"),
         candidates=QUALITY_CANDIDATES,
         # only what the bootstrap reads: a new replicate count reruns no feature extraction
         settings={
@@ -142,4 +142,4 @@ rule gather_image_quality:
             "confidence_level": config["statistics"]["confidence_level"],
         },
     script:
-        "../workflow_scripts/image_quality.py"
+        "../workflow_scripts/gather_image_quality.py"

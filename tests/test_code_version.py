@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from idc_synth.code_version import code_digest, library_files
+from idc_synth.code_version import code_digest, imported_files, library_files
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
 
@@ -124,3 +124,38 @@ def test_the_summary_rule_digests_its_wording_template(tmp_path):
     before = code_digest(script, copy)
     template.write_text(template.read_text().replace("# IDC-Synth: summary", "# Summary"))
     assert code_digest(script, copy) != before
+
+
+def test_the_library_import_graph_has_no_cycle():
+    """A module never imports, directly or through others, a module that imports it (a
+    package's __init__.py aside: importing a submodule runs it)."""
+    files = [path for path in (SCRIPTS / "idc_synth").rglob("*.py") if path.name != "__init__.py"]
+    graph = {
+        path: {f for f in imported_files(path, SCRIPTS) if f.name != "__init__.py"} - {path}
+        for path in files
+    }
+    done: set[Path] = set()
+
+    def visit(path: Path, stack: list[Path]) -> None:
+        for module in graph.get(path, ()):
+            assert module not in stack, " -> ".join(p.stem for p in [*stack, module])
+            if module not in done:
+                visit(module, [*stack, module])
+        done.add(path)
+
+    for path in files:
+        visit(path, [path])
+
+
+def test_the_quality_rules_digest_the_quality_modules_they_run():
+    def files(script: str) -> set[str]:
+        paths = library_files(SCRIPTS / script, SCRIPTS)
+        return {path.relative_to(SCRIPTS).as_posix() for path in paths}
+
+    package = "idc_synth/quality/"
+    gather = files("gather_image_quality.py")
+    assert {f"{package}intervals.py", f"{package}metrics.py", f"{package}table.py"} <= gather
+    assert f"{package}features.py" not in gather  # no feature extraction: a new extractor
+    measure = files("image_quality.py")  # reruns the extraction jobs, not the gather
+    assert {f"{package}features.py", f"{package}assess.py", f"{package}metrics.py"} <= measure
+    assert {f"{package}table.py", f"{package}features.py"} <= files("quality_reference.py")

@@ -17,7 +17,8 @@ import pytest
 import torch
 from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
 
-from idc_synth.diffusion.pretrained import LORA_FILE, PretrainedModelError, load_base
+from idc_synth.diffusion.folder import PretrainedModelError, load_base
+from idc_synth.diffusion.pretrained import LORA_FILE
 from idc_synth.diffusion.sampling import load_sampler
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import make_accelerator

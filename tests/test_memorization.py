@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from idc_synth.memorization import COLUMNS, COPIED, NOT_SHOWN, holm, memorization_table
-from idc_synth.quality import nearest_neighbours
+from idc_synth.quality.neighbours import nearest_neighbours
 
 PATIENTS = 8
 TRAIN_PER_PATIENT, HELD_PER_PATIENT = 40, 50

@@ -2,33 +2,30 @@ import math
 import socket
 import urllib.request
 
+import gather_image_quality
 import image_quality
 import numpy as np
 import pandas as pd
 import pytest
+import quality_reference
 import torch
 from torch import nn
 
-from idc_synth import quality
 from idc_synth.classifier import TrainedClassifier, save_classifier
 from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.models import build_classifier
-from idc_synth.quality import (
+from idc_synth.quality import copies as near
+from idc_synth.quality import features, metrics, neighbours, sampling
+from idc_synth.quality.assess import LabelledImages, assess, reference_features
+from idc_synth.quality.features import (
     INCEPTION_FILE,
-    ROW_COLUMNS,
-    LabelledImages,
-    QualitySettings,
-    assess,
-    fid,
     inception_features,
     inception_weights_file,
-    kid,
     load_inception,
-    manifold_metrics,
     pixel_features,
-    reference_features,
 )
-from idc_synth.quality_intervals import INTERVAL_COLUMNS
+from idc_synth.quality.metrics import fid, kid, kid_spread, manifold_metrics
+from idc_synth.quality.table import INTERVAL_COLUMNS, ROW_COLUMNS, QualitySettings
 from idc_synth.synthetic import gather_shards, write_shard
 
 
@@ -83,15 +80,12 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
 
 def test_kid_is_near_zero_for_identical_sets_and_positive_for_shifted_ones():
     x = gaussian(600)
-    same, same_std, size = kid(x, x, subset_size=200, n_subsets=20, seed=0)
-    shifted, _, _ = kid(x, gaussian(600, shift=1.0, seed=1), subset_size=200, n_subsets=20, seed=0)
+    same, shifted = kid(x, gaussian(600, seed=2)), kid(x, gaussian(600, shift=1.0, seed=1))
+    same_std, size = kid_spread(x, x, subset_size=200, n_subsets=20, seed=0)
     assert size == 200 and same_std > 0
     assert abs(same) < 0.05 * shifted
     assert shifted > 10 * same_std
-    # seeded, and numpy's global RNG is left as it was
-    state = np.random.get_state()[1].copy()  # noqa: NPY002
-    assert kid(x, x, 200, 5, seed=3) == kid(x, x, 200, 5, seed=3)
-    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+    assert kid_spread(x, x, 200, 5, seed=3) == kid_spread(x, x, 200, 5, seed=3)  # seeded
 
 
 def test_manifold_metrics_are_undefined_below_k_points():
@@ -103,7 +97,7 @@ def test_manifold_metrics_respect_the_memory_budget(monkeypatch):
     """Blocks of a few rows give the same answer as one block."""
     x, y = gaussian(200), gaussian(150, shift=0.3, seed=1)
     expected = manifold_metrics(x, y, k=3)
-    monkeypatch.setattr(quality, "DISTANCE_BUDGET_BYTES", 4 * 200 * 7)
+    monkeypatch.setattr(neighbours, "DISTANCE_BUDGET_BYTES", 8 * 200 * 7)
     assert manifold_metrics(x, y, k=3) == pytest.approx(expected)
 
 
@@ -118,13 +112,23 @@ def test_kid_equals_a_hand_computed_mmd_and_varies_over_subsets_below_n():
     xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     xy = sum(k(x[i], y[j]) for i in range(n) for j in range(n)) / (n * n)
-    value, std, size = kid(x, y, subset_size=4, n_subsets=3, seed=0)  # every subset = all of it
-    assert size == 4 and value == pytest.approx(xx + yy - 2 * xy) and std == pytest.approx(0)
+    assert kid(x, y) == pytest.approx(xx + yy - 2 * xy)
+    std, size = kid_spread(x, y, subset_size=4, n_subsets=3, seed=0)  # every subset = all of it
+    assert size == 4 and std == pytest.approx(0)
     # the rows use subsets of at most half the matched n, so kid_std is a real spread
-    assert quality.kid_subset(300, 1000) == 150 and quality.kid_subset(5000, 1000) == 1000
+    assert metrics.kid_subset(300, 1000) == 150 and metrics.kid_subset(5000, 1000) == 1000
     z = gaussian(300)
-    _, spread, _ = kid(z, gaussian(300, seed=1), quality.kid_subset(300, 1000), 20, seed=0)
+    spread, _ = kid_spread(z, gaussian(300, seed=1), metrics.kid_subset(300, 1000), 20, seed=0)
     assert spread > 1e-6
+
+
+def test_kid_over_every_patch_is_clean_fids_kernel_distance_on_one_full_subset():
+    from cleanfid.fid import kernel_distance
+
+    x, y = gaussian(50), gaussian(50, shift=0.4, seed=1)
+    # one subset of all 50 rows of each set: a permutation, the U-statistic over every patch
+    expected = kernel_distance(x, y, num_subsets=1, max_subset_size=50)
+    assert kid(x, y) == pytest.approx(expected, rel=1e-9)
 
 
 def test_fid_infinity_removes_most_of_the_small_n_bias():
@@ -132,23 +136,23 @@ def test_fid_infinity_removes_most_of_the_small_n_bias():
     x, y = gaussian(n, dim, seed=1), gaussian(n, dim, shift=0.5, seed=2)
     truth = dim * 0.25  # equal covariances: FID is the squared mean shift
     at_n = fid(x, y)
-    extrapolated = quality.fid_infinity(x, y, seed=0)
+    extrapolated = metrics.fid_infinity(x, y, seed=0)
     assert at_n - truth > 0.5  # FID at n = 300 is biased upward
     assert abs(extrapolated - truth) < 0.5 * (at_n - truth)
-    assert math.isnan(quality.fid_infinity(x[:3], y[:3], seed=0))
+    assert math.isnan(metrics.fid_infinity(x[:3], y[:3], seed=0))
 
 
 def test_copy_threshold_is_the_conformal_order_statistic():
     distances = np.arange(1.0, 400.0)  # m = 399 held-out distances
-    threshold = quality.copy_threshold(distances[::-1], percentile=1.0)
+    threshold = near.copy_threshold(distances[::-1], percentile=1.0)
     assert (threshold.k, threshold.distance, threshold.expected) == (4, 4.0, 4 / 400)
-    few = quality.copy_threshold(np.array([3.0, 1.0, 2.0]), percentile=1.0)
+    few = near.copy_threshold(np.array([3.0, 1.0, 2.0]), percentile=1.0)
     assert few.k == 1 and few.distance == 1.0 and few.expected == 0.25  # honest, not 1 %
-    assert math.isnan(quality.copy_threshold(np.empty(0), 1.0).distance)
-    low, high = quality.wilson_interval(5, 100, 0.95)
+    assert math.isnan(near.copy_threshold(np.empty(0), 1.0).distance)
+    low, high = near.wilson_interval(5, 100, 0.95)
     assert low == pytest.approx(0.0215, abs=1e-3) and high == pytest.approx(0.1118, abs=1e-3)
-    assert quality.wilson_interval(0, 24, 0.95)[0] == 0.0
-    assert quality.wilson_interval(24, 24, 0.95)[1] == 1.0
+    assert near.wilson_interval(0, 24, 0.95)[0] == 0.0
+    assert near.wilson_interval(24, 24, 0.95)[1] == 1.0
 
 
 def patient_draws(n_patients: int, per_patient: int, seed: int, centres: np.ndarray | None = None):
@@ -169,9 +173,9 @@ def test_near_copies_catch_planted_copies_and_flag_fresh_draws_at_the_stated_rat
     holdout, _ = patient_draws(10, 40, seed=1, centres=centres)
     fresh, _ = patient_draws(10, 300, seed=2, centres=centres)
     copies = train[[3, 50, 700, 999]]
-    calibration = quality.nearest_neighbours(holdout, train)[0]
-    threshold = quality.copy_threshold(calibration, percentile=5.0)
-    found = quality.near_copies(np.concatenate([copies, fresh]), train, threshold)
+    calibration = neighbours.nearest_neighbours(holdout, train)[0]
+    threshold = near.copy_threshold(calibration, percentile=5.0)
+    found = near.near_copies(np.concatenate([copies, fresh]), train, threshold)
     assert found.flagged[:4].all()
     np.testing.assert_array_equal(found.train_index[:4], [3, 50, 700, 999])
     fresh_share = found.flagged[4:].mean()
@@ -181,24 +185,24 @@ def test_near_copies_catch_planted_copies_and_flag_fresh_draws_at_the_stated_rat
     assert low < found.share < high
     # the old calibration on other patients' patches
     val, _ = patient_draws(4, 100, seed=3)
-    val_threshold = quality.copy_threshold(quality.nearest_neighbours(val, train)[0], 5.0)
-    assert quality.near_copies(fresh, train, val_threshold).share > 2 * fresh_share
+    val_threshold = near.copy_threshold(neighbours.nearest_neighbours(val, train)[0], 5.0)
+    assert near.near_copies(fresh, train, val_threshold).share > 2 * fresh_share
 
 
 def test_matched_size_is_the_smallest_usable_set_capped():
     counts = {"train": 900, "holdout": 100, "real_val": 300, "dcgan": 450, "diffusion": 0}
-    assert quality.matched_size(counts, None) == 100  # an empty set is skipped, not n = 0
-    assert quality.matched_size(counts, 64) == 64
-    assert quality.matched_size({**counts, "train": 3}, None) == 0
-    sizes = quality.class_sizes(
+    assert sampling.matched_size(counts, None) == 100  # an empty set is skipped, not n = 0
+    assert sampling.matched_size(counts, 64) == 64
+    assert sampling.matched_size({**counts, "train": 3}, None) == 0
+    sizes = sampling.class_sizes(
         {"train": {0: 900, 1: 50}, "dcgan": {0: 200, 1: 70}}, QualitySettings(max_patches=128)
     )
     assert sizes == {"classifier": {0: 200, 1: 50}, "inception": {0: 128, 1: 50}}
     rows = np.arange(10, 60)
-    sub = quality.subsample(rows, 20, 0, "train", 1)
+    sub = sampling.subsample(rows, 20, 0, "train", 1)
     assert len(sub) == 20 and set(sub) <= set(rows) and (np.diff(sub) > 0).all()
-    np.testing.assert_array_equal(sub, quality.subsample(rows, 20, 0, "train", 1))
-    assert not np.array_equal(sub, quality.subsample(rows, 20, 0, "dcgan", 1))
+    np.testing.assert_array_equal(sub, sampling.subsample(rows, 20, 0, "train", 1))
+    assert not np.array_equal(sub, sampling.subsample(rows, 20, 0, "dcgan", 1))
 
 
 def test_pixel_features_are_block_means():
@@ -214,8 +218,8 @@ def test_pixel_features_are_block_means():
 
 
 def test_inception_weights_file_resolution(tmp_path):
-    assert inception_weights_file(None) == quality.CLEANFID_CACHE
-    assert str(quality.CLEANFID_CACHE) == "/tmp/inception-2015-12-05.pt"
+    assert inception_weights_file(None) == features.CLEANFID_CACHE
+    assert str(features.CLEANFID_CACHE) == "/tmp/inception-2015-12-05.pt"
     assert inception_weights_file(tmp_path) == tmp_path / INCEPTION_FILE
     assert inception_weights_file(tmp_path / INCEPTION_FILE) == tmp_path / INCEPTION_FILE
 
@@ -258,7 +262,7 @@ def test_clean_resize_matches_clean_fid():
     from cleanfid.resize import build_resizer
 
     images = patches(2, 100, 0)
-    resized = quality.clean_resize(images)
+    resized = features.clean_resize(images)
     assert resized.shape == (2, 3, 299, 299) and resized.dtype == torch.float32
     expected = build_resizer("clean")(images[1])
     np.testing.assert_array_equal(resized[1].permute(1, 2, 0).numpy(), expected)
@@ -287,12 +291,12 @@ def mean_colour(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def reference_for(synthetic, train, holdout, val, fns, settings):
     counts = {
-        "train": quality.label_counts(train.labels),
-        "holdout": quality.label_counts(holdout.labels),
-        "real_val": quality.label_counts(val.labels),
-        "dcgan": quality.label_counts(synthetic.labels),
+        "train": sampling.label_counts(train.labels),
+        "holdout": sampling.label_counts(holdout.labels),
+        "real_val": sampling.label_counts(val.labels),
+        "dcgan": sampling.label_counts(synthetic.labels),
     }
-    sizes = quality.class_sizes(counts, settings)
+    sizes = sampling.class_sizes(counts, settings)
     return reference_features(train, holdout, sizes, fns, settings)
 
 
@@ -418,7 +422,7 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
         classifier_weights=weights, classifier_info=info, settings=settings, device="cpu", threads=1
     )
     out = tmp_path / "quality"
-    image_quality.reference(
+    quality_reference.main(
         train=packed["train"],
         holdout=packed["holdout"],
         val_table=packed["val"][1],
@@ -445,7 +449,7 @@ def test_entry_script_writes_reference_tables_pairs_and_gathers(tmp_path):
             **common,
         )
     names = ("dcgan", "holdout", "real_val")
-    image_quality.gather(
+    gather_image_quality.main(
         tables=[out / f"{name}.tsv" for name in names],
         features={name: out / f"{name}_features.npz" for name in names},
         reference_path=out / "reference.npz",

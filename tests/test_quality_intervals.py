@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from idc_synth.quality import kid, manifold_metrics
-from idc_synth.quality_intervals import (
+from idc_synth.quality.intervals import (
     MIN_PATIENTS,
     PATCH_UNITS,
     TRAIN_UNITS,
     VAL_UNITS,
     FeatureSet,
-    Neighbours,
-    _distances,
-    basic_interval,
+    bootstrap_interval,
     distribution_statistic,
-    frechet_distance,
-    polynomial_kernel,
     study_intervals,
-    weighted_kid,
-    weighted_manifold_metrics,
 )
+from idc_synth.quality.metrics import ball_metrics, fid, kid, manifold_metrics
+from idc_synth.quality.neighbours import Neighbours, distances
 
 
 def clusters(n: int, dim: int, shift: float, seed: int) -> np.ndarray:
@@ -29,58 +27,73 @@ def clusters(n: int, dim: int, shift: float, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("n", [40, 400])  # fewer and more rows than dimensions
-def test_frechet_distance_matches_clean_fid_on_both_routes(n):
+def test_fid_matches_clean_fid_on_both_routes(n):
     from cleanfid.fid import fid_from_feats
 
     x, y = clusters(n, 64, 0.0, 0), clusters(n, 64, 0.3, 1)
     if n > 64:
-        assert frechet_distance(x, y) == pytest.approx(fid_from_feats(x, y), rel=1e-6)
+        assert fid(x, y) == pytest.approx(fid_from_feats(x, y), rel=1e-6)
     else:  # singular covariances: scipy's sqrtm is unreliable, the nuclear norm is exact
-        ref = frechet_distance(np.repeat(x, 3, 0), np.repeat(y, 3, 0))
-        assert frechet_distance(x, y) == pytest.approx(ref, rel=0.05)
+        ref = fid(np.repeat(x, 3, 0), np.repeat(y, 3, 0))
+        assert fid(x, y) == pytest.approx(ref, rel=0.05)
     weights = np.random.default_rng(2).integers(0, 3, n).astype(float)
     expanded = np.repeat(x, weights.astype(int), axis=0)
-    assert frechet_distance(x, y, weights) == pytest.approx(frechet_distance(expanded, y), rel=1e-6)
+    assert fid(x, y, weights) == pytest.approx(fid(expanded, y), rel=1e-6)
 
 
-def test_weighted_kid_at_unit_weights_is_the_full_u_statistic():
+def test_kid_of_many_weightings_at_once_equals_each_weighting_alone(monkeypatch):
+    from cleanfid.fid import kernel_distance
+
+    from idc_synth.quality import neighbours
+
     x, y = clusters(60, 16, 0.0, 0), clusters(50, 16, 0.5, 1)
-    ones_x, ones_y = np.ones(60), np.ones(50)
-    value = weighted_kid(
-        polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y), ones_x, ones_y
-    )
-    subsets, _, _ = kid(x, y, subset_size=50, n_subsets=200, seed=0)  # clean-fid's estimate
-    assert value == pytest.approx(subsets, rel=0.1)
-    assert value > 0.01
+    np.random.seed(0)  # noqa: NPY002  (clean-fid draws its subsets from the global RNG)
+    subsets = kernel_distance(x, y, num_subsets=200, max_subset_size=50)
+    assert kid(x, y) == pytest.approx(subsets, rel=0.1) and kid(x, y) > 0.01
+    weights = np.random.default_rng(3).integers(0, 3, (4, 60)).astype(float)
+    together = kid(x, y, weights, np.ones((4, 50)))
+    alone = [kid(x, y, w, np.ones(50)) for w in weights]
+    np.testing.assert_allclose(together, alone)
+    monkeypatch.setattr(neighbours, "DISTANCE_BUDGET_BYTES", 8 * 60 * 7)  # blocks of 7 rows
+    np.testing.assert_allclose(kid(x, y, weights, np.ones((4, 50))), alone)
 
 
 def test_weighted_manifold_metrics_at_unit_weights_equal_the_plain_ones_and_ignore_repeats():
     real, fake = clusters(80, 8, 0.0, 0), clusters(70, 8, 0.7, 1)
-    args = Neighbours.of(real), Neighbours.of(fake), _distances(fake, real)
+    real_nb, fake_nb, cross = Neighbours.of(real), Neighbours.of(fake), distances(fake, real)
+
+    def weighted_manifold_metrics(w_real, w_fake, k):
+        radii = real_nb.radii(w_real > 0, k), fake_nb.radii(w_fake > 0, k)
+        return ball_metrics(*radii, lambda rows: cross[rows], w_real, w_fake, k)
+
     plain = manifold_metrics(real, fake, k=3)
-    assert weighted_manifold_metrics(*args, np.ones(80), np.ones(70), 3) == pytest.approx(plain)
+    assert weighted_manifold_metrics(np.ones(80), np.ones(70), 3) == pytest.approx(plain)
     # a repeated real point is still one ball centre: its k-NN radius is not zero
     repeats = np.ones(80)
     repeats[:10] = 4
-    values = weighted_manifold_metrics(*args, repeats, np.ones(70), 3)
+    values = weighted_manifold_metrics(repeats, np.ones(70), 3)
     assert all(0 < values[m] <= 1 for m in ("precision", "recall", "coverage"))
     assert values["density"] > 0
     # a fake point drawn twice counts twice: density is its plain value on the expanded set
     twice = np.ones(70)
     twice[:5] = 2
     expanded = np.concatenate([fake, fake[:5]])
-    density = weighted_manifold_metrics(*args, np.ones(80), twice, 3)["density"]
+    density = weighted_manifold_metrics(np.ones(80), twice, 3)["density"]
     expected = manifold_metrics(real, expanded, k=3)["density"]
     assert density == pytest.approx(expected)
 
 
-def test_basic_interval_reverses_the_bootstrap_bias():
+def test_bootstrap_interval_removes_the_bootstrap_bias_and_keeps_the_skew():
     # replicates 10-14 around an estimate of 10: the statistic reads ~2 high, so the
-    # interval of the true value lies below the estimate, [2 t - q_high, 2 t - q_low]
+    # interval of the true value lies below the estimate, [q_low - 2 b, q_high - 2 b]
     draws = 10.0 + np.linspace(0, 4, 1001)
-    assert basic_interval(10.0, draws, 0.95) == pytest.approx((6.1, 9.9))
-    assert basic_interval(10.0, draws, 0.95, bounds=(7.0, np.inf)) == pytest.approx((7.0, 9.9))
-    assert np.isnan(basic_interval(10.0, np.full(10, np.nan), 0.95)).all()
+    assert bootstrap_interval(10.0, draws, 0.95) == pytest.approx((6.1, 9.9))
+    assert bootstrap_interval(10.0, draws, 0.95, (7.0, np.inf)) == pytest.approx((7.0, 9.9))
+    assert np.isnan(bootstrap_interval(10.0, np.full(10, np.nan), 0.95)).all()
+    # a long upper tail stays above: no lower bound at 0 for a distance far from 0
+    skewed = 3.0 + np.random.default_rng(0).gamma(1.0, 1.0, 2000)
+    low, high = bootstrap_interval(3.5, skewed, 0.95, (0.0, np.inf))
+    assert 0.5 < low < 3.5 < high
 
 
 def patient_sets(patient_sd: float, shift: float, seed: int, n_patients: int = 12):
@@ -149,3 +162,20 @@ def test_too_few_patients_make_intervals_undefined_with_the_reason():
     table = run(groups, pools)
     assert table[["fid_low", "fid_vs_floor_low"]].isna().all().all()
     assert table["interval_note"].str.contains(f"{MIN_PATIENTS - 1} train patients").all()
+
+
+def test_fid_intervals_cover_a_known_distance_and_exclude_0_far_above_the_floor():
+    """Seeded studies of Gaussian features with a known FID (benchmarks/realism_coverage.py
+    prints the full table): far above the floor no interval reaches 0, and most intervals hold
+    the truth, far from 0 and at 0."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from realism_coverage import Design, one_study
+
+    design = Design("test", n=150, patients=20, dim=16)
+    floor = np.median([one_study(design, 0.0, 100 + i, 2, 0.95)["floor"] for i in range(5)])
+    for true_fid in (0.0, 28 * floor):
+        studies = [one_study(design, true_fid, seed, 100, 0.95) for seed in range(8)]
+        held = [low <= true_fid <= high for low, high in (s["new"] for s in studies)]
+        assert sum(held) >= 6, (true_fid, [s["new"] for s in studies])
+        if true_fid:
+            assert all(s["new"][0] > 0 for s in studies), [s["new"] for s in studies]

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from idc_synth import quality_keys as keys
-from idc_synth.quality import SPACES, LabelledImages, spectral_arrays
+from idc_synth.quality import keys
+from idc_synth.quality.assess import LabelledImages, spectral_arrays
+from idc_synth.quality.table import SPACES
 
 
 @pytest.mark.parametrize("space", SPACES)
@@ -61,7 +62,7 @@ def test_patient_name_arrays_are_found_by_their_kind():
 
 
 def test_closest_pairs_are_named_per_space_and_read_back_per_space():
-    from idc_synth.quality_keys import pair_key, pairs_by_space
+    from idc_synth.quality.keys import pair_key, pairs_by_space
 
     arrays = {
         pair_key(space, field): np.full(2, index)

@@ -17,7 +17,7 @@ from patchdata import REAL_SAMPLE
 
 from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.metrics import METRIC_COLUMNS
-from idc_synth.quality import CLEANFID_CACHE
+from idc_synth.quality.features import CLEANFID_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = (

@@ -51,6 +51,20 @@ def _imported(tree: ast.AST, package: list[str] | None = None) -> set[str]:
     return {name for name in names if name.split(".")[0] == PACKAGE}
 
 
+def imported_files(path: Path, scripts_dir: Path, script: bool = False) -> set[Path]:
+    """The idc_synth files one file imports directly (anywhere in it), with the __init__.py of
+    each package on the way; ``script``: an entry script, outside the package."""
+    package = None if script else _package_of(path, scripts_dir)
+    files = set()
+    for dotted in _imported(ast.parse(Path(path).read_text()), package):
+        parts = dotted.split(".")
+        for depth in range(1, len(parts) + 1):
+            module = _module_file(scripts_dir, ".".join(parts[:depth]))
+            if module is not None:
+                files.add(module)
+    return files
+
+
 def library_files(script: Path, scripts_dir: Path) -> list[Path]:
     """Every idc_synth file the script imports, directly or through other idc_synth modules,
     with the __init__.py of each package on the way and each module's templates (TEMPLATES)."""
@@ -58,14 +72,9 @@ def library_files(script: Path, scripts_dir: Path) -> list[Path]:
     pending = [Path(script)]
     while pending:
         path = pending.pop()
-        package = None if path == Path(script) else _package_of(path, scripts_dir)
-        for dotted in _imported(ast.parse(path.read_text()), package):
-            parts = dotted.split(".")
-            for depth in range(1, len(parts) + 1):
-                module = _module_file(scripts_dir, ".".join(parts[:depth]))
-                if module is not None and module not in seen:
-                    seen.add(module)
-                    pending.append(module)
+        for module in imported_files(path, scripts_dir, script=path == Path(script)) - seen:
+            seen.add(module)
+            pending.append(module)
     templates = {path for module in seen for path in module.parent.glob(TEMPLATES % module.stem)}
     return sorted(seen | templates)
 

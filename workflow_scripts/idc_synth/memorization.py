@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from idc_synth import quality_keys as keys
-from idc_synth.quality import COPY_SPACES, copy_threshold, flag_copies, wilson_interval
+from idc_synth.quality import keys
+from idc_synth.quality.copies import copy_threshold, flag_copies, wilson_interval
+from idc_synth.quality.table import COPY_SPACES
 
 COLUMNS = (
     "generator",
@@ -78,7 +79,7 @@ def pooled_counts(
     percentile: float,
 ) -> tuple[pd.DataFrame, int]:
     """Per-patient counts summed over the classes, and the patches counted, from the arrays
-    of kind ``stem`` (nearest-train distances) and ``quality_keys.NEAREST[stem]`` (which
+    of kind ``stem`` (nearest-train distances) and ``quality.keys.NEAREST[stem]`` (which
     train patch): ``copy`` in a generator's features, ``calibration`` (the held-out floor) in
     the reference."""
     parts, total = [], 0

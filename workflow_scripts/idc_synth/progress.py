@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from idc_synth.checkpoint import data_digest
-from idc_synth.quality import MIN_PATCHES, pixel_features, subsample
-from idc_synth.quality_intervals import frechet_distance
+from idc_synth.quality.features import pixel_features
+from idc_synth.quality.metrics import fid
+from idc_synth.quality.sampling import subsample
+from idc_synth.quality.table import MIN_PATCHES
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spectral_features, spike_ratio
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ class ProgressScorer:
     def _scores(samples: np.ndarray, reference: _Reference) -> dict[str, float]:
         spectra = spectral_features(samples)
         return {
-            "fid_pixels": frechet_distance(pixel_features(samples, block=BLOCK), reference.pixels),
+            "fid_pixels": fid(pixel_features(samples, block=BLOCK), reference.pixels),
             "spectral_distance": spectral_distance(spectra, reference.spectra),
             "spike_ratio": spike_ratio(spectra),
         }

@@ -1,14 +1,22 @@
-"""A pretrained Stable Diffusion folder on disk: its check and its fingerprint.
+"""A pretrained Stable Diffusion folder on disk: its check, its fingerprint and its loading.
 
-Kept free of torch and diffusers so that the workflow can check the folder, and list its files
-as the training rule's inputs, when it loads.
+Kept free of torch and diffusers at import (``load_base`` imports diffusers when called) so that
+the workflow can check the folder, and list its files as the training rule's inputs, when it
+loads; the trainer and the sampler both load a base pipeline from here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diffusers import StableDiffusionPipeline
+
+log = logging.getLogger(__name__)
 
 PIPELINE_PARTS = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
 EXPECTED = (
@@ -71,3 +79,27 @@ def base_identity(source: str, allow_download: bool) -> dict[str, str] | str:
     if local.exists() or not allow_download:
         return pipeline_fingerprint(local)
     return source
+
+
+def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:
+    """The pipeline at a local path; a hub id only when downloads are allowed (the one place
+    this arm may touch the network)."""
+    from diffusers import StableDiffusionPipeline
+
+    local = Path(source).expanduser()
+    if local.exists() or not allow_download:
+        check_pipeline_folder(local)
+        source = str(local)
+    try:
+        pipeline = StableDiffusionPipeline.from_pretrained(
+            source,
+            local_files_only=not allow_download,
+            safety_checker=None,
+            requires_safety_checker=False,
+        )
+    except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ... here
+        raise PretrainedModelError(
+            f"could not load a Stable Diffusion pipeline from {source}: {error}"
+        ) from error
+    log.info("loaded pretrained Stable Diffusion from %s", source)
+    return pipeline

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
-from idc_synth.diffusion.folder import PretrainedModelError, check_pipeline_folder
+from idc_synth.diffusion.folder import load_base
 from idc_synth.diffusion.pixels import dihedral, to_model
+from idc_synth.diffusion.sampling import PretrainedSampler
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import (
     ARM_FILE,
@@ -42,30 +43,6 @@ if TYPE_CHECKING:  # the pipeline pulls in transformers (~4 s): only LoRA jobs i
 log = logging.getLogger(__name__)
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
-
-
-def load_base(source: str, allow_download: bool) -> StableDiffusionPipeline:
-    """The pipeline at a local path; a hub id only when downloads are allowed (the one place
-    this arm may touch the network)."""
-    from diffusers import StableDiffusionPipeline
-
-    local = Path(source).expanduser()
-    if local.exists() or not allow_download:
-        check_pipeline_folder(local)
-        source = str(local)
-    try:
-        pipeline = StableDiffusionPipeline.from_pretrained(
-            source,
-            local_files_only=not allow_download,
-            safety_checker=None,
-            requires_safety_checker=False,
-        )
-    except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ... here
-        raise PretrainedModelError(
-            f"could not load a Stable Diffusion pipeline from {source}: {error}"
-        ) from error
-    log.info("loaded pretrained Stable Diffusion from %s", source)
-    return pipeline
 
 
 @torch.no_grad()
@@ -96,8 +73,6 @@ def train_lora(
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
-
-    from idc_synth.diffusion.sampling import PretrainedSampler  # it imports this module
 
     accelerator = trainer.accelerator
     device = accelerator.device

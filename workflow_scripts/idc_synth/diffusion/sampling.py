@@ -17,8 +17,8 @@ import torch
 from accelerate import Accelerator
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DModel
 
+from idc_synth.diffusion.folder import load_base
 from idc_synth.diffusion.pixels import crop_patch, to_patches
-from idc_synth.diffusion.pretrained import load_base
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import ARM_FILE, NULL_CLASS
 from idc_synth.layout import PATCH_SIZE

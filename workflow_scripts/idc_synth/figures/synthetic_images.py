@@ -14,7 +14,7 @@ import pandas as pd
 
 from idc_synth.figures.style import Style, _figure, _message, _save
 from idc_synth.grids import tile
-from idc_synth.quality_keys import pairs_by_space
+from idc_synth.quality.keys import pairs_by_space
 
 
 def plot_samples(
@@ -287,7 +287,7 @@ def plot_closest_pairs(
     closest_pairs: int = 8,
 ) -> Path:
     """One row per generator and copy space: `pairs` holds each generator's npz arrays (named
-    by `idc_synth.quality_keys.pair_key`); the patients `memorization` finds copied beyond the
+    by `idc_synth.quality.keys.pair_key`); the patients `memorization` finds copied beyond the
     floor are marked (`draw_closest_pairs`)."""
     named = {
         f"{generator} [{space}]": fields

@@ -23,6 +23,8 @@ import pandas as pd
 
 from idc_synth.arms import BASELINE, Arm
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, UNDEFINED
+from idc_synth.memorization import COPIED
+from idc_synth.quality.table import HOLDOUT, REAL_VAL
 from idc_synth.report.format import is_missing
 from idc_synth.simulation import simulated_mdd
 from idc_synth.sweep import CONTRAST_COLUMNS, MEAN_EFFECT
@@ -32,10 +34,9 @@ KINDS = (ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED)
 # Wall times of one run vary by 10-20% under shared load: a smaller cost gap is not called.
 COST_MARGIN = 1.25
 SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
-# The real reference rows of image_quality.tsv (idc_synth.quality.HOLDOUT, REAL_VAL; not imported,
-# that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
-FLOOR, SHIFT = "holdout", "real_val"
-COPIED = "copied beyond the floor"  # memorization.tsv's verdict (idc_synth.memorization, torch)
+# The real reference rows of image_quality.tsv: held-out train patches (the floor) and val
+# patients (the shift).
+FLOOR, SHIFT = HOLDOUT, REAL_VAL
 
 
 @dataclass(frozen=True)

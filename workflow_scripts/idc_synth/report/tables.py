@@ -12,8 +12,8 @@ from idc_synth.arms import BASELINE
 from idc_synth.inference import POWER
 from idc_synth.metrics import METRIC_LABELS
 from idc_synth.presets import PRESETS
-from idc_synth.quality_intervals import INTERVAL_COLUMNS
-from idc_synth.quality_intervals import METRICS as QUALITY_METRICS
+from idc_synth.quality.table import INTERVAL_COLUMNS
+from idc_synth.quality.table import METRICS as QUALITY_METRICS
 from idc_synth.report.format import format_value, interval, is_missing, percent, signed
 from idc_synth.report.readings import skipped_quality
 from idc_synth.statistics import TEST_METRICS

@@ -32,132 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from idc_synth import quality_keys as keys
-from idc_synth.quality import MANIFOLD_METRICS
+from idc_synth.quality import keys
+from idc_synth.quality.metrics import ball_metrics, fid, kid
+from idc_synth.quality.neighbours import Neighbours, distances
+from idc_synth.quality.table import BOUNDS, INTERVAL_COLUMNS, ROW_COLUMNS
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spike_ratio
 
 MIN_PATIENTS = 5  # fewer units than this make a bootstrap interval meaningless: undefined
 MIN_FINITE_SHARE = 0.95  # replicates where a statistic is defined, else the interval is not
-DISTRIBUTION_METRICS = ("fid", "kid", *MANIFOLD_METRICS)
-SPECTRAL_METRICS = ("spectral_distance", "spike_ratio")
-METRICS = DISTRIBUTION_METRICS + SPECTRAL_METRICS
-BOUNDS = dict.fromkeys(("precision", "recall", "coverage"), (0.0, 1.0)) | dict.fromkeys(
-    ("fid", "density", "spectral_distance", "spike_ratio"), (0.0, math.inf)
-)
-SUFFIXES = ("low", "high", "vs_floor_low", "vs_floor_high", "vs_shift_low", "vs_shift_high")
-INTERVAL_COLUMNS = tuple(f"{metric}_{suffix}" for metric in METRICS for suffix in SUFFIXES)
 TRAIN_UNITS, VAL_UNITS, PATCH_UNITS = "train patients", "val patients", "patches"
-
-
-# ---------------------------------------------------------------------------------------------
-# Weighted statistics (weights: multiplicities of rows in a replicate)
-
-
-def _moments(feats: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and the weighted-deviation rows A with A^T A = the covariance (ddof 1)."""
-    total = weights.sum()
-    mean = weights @ feats / total
-    return mean, (feats - mean) * np.sqrt(weights / max(total - 1.0, 1e-12))[:, None]
-
-
-def frechet_distance(
-    x: np.ndarray, y: np.ndarray, wx: np.ndarray | None = None, wy: np.ndarray | None = None
-) -> float:
-    """FID between Gaussians fitted to two weighted feature sets. tr sqrt(S1 S2) is the nuclear
-    norm of A2 A1^T (S = A^T A), so a set smaller than the feature dimension (a singular
-    covariance) needs no matrix square root; larger sets take the D x D eigen route."""
-    wx = np.ones(len(x)) if wx is None else np.asarray(wx, float)
-    wy = np.ones(len(y)) if wy is None else np.asarray(wy, float)
-    x, wx, y, wy = x[wx > 0], wx[wx > 0], y[wy > 0], wy[wy > 0]
-    if min(len(x), len(y)) < 2:
-        return math.nan
-    mean_x, a_x = _moments(x, wx)
-    mean_y, a_y = _moments(y, wy)
-    if min(len(x), len(y)) < x.shape[1]:
-        cross = np.linalg.svd(a_y @ a_x.T, compute_uv=False).sum()
-    else:
-        values, vectors = np.linalg.eigh(a_x.T @ a_x)
-        root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-        cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ (a_y.T @ a_y) @ root), 0, None)).sum()
-    trace = (a_x**2).sum() + (a_y**2).sum()
-    return float(((mean_x - mean_y) ** 2).sum() + trace - 2 * cross)
-
-
-def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """KID's cubic kernel (x.y / d + 1)^3, as clean-fid's kernel_distance."""
-    return (x @ y.T / x.shape[1] + 1.0) ** 3
-
-
-def _within(kernel: np.ndarray, w: np.ndarray) -> float:
-    """Mean kernel over pairs of distinct rows of a weighted set (the U-statistic)."""
-    pairs = w.sum() ** 2 - (w**2).sum()
-    return (w @ kernel @ w - (w**2) @ np.diag(kernel)) / pairs if pairs > 0 else math.nan
-
-
-def weighted_kid(k_xx, k_yy, k_xy, wx: np.ndarray, wy: np.ndarray) -> float:
-    """Unbiased MMD^2 with the cubic kernel (KID) of weighted sets, from their kernel matrices."""
-    return float(
-        _within(k_xx, wx) + _within(k_yy, wy) - 2 * (wx @ k_xy @ wy) / (wx.sum() * wy.sum())
-    )
-
-
-@dataclass
-class Neighbours:
-    """A set's pairwise distances, each row's other points sorted by distance (self last)."""
-
-    distances: np.ndarray
-    order: np.ndarray
-
-    @classmethod
-    def of(cls, feats: np.ndarray) -> Neighbours:
-        distances = _distances(feats, feats)
-        np.fill_diagonal(distances, np.inf)
-        return cls(distances, np.argsort(distances, axis=1, kind="stable"))
-
-    def radii(self, active: np.ndarray, k: int) -> np.ndarray:
-        """Each active point's distance to its k-th nearest other active point (NaN rows for
-        inactive points); NaN everywhere when k or fewer points are active."""
-        rows = np.flatnonzero(active)
-        if len(rows) <= k:
-            return np.full(len(active), math.nan)
-        hits = np.cumsum(active[self.order[rows]], axis=1)
-        column = np.argmax(hits >= k, axis=1)
-        radii = np.full(len(active), math.nan)
-        radii[rows] = self.distances[rows, self.order[rows, column]]
-        return radii
-
-
-def _distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    squared = (x**2).sum(1)[:, None] + (y**2).sum(1)[None, :] - 2 * x @ y.T
-    return np.sqrt(np.clip(squared, 0, None))
-
-
-def _coverage(cross: np.ndarray, radii: np.ndarray, centres: np.ndarray, w: np.ndarray) -> float:
-    """Weighted share of query rows inside a ball around an active centre."""
-    inside = (cross[:, centres] <= radii[centres][None, :]).any(axis=1)
-    return float(w @ inside / w.sum())
-
-
-def weighted_manifold_metrics(
-    real: Neighbours, fake: Neighbours, cross: np.ndarray, w_real, w_fake, k: int
-) -> dict[str, float]:
-    """Precision, recall, density and coverage (idc_synth.quality.manifold_metrics) of weighted
-    sets; ``cross`` holds fake-to-real distances. The balls are around the distinct drawn
-    points; a drawn point counts with its multiplicity."""
-    real_on, fake_on = w_real > 0, w_fake > 0
-    real_radii, fake_radii = real.radii(real_on, k), fake.radii(fake_on, k)
-    if np.isnan(real_radii[real_on]).all() or np.isnan(fake_radii[fake_on]).all():
-        return dict.fromkeys(MANIFOLD_METRICS, math.nan)
-    centres = np.flatnonzero(real_on)
-    inside = cross[fake_on][:, centres] <= real_radii[centres][None, :]  # fake x real balls
-    w_queries, w_centres = w_fake[fake_on], w_real[centres]
-    balls = inside.sum(axis=1)
-    return {
-        "precision": float(w_queries @ (balls > 0) / w_queries.sum()),
-        "recall": _coverage(cross.T[real_on], fake_radii, np.flatnonzero(fake_on), w_centres),
-        "density": float(w_queries @ balls / (k * w_queries.sum())),
-        "coverage": float(w_centres @ inside.any(axis=0) / w_centres.sum()),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,34 +95,45 @@ class Draws:
 # ---------------------------------------------------------------------------------------------
 # Statistics of every set per replicate, then the interval columns
 
-# (reference weights, candidate weights) -> {metric: value}
-Statistic = Callable[[np.ndarray, np.ndarray], dict[str, float]]
+# (reference weights, candidate weights), each (weightings, rows) -> {metric: (weightings,)}
+Statistic = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 
 
 def distribution_statistic(reference: FeatureSet, candidate: FeatureSet, pr_k: int) -> Statistic:
-    """FID, KID and the k-NN ball metrics of a candidate against the reference, as a function
-    of both sets' weights (kernels and distances are computed once)."""
+    """FID, KID and the k-NN ball metrics (idc_synth.quality.metrics) of a candidate against
+    the reference, as a function of both sets' weights (distances and neighbour orders are
+    computed once; the balls are around the distinct drawn points)."""
     r, c = reference.feats, candidate.feats
-    k_rr, k_cc, k_cr = polynomial_kernel(r, r), polynomial_kernel(c, c), polynomial_kernel(c, r)
-    real, fake, cross = Neighbours.of(r), Neighbours.of(c), _distances(c, r)
+    real, fake, cross = Neighbours.of(r), Neighbours.of(c), distances(c, r)
 
-    def values(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, float]:
+    def balls(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, float]:
+        real_radii = real.radii(w_ref > 0, pr_k)
+        fake_radii = fake.radii(w_cand > 0, pr_k)
+        return ball_metrics(real_radii, fake_radii, lambda rows: cross[rows], w_ref, w_cand, pr_k)
+
+    def values(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, np.ndarray]:
+        pairs = list(zip(w_ref, w_cand, strict=True))
+        manifold = [balls(wr, wc) for wr, wc in pairs]
         return {
-            "fid": frechet_distance(c, r, w_cand, w_ref),
-            "kid": weighted_kid(k_cc, k_rr, k_cr, w_cand, w_ref),
-            **weighted_manifold_metrics(real, fake, cross, w_ref, w_cand, pr_k),
+            "fid": np.array([fid(c, r, wc, wr) for wr, wc in pairs]),
+            "kid": kid(c, r, w_cand, w_ref),
+            **{m: np.array([row[m] for row in manifold]) for m in manifold[0]},
         }
 
     return values
 
 
 def spectral_statistic(reference: FeatureSet, candidate: FeatureSet) -> Statistic:
-    def values(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, float]:
+    def values(w_ref: np.ndarray, w_cand: np.ndarray) -> dict[str, np.ndarray]:
+        pairs = list(zip(w_ref, w_cand, strict=True))
         return {
-            "spectral_distance": spectral_distance(
-                candidate.spectra, reference.spectra, w_cand, w_ref
+            "spectral_distance": np.array(
+                [
+                    spectral_distance(candidate.spectra, reference.spectra, wc, wr)
+                    for wr, wc in pairs
+                ]
             ),
-            "spike_ratio": spike_ratio(candidate.spectra, w_cand),
+            "spike_ratio": np.array([spike_ratio(candidate.spectra, wc) for _, wc in pairs]),
         }
 
     return values
@@ -247,7 +141,8 @@ def spectral_statistic(reference: FeatureSet, candidate: FeatureSet) -> Statisti
 
 @dataclass
 class Replicates:
-    """A row's statistics: ``point`` on the unresampled rows, ``draws`` (samples,) per metric."""
+    """A row's statistics: ``point`` on the unresampled rows (unit weights), ``draws``
+    (samples,) per metric."""
 
     point: dict[str, float]
     draws: dict[str, np.ndarray]
@@ -260,22 +155,27 @@ def replicate(
     draws: Draws,
     w_ref: np.ndarray,
 ) -> Replicates:
-    w_cand = draws.weights(candidate)
-    point = statistic(np.ones(len(reference.units)), np.ones(len(candidate.units)))
-    rows = [statistic(w_ref[b], w_cand[b]) for b in range(draws.samples)]
-    return Replicates(point, {m: np.array([row[m] for row in rows]) for m in point})
+    point = statistic(np.ones((1, len(reference.units))), np.ones((1, len(candidate.units))))
+    return Replicates(
+        {metric: float(value[0]) for metric, value in point.items()},
+        statistic(w_ref, draws.weights(candidate)),
+    )
 
 
-def basic_interval(
+def bootstrap_interval(
     point: float, draws: np.ndarray, level: float, bounds=(-math.inf, math.inf)
 ) -> tuple[float, float]:
-    """[2 t - q_high, 2 t - q_low], clipped to the statistic's range; NaN when the point is
-    undefined or too few replicates are."""
+    """The bias-corrected percentile interval [q_low - 2 b, q_high - 2 b], b = mean(t*) - t,
+    clipped to the statistic's range; NaN when the point is undefined or too few replicates
+    are. Centred, like the basic interval, on the bias-corrected estimate t - b, but it keeps
+    the skew of the replicates where the basic interval mirrors it: a distance far above its
+    floor has a long upper tail, which the basic interval turned into a lower bound at 0."""
     finite = draws[np.isfinite(draws)]
     if not math.isfinite(point) or len(finite) < MIN_FINITE_SHARE * len(draws):
         return math.nan, math.nan
+    shift = 2 * (finite.mean() - point)
     q_low, q_high = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
-    return float(np.clip(2 * point - q_high, *bounds)), float(np.clip(2 * point - q_low, *bounds))
+    return float(np.clip(q_low - shift, *bounds)), float(np.clip(q_high - shift, *bounds))
 
 
 def interval_columns(
@@ -291,14 +191,14 @@ def interval_columns(
     ours = rows[candidate]
     for metric, draws in ours.draws.items():
         point = ours.point[metric]
-        out[f"{metric}_low"], out[f"{metric}_high"] = basic_interval(
+        out[f"{metric}_low"], out[f"{metric}_high"] = bootstrap_interval(
             point, draws, level, BOUNDS.get(metric, (-math.inf, math.inf))
         )
         for name, other in (("floor", floor), ("shift", shift)):
             if other == candidate or other not in rows:
                 continue
             theirs = rows[other]
-            out[f"{metric}_vs_{name}_low"], out[f"{metric}_vs_{name}_high"] = basic_interval(
+            out[f"{metric}_vs_{name}_low"], out[f"{metric}_vs_{name}_high"] = bootstrap_interval(
                 point - theirs.point[metric], draws - theirs.draws[metric], level
             )
     return out
@@ -450,3 +350,17 @@ def study_groups(
         if candidates:
             groups[("pixels", label)] = (ref, candidates, spectral_statistic)
     return groups, {pool: len(names) for pool, names in pools.items()}
+
+
+def with_intervals(frame: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """The rows with their interval columns (before status and note); an undefined interval's
+    reason joins the row's note."""
+    on = ["feature_space", "generator", "label"]
+    merged = frame.merge(intervals, on=on, how="left", validate="one_to_one")
+    reason = merged["interval_note"].fillna("")
+    merged["note"] = [
+        "; ".join(part for part in (str(note) if pd.notna(note) else "", why) if part)
+        for note, why in zip(merged["note"], reason, strict=True)
+    ]
+    columns = [c for c in ROW_COLUMNS if c not in ("status", "note")]
+    return merged[[*columns, *INTERVAL_COLUMNS, "status", "note"]]

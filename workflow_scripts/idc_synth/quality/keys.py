@@ -1,9 +1,9 @@
 """The array names of the image-quality .npz files, written and read through this module only.
 
-The quality jobs (idc_synth.quality, workflow_scripts/image_quality.py) write flat
-``{name: array}`` .npz files; the gather job (idc_synth.quality_intervals, idc_synth.memorization)
-reads them. Both sides name an array with `key` and read a name back with `parse`, so the layout
-lives here:
+The quality jobs (idc_synth.quality.assess, workflow_scripts/quality_reference.py and
+image_quality.py) write flat ``{name: array}`` .npz files; the gather job
+(idc_synth.quality.intervals, idc_synth.memorization) reads them. Both sides name an array with
+`key` and read a name back with `parse`, so the layout lives here:
 
 * per feature space and class: ``{space}_{kind}_{label}`` (``{space}_{label}`` for a set's
   matched-n distribution features, kind `FEATURES`), kinds below;

@@ -1,0 +1,117 @@
+"""Feature extraction for image quality, batched, from uint8 (N, 50, 50, 3) arrays: the baseline
+classifier's embedding, clean-fid's Inception-V3 (only from a local file, never downloaded) and
+block-mean pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from idc_synth.layout import PATCH_SIZE
+from idc_synth.models import to_model_input
+
+INCEPTION_FILE = "inception-2015-12-05.pt"
+CLEANFID_CACHE = Path("/tmp") / INCEPTION_FILE  # the only place clean-fid 0.1.35 looks
+PIXEL_BLOCK = 5  # 50 px -> 10 x 10 block means
+
+
+def inception_weights_file(path: str | Path | None) -> Path:
+    """The Inception file a config value names: a folder holding it, the file, or (None)
+    clean-fid's cache path."""
+    if path is None or str(path) == "":
+        return CLEANFID_CACHE
+    path = Path(path)
+    return path if path.suffix == ".pt" else path / INCEPTION_FILE
+
+
+def load_inception(weights: Path, device: torch.device | str) -> nn.Module | None:
+    """clean-fid's Inception wrapper on ``device`` from a local file, or None when it is absent.
+
+    Never downloads: ``InceptionV3W(..., download=False)`` only reads ``<folder>/{INCEPTION_FILE}``.
+    """
+    weights = Path(weights)
+    if not weights.is_file():
+        return None
+    if weights.name != INCEPTION_FILE:
+        raise ValueError(
+            f"{weights}: clean-fid reads Inception weights only from a file named "
+            f"{INCEPTION_FILE}; rename it or point quality.inception_weights at its folder"
+        )
+    from cleanfid.inception_torchscript import InceptionV3W
+
+    return InceptionV3W(str(weights.parent), download=False).to(device).eval()
+
+
+def clean_resize(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, 299, 299) in [0, 255], clean-fid's ``clean`` resize
+    (PIL bicubic per channel in float, no quantisation), exactly as its folder loader does."""
+    from cleanfid.resize import build_resizer
+
+    resize = build_resizer("clean")
+    resized = np.stack([resize(np.asarray(image)) for image in images])
+    return torch.from_numpy(resized).permute(0, 3, 1, 2).contiguous()
+
+
+def _batches(images: np.ndarray, rows: np.ndarray | None, batch_size: int) -> Iterator[np.ndarray]:
+    """Consecutive uint8 batches of ``images[rows]``; from a memory map only these rows are read."""
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    for start in range(0, len(rows), batch_size):
+        yield np.ascontiguousarray(images[rows[start : start + batch_size]])
+
+
+def _stack(feats: list[torch.Tensor]) -> np.ndarray:
+    return torch.cat(feats).double().numpy() if feats else np.empty((0, 0))
+
+
+@torch.no_grad()
+def inception_features(
+    extractor: nn.Module,
+    images: np.ndarray,
+    rows: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 32,
+) -> np.ndarray:
+    """(N, D) float64 features of an Inception-like extractor taking clean-resized [0, 255]."""
+    return _stack(
+        [
+            extractor(clean_resize(batch).to(device)).cpu()
+            for batch in _batches(images, rows, batch_size)
+        ]
+    )
+
+
+@torch.no_grad()
+def classifier_features(
+    model: nn.Module,
+    images: np.ndarray,
+    rows: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 512,
+) -> np.ndarray:
+    """(N, D) float64 penultimate embeddings (``model.features``) of uint8 patches."""
+    model.eval()
+    return _stack(
+        [
+            model.features(to_model_input(torch.from_numpy(batch).to(device))).cpu()
+            for batch in _batches(images, rows, batch_size)
+        ]
+    )
+
+
+def pixel_features(
+    images: np.ndarray, rows: np.ndarray | None = None, block: int = PIXEL_BLOCK
+) -> np.ndarray:
+    """(N, 3 (50 / block)^2) float32: RGB in [0, 1] averaged over block x block px, a
+    pixel-level space that ignores single-pixel noise (5 px: the copy space, 300 values)."""
+    side = PATCH_SIZE // block
+    blocks = [
+        batch.reshape(len(batch), side, block, side, block, 3).mean(axis=(2, 4)) / 255.0
+        for batch in _batches(images, rows, 4096)
+    ]
+    if not blocks:
+        return np.empty((0, 3 * side * side), np.float32)
+    return np.concatenate(blocks).reshape(-1, 3 * side * side).astype(np.float32)
