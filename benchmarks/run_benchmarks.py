@@ -420,8 +420,9 @@ def bench_generators(args, scratch: Path) -> list[Row]:
 def bench_quality(args) -> list[Row]:
     import torch
 
-    from idc_synth import quality
     from idc_synth.models import build_classifier
+    from idc_synth.quality import features as quality
+    from idc_synth.quality.metrics import fid, kid, kid_spread
 
     torch.set_num_threads(args.threads)
     n = args.quality_patches
@@ -452,14 +453,15 @@ def bench_quality(args) -> list[Row]:
 
             def full(extract=extract):
                 a, b = extract()
-                quality.fid(a, b)
-                quality.kid(a, b, subset_size=1000, n_subsets=100, seed=0)
+                fid(a, b)
+                kid(a, b)
+                kid_spread(a, b, subset_size=1000, n_subsets=100, seed=0)
 
             medians = interleaved(
                 {"features": lambda: seconds(extract), "full": lambda: seconds(full)},
                 args.repeats,
             )
-            note = f"{measured} real + {measured} synthetic patches, KID 100 subsets"
+            note = f"{measured} real + {measured} synthetic patches, KID + its std over 100 subsets"
             rows.append(Row("quality", f"FID + KID, {space}", medians["full"] * scale,
                             "s/1000 patches", "feature extraction alone",
                             medians["features"] * scale, note))  # fmt: skip

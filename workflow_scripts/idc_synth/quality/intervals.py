@@ -8,18 +8,22 @@ whole. The resampled units:
 - a generator's patches, one by one: independent draws of one trained generator (the variance of
   training another generator is not in these intervals).
 
-A replicate is a multiplicity per unit, so no feature is recomputed: FID from weighted means and
-covariances, KID as a weighted U-statistic of kernel matrices computed once, precision, recall,
-density and coverage from k-NN balls around the distinct drawn points (a repeated point is one
-point of the manifold, not a zero-radius ball), spectra as weighted sums of per-patient sums.
-Each row gets the interval of its own value and of its paired difference from the floor row and
-from the shift row (the same replicate, so shared train patients cancel).
+A replicate is a multiplicity per unit, passed as weights to the very functions that compute
+the rows (idc_synth.quality.metrics; spectra as weighted sums of per-patient sums), so no feature
+is recomputed and the unresampled statistic t (unit weights) is the row's own value: FID from
+weighted means and covariances, KID as a weighted U-statistic for every replicate at once,
+precision, recall, density and coverage from k-NN balls around the distinct drawn points (a
+repeated point is one point of the manifold, not a zero-radius ball). Each row gets the interval
+of its own value and of its paired difference from the floor row and from the shift row (the
+same replicate, so shared train patients cancel).
 
-The intervals are basic bootstrap intervals, [2 t - q_high, 2 t - q_low] around the statistic t
-of the unresampled rows: FID, KID, precision and recall are biased at finite n, and a draw with
-repeats holds fewer distinct patches, so plain percentiles would sit beside the estimate; the
-basic interval removes that bias to first order. Above ``max_patches`` rows per set, a seeded
-subsample is resampled (the interval is then of the statistic at that n).
+The intervals are bias-corrected percentile intervals, [q_low - 2 b, q_high - 2 b] with
+b = mean(t*) - t (`bootstrap_interval`): FID, KID, precision and recall are biased at finite n,
+and a draw with repeats holds fewer distinct patches, so plain percentiles would sit beside the
+estimate. Shifting them by twice the bootstrap bias centres them where the basic interval
+[2 t - q_high, 2 t - q_low] was, on t - b, while keeping the replicates' skew the right way
+round. benchmarks/realism_coverage.py measures their coverage. Above ``max_patches`` rows per
+set, a seeded subsample is resampled (the interval is then of the statistic at that n).
 """
 
 from __future__ import annotations
