@@ -1,8 +1,8 @@
 """Coverage of the realism rows' FID intervals (image_quality.tsv ``fid_low``/``fid_high`` and
 ``fid_vs_floor_*``), by seeded simulation: the table behind docs/image-quality.md.
 
-    python benchmarks/realism_coverage.py                    # ~15 min on a shared 2-core machine
-    python benchmarks/realism_coverage.py --draws 10         # ~3 min
+    python benchmarks/realism_coverage.py                # ~20 min on a busy shared 2-core machine
+    python benchmarks/realism_coverage.py --draws 10     # ~5 min
 
 Gaussian features with a known Frechet distance, their variance falling off over the dimensions
 as an embedding's does (SD 1/i in dimension i): train patients' patches are a patient mean
@@ -154,7 +154,7 @@ def coverage(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--draws", type=int, default=60, help="simulated studies per case")
+    parser.add_argument("--draws", type=int, default=40, help="simulated studies per case")
     parser.add_argument("--samples", type=int, default=200, help="bootstrap replicates")
     parser.add_argument("--level", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
