@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.cli import get_profile_dir
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
@@ -36,6 +37,8 @@ from idc_synth.study_checks import (
     device_refusal,
     list_refusal,
     planned_sizes,
+    profile_named,
+    replaced_configfiles,
     study_lines,
     test_patients_refusal,
 )
@@ -144,6 +147,15 @@ def preflight_study():
         "; data.source folder implied by data.root" if SOURCE_IMPLIED else ""
     )
     print("\n".join(study_lines(config, description, sizes, origin)), file=sys.stderr)
+    profile = profile_named(sys.argv, os.environ)
+    found = profile and get_profile_dir(profile)
+    if found:
+        settings = yaml.safe_load(Path(found[1]).read_text()) or {}
+        note = replaced_configfiles(
+            settings.get("configfiles", []), workflow.config_settings.configfiles
+        )
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
     lines = [refusal.line() for refusal in refusals if refusal]
     if lines and config["preflight"] == "stop":
         raise WorkflowError(

@@ -9,8 +9,9 @@ Standard library only (torch is imported only to look for a GPU when `device` is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from idc_synth.presets import SPLITS, SplitError, split_sizes
@@ -109,3 +110,28 @@ def study_lines(
         f"  design       arms {', '.join(config['arms'])}; classifier seeds "
         f"{', '.join(map(str, config['classifier']['seeds']))}; device {config['device']}",
     ]
+
+
+def profile_named(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The --profile of this command (the last one given), or $SNAKEMAKE_PROFILE."""
+    named = environ.get("SNAKEMAKE_PROFILE")
+    for index, word in enumerate(argv):
+        if word == "--profile" and index + 1 < len(argv):
+            named = argv[index + 1]
+        elif word.startswith("--profile="):
+            named = word.partition("=")[2]
+    return named
+
+
+def replaced_configfiles(profile_files: Sequence[str], loaded: Sequence[Path]) -> str | None:
+    """A warning when the command's --configfile replaced the profile's `configfiles` (Snakemake
+    lets a command-line option replace a profile's value, lists included), with the fix."""
+    wanted = [Path(name).absolute() for name in profile_files]
+    if not wanted or [Path(path).absolute() for path in loaded][: len(wanted)] == wanted:
+        return None
+    listed = " ".join(profile_files)
+    return (
+        f"--configfile replaced the profile's configfiles ({listed}), whose settings this "
+        f"study does not use; to add yours on top, list them first: --configfile {listed} "
+        "yours.yaml"
+    )
