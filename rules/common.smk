@@ -40,7 +40,7 @@ from idc_synth.study_checks import (
     profile_named,
     replaced_configfiles,
     study_lines,
-    test_patients_refusal,
+    too_few_test_patients,
 )
 from idc_synth.study_record import (
     STUDY_RECORD,
@@ -139,7 +139,7 @@ def preflight_study():
     )
     refusals.append(refusal)
     if sizes and not refusals[0]:
-        refusals.append(test_patients_refusal(config["data"]["source"], sizes))
+        refusals.append(too_few_test_patients(config["data"]["source"], sizes))
     # jobs that a cluster scheduler places (--jobs) run where its GPUs are, not here
     scheduled = workflow.resource_settings.nodes is not None
     refusals.append(device_refusal(config["device"], scheduled))

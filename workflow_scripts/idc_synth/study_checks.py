@@ -63,7 +63,7 @@ def list_refusal(split: Mapping[str, Any], error: str | None) -> Refusal | None:
     return Refusal(f"split: {error}", fix)
 
 
-def test_patients_refusal(source: str, sizes: Mapping[str, int]) -> Refusal | None:
+def too_few_test_patients(source: str, sizes: Mapping[str, int]) -> Refusal | None:
     if sizes["test"] >= MIN_TEST_PATIENTS:
         return None
     if source == "demo":
