@@ -122,14 +122,19 @@ def preflight_study():
     description = split_description(
         split["preset"], SPLIT_LISTS, split["fractions"], split["seed"]
     )
-    refusals, fitted, patients = [], None, config["demo"]["n_patients"]
+    refusals, patients = [], config["demo"]["n_patients"]
+    # the demo's patients are made by a job: a list's patients are taken to be among them
+    listed = read_lists(SPLIT_LISTS) if SPLIT_LISTS else {}
+    fitted = (
+        {name: list(listed.values()).count(name) for name in SPLITS} if listed else None
+    )
     if config["data"]["source"] == "folder":
         walk = refresh_listing(Path(DATA_ROOT), Path(DATA_LISTING))
         plan = plan_from_walk(
             DATA_ROOT,
             walk,
             description,
-            read_lists(SPLIT_LISTS) if SPLIT_LISTS else None,
+            listed if SPLIT_LISTS else None,
         )
         print("\n".join(plan.lines()), file=sys.stderr)
         refusals.append(list_refusal(split, plan.split_error))
