@@ -79,6 +79,11 @@ NO_GPU = "device: cuda, but this machine has no visible GPU; fix: "
 
 
 def check_snakemake(words: list[str], workdir: Path, home: Path) -> None:
+    if "--rulegraph" in words:  # a drawing of the graph, on stdout (here, not into the file)
+        run = dry_run(words[1 : words.index(">") if ">" in words else None], workdir, home)
+        assert run.returncode == 0 and "flowchart" in run.stdout, run.stderr[-3000:]
+        assert "make_demo_data" in run.stdout and "write_summary" in run.stdout
+        return
     arguments = words[1:] if "-n" in words else [*words[1:], "-n"]
     run = dry_run(arguments, workdir, home)
     if run.returncode and NO_GPU in run.stdout + run.stderr:
