@@ -330,8 +330,14 @@ def test_patients_copied_beyond_their_floor_are_a_limitation_by_name():
     (reading,) = readings.memorization_readings("dcgan", table)
     assert reading.kind == readings.LIMITATION
     assert [row["patient"] for row in reading.numbers["copied"]] == ["P1"]
-    (none,) = readings.memorization_readings("dcgan", table.assign(verdict="not beyond"))
-    assert none.statement == "patients.none_copied" and none.numbers["patients"] == 2
+    # no copy among 2 train patients claims nothing: "none copied" needs MIN_PATIENTS of them
+    (few,) = readings.memorization_readings("dcgan", table.assign(verdict="not beyond"))
+    assert few.statement == "patients.too_few" and few.kind == readings.NOT_MEASURED
+    five = pd.concat([table] * 3, ignore_index=True).assign(
+        patient=[f"P{i}" for i in range(6)], verdict="not beyond"
+    )
+    (none,) = readings.memorization_readings("dcgan", five)
+    assert none.statement == "patients.none_copied" and none.numbers["patients"] == 6
     assert readings.memorization_readings("diffusion", table) == []
 
 

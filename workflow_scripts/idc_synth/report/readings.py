@@ -25,6 +25,7 @@ from idc_synth.arms import BASELINE, Arm
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, UNDEFINED
 from idc_synth.report.format import is_missing
 from idc_synth.simulation import simulated_mdd
+from idc_synth.study_checks import MIN_TEST_PATIENTS
 from idc_synth.sweep import CONTRAST_COLUMNS, MEAN_EFFECT
 
 ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED = "advantage", "limitation", "neutral", "missing"
@@ -36,6 +37,9 @@ SKIPPED_SPACE_KEYS = {"inception": "quality.inception_weights"}
 # that module pulls in torch): held-out train patches (the floor) and val patients (the shift).
 FLOOR, SHIFT = "holdout", "real_val"
 COPIED = "copied beyond the floor"  # memorization.tsv's verdict (idc_synth.memorization, torch)
+# Train patients a claim of "no patient copied" needs (idc_synth.quality_intervals.MIN_PATIENTS,
+# below which its patient-level intervals are undefined; not imported, torch).
+MIN_PATIENTS = 5
 
 
 @dataclass(frozen=True)
@@ -338,7 +342,9 @@ def _copy_reading(space: str, rows: list[Mapping]) -> Reading | None:
     measured = [r for r in rows if not is_missing(r.get("near_copy_share"))]
     if not measured:
         return None
-    if any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
+    if any(is_missing(r["near_copy_low"]) or is_missing(r["near_copy_high"]) for r in measured):
+        kind, statement = NOT_MEASURED, "copies.undefined"  # no interval: nothing to claim
+    elif any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
         kind, statement = LIMITATION, "excess"
     elif all(r["near_copy_high"] < r["near_copy_expected"] for r in measured):
         kind, statement = NEUTRAL, "fewer"
@@ -346,6 +352,22 @@ def _copy_reading(space: str, rows: list[Mapping]) -> Reading | None:
         kind, statement = NEUTRAL, "as_expected"
     numbers = {"space": space, "classes": measured}
     return Reading("memorization", kind, f"copies.{statement}", "image_quality", numbers)
+
+
+def split_shortfalls(split_info: Mapping | None) -> list[dict]:
+    """Each split with fewer patients than the design's claims need: test for the primary test,
+    train for image-quality and memorization claims, val for the cross-patient shift."""
+    sizes = (split_info or {}).get("split_sizes") or {}
+    needs = (
+        ("test", MIN_TEST_PATIENTS, "the primary test"),
+        ("train", MIN_PATIENTS, "image-quality and memorization claims"),
+        ("val", MIN_PATIENTS, "the val shift image quality is judged against"),
+    )
+    return [
+        {"split": split, "patients": sizes[split], "needed": needed, "for": purpose}
+        for split, needed, purpose in needs
+        if split in sizes and sizes[split] < needed
+    ]
 
 
 def quality_readings(arm: str, image_quality: pd.DataFrame | None) -> list[Reading]:
@@ -401,7 +423,12 @@ def memorization_readings(arm: str, memorization: pd.DataFrame | None) -> list[R
         numbers = {
             "patients": ours["patient"].nunique(),
             "spaces": list(dict.fromkeys(ours["feature_space"])),
+            "needed": MIN_PATIENTS,
         }
+        if numbers["patients"] < MIN_PATIENTS:  # too few to claim that none was copied
+            return [
+                Reading("memorization", NOT_MEASURED, "patients.too_few", "memorization", numbers)
+            ]
         return [Reading("memorization", NEUTRAL, "patients.none_copied", "memorization", numbers)]
     numbers = {"copied": copied.to_dict("records")}
     return [Reading("memorization", LIMITATION, "patients.copied", "memorization", numbers)]
@@ -480,12 +507,18 @@ def robustness_readings(arm: str, robustness: pd.DataFrame | None) -> list[Readi
         )
         for r in ours[ours["verdict"] == DIFFERENCE].to_dict("records")
     ]
-    undecided = list(dict.fromkeys(ours.loc[ours["verdict"] != DIFFERENCE, "perturbation"]))
-    if undecided:
-        numbers = {"perturbations": undecided}
-        readings.append(
-            Reading("robustness", NEUTRAL, "robustness.none_shown", "robustness", numbers)
-        )
+    # "no difference shown" needs a test; an undefined one is "not tested", never worded so
+    for verdict, kind, statement in (
+        (NO_DIFFERENCE, NEUTRAL, "robustness.none_shown"),
+        (UNDEFINED, NOT_MEASURED, "robustness.not_tested"),
+    ):
+        rows = ours[ours["verdict"] == verdict]
+        if not rows.empty:
+            numbers = {
+                "perturbations": list(dict.fromkeys(rows["perturbation"])),
+                "why": rows["note"].iloc[0],
+            }
+            readings.append(Reading("robustness", kind, statement, "robustness", numbers))
     return readings
 
 
