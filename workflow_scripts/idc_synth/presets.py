@@ -72,21 +72,6 @@ def read_lists(lists: dict[str, Path]) -> dict[str, str]:
     return assigned
 
 
-def split_sizes(n_patients: int, fractions: dict[str, float]) -> dict[str, int]:
-    """Patients per split: at least one each, the rest by the fractions, train takes remainders."""
-    if n_patients < len(SPLITS):
-        raise SplitError(
-            f"a patient-level split needs at least {len(SPLITS)} patients (one per split) but the "
-            f"manifest has {n_patients}; add patients, or give patient lists "
-            "(split.patient_lists) that fit the data"
-        )
-    sizes = {name: max(1, round(fractions[name] * n_patients)) for name in ("val", "test")}
-    sizes["train"] = n_patients - sizes["val"] - sizes["test"]
-    if sizes["train"] < 1:
-        raise SplitError(f"split fractions {fractions} leave no patient for train")
-    return {name: sizes[name] for name in SPLITS}
-
-
 @dataclass(frozen=True)
 class ListFit:
     """How a root's patients fall into patient lists."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.presets import SPLITS, SplitError, fit_lists, read_lists, split_sizes
+from idc_synth.presets import SPLITS, SplitError, fit_lists, read_lists
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,21 @@ def patient_table(manifest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"n_patches": grouped.size(), "n_idc": grouped.sum().astype(int)}
     ).reset_index()
+
+
+def split_sizes(n_patients: int, fractions: dict[str, float]) -> dict[str, int]:
+    """Patients per split: at least one each, the rest by the fractions, train takes remainders."""
+    if n_patients < len(SPLITS):
+        raise SplitError(
+            f"a patient-level split needs at least {len(SPLITS)} patients (one per split) but the "
+            f"manifest has {n_patients}; add patients, or give patient lists "
+            "(split.patient_lists) that fit the data"
+        )
+    sizes = {name: max(1, round(fractions[name] * n_patients)) for name in ("val", "test")}
+    sizes["train"] = n_patients - sizes["val"] - sizes["test"]
+    if sizes["train"] < 1:
+        raise SplitError(f"split fractions {fractions} leave no patient for train")
+    return {name: sizes[name] for name in SPLITS}
 
 
 def stratified_split(

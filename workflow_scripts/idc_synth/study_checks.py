@@ -4,7 +4,8 @@ Printed and checked while the workflow loads (every command, `-n` included), fro
 the data root's file names: a split that cannot be made, fewer test patients than the primary
 test needs, or `device: cuda` where no GPU is visible would otherwise stop (or answer nothing)
 hours later. Each refusal is one line naming the fix; `preflight: warn` prints it and goes on.
-Standard library only (torch is imported only to look for a GPU when `device` is 'cuda').
+Light: the split's sizes come from idc_synth.split (pandas, which Snakemake has loaded already);
+torch is imported only to look for a GPU when `device` is 'cuda'.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from idc_synth.presets import SPLITS, SplitError, split_sizes
+from idc_synth.presets import SPLITS, SplitError
+from idc_synth.split import split_sizes
 
 # The primary test's variance is over test patients (leave-one-patient-out pseudovalues): with
 # fewer than two it is undefined, and the study can draw no conclusion.
