@@ -227,7 +227,7 @@ def _defined_part(tables: np.ndarray) -> tuple[np.ndarray, list[str]]:
     left out (a seed whose score is undefined; a patient whose removal leaves one undefined)."""
     notes = []
     seeds = ~np.isnan(tables).all(axis=2).any(axis=0)
-    if (~seeds).any():
+    if (~seeds).any() and seeds.any():  # none defined: the patient count says why
         notes.append(
             f"{int((~seeds).sum())} seed(s) without defined leave-one-patient-out scores left out"
         )

@@ -342,10 +342,20 @@ def _copy_reading(space: str, rows: list[Mapping]) -> Reading | None:
     measured = [r for r in rows if not is_missing(r.get("near_copy_share"))]
     if not measured:
         return None
-    if any(is_missing(r["near_copy_low"]) or is_missing(r["near_copy_high"]) for r in measured):
-        kind, statement = NOT_MEASURED, "copies.undefined"  # no interval: nothing to claim
-    elif any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
+    # a copy shown is a copy; any other claim needs patient-level intervals, which too few train
+    # patients leave undefined (patches of two patients are no sample)
+    unjudged = [
+        r
+        for r in measured
+        if is_missing(r["near_copy_low"])
+        or is_missing(r["near_copy_high"])
+        or "intervals undefined" in str(r.get("note") or "")
+    ]
+    if any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
         kind, statement = LIMITATION, "excess"
+    elif unjudged:
+        numbers = {"space": space, "classes": measured, "why": _undefined_why(unjudged[0])}
+        return Reading("memorization", NOT_MEASURED, "copies.undefined", "image_quality", numbers)
     elif all(r["near_copy_high"] < r["near_copy_expected"] for r in measured):
         kind, statement = NEUTRAL, "fewer"
     else:
