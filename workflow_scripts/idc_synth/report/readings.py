@@ -171,7 +171,7 @@ def primary_readings(arm: str, primary: pd.DataFrame) -> list[Reading]:
         if arm not in (row["arm_a"], row["arm_b"]) and not on_top:
             continue
         other, difference, low, high = _versus(row, row["arm_a"] if on_top else arm)
-        kind = NEUTRAL
+        kind = NOT_MEASURED if row["verdict"] == UNDEFINED else NEUTRAL  # not tested: no claim
         if row["verdict"] == DIFFERENCE:
             kind = ADVANTAGE if difference > 0 else LIMITATION
         numbers = {

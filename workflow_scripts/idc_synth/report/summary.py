@@ -44,7 +44,7 @@ HEADINGS = {
     readings.ADVANTAGE: "Advantages",
     readings.LIMITATION: "Limitations",
     readings.NEUTRAL: "Neither shown (no difference, secondary or descriptive)",
-    readings.NOT_MEASURED: "Not measured",
+    readings.NOT_MEASURED: "Not measured or not decidable",
 }
 # Text columns that pandas would otherwise parse as numbers or leave as NaN.
 TEXT_COLUMNS = {"seed": str, "label": str, "worst_patient": str, "patient": str, "note": str}
