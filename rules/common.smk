@@ -143,7 +143,7 @@ def preflight_study():
         config["data"]["source"], patients, split["fractions"], fitted
     )
     refusals.append(refusal)
-    if sizes and not refusals[0]:
+    if sizes and not any(refusals):  # a split that cannot be made says enough
         refusals.append(too_few_test_patients(config["data"]["source"], sizes))
     # jobs that a cluster scheduler places (--jobs) run where its GPUs are, not here
     scheduled = workflow.resource_settings.nodes is not None
