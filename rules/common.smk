@@ -62,6 +62,8 @@ if RECORDED:
     STUDY_ORIGIN = f"config.yaml + {STUDY_RECORD}, the last run's command line"
 else:
     STUDY_ORIGIN = "config.yaml + the command line" if OVERRIDES else "config.yaml"
+    if OVERRIDES and STUDY_RECORD.is_file():
+        STUDY_ORIGIN += f"; {STUDY_RECORD}, the last run's, not applied"
 update_config(config, OVERRIDES)
 try:
     validate(config, SCHEMA)  # also fills in each missing key's default

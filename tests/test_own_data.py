@@ -60,6 +60,9 @@ def test_a_root_alone_is_the_study_and_later_commands_describe_it(tmp_path):
     output = again.stdout + again.stderr
     assert again.returncode == 0 and "make_demo_data" not in output, output[-3000:]
     assert "results/study.yaml, the last run's command line" in output
+    # a command naming its own config says that the record is not applied
+    other = snakemake(workdir, "-n", "--config", "preflight=warn")
+    assert "results/study.yaml, the last run's, not applied" in other.stdout + other.stderr
     report = snakemake(workdir, "--report", "report.html", "results/data/split.parquet")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
