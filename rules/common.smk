@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.cli import get_profile_dir
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from idc_synth.arms import (
@@ -25,6 +26,7 @@ from idc_synth.config_checks import (
     ConfigError,
     check_config,
     expand_user_paths,
+    imply_folder_source,
     schema_problems,
 )
 from idc_synth.diffusion.folder import pipeline_files
@@ -32,19 +34,50 @@ from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
 from idc_synth.quality.table import PACKED_SET, REFERENCE_SETS
+from idc_synth.study_checks import (
+    device_refusal,
+    list_refusal,
+    planned_sizes,
+    profile_named,
+    replaced_configfiles,
+    study_lines,
+    too_few_test_patients,
+)
+from idc_synth.study_record import (
+    STUDY_RECORD,
+    coerce_config,
+    read_record,
+    write_record,
+)
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
+SCHEMA_TREE = yaml.safe_load(Path(SCHEMA).read_text())
+# The command line's config (--configfile, --config; nested --config values arrive as strings),
+# typed by the schema; a command naming none applies the last run's (results/study.yaml), so a
+# rerun or `snakemake --report` is about the study that ran, not the embedded demo.
+COMMAND_LINE = coerce_config(workflow.config_settings.config, SCHEMA_TREE)
+OVERRIDES = coerce_config(workflow.config_settings.overwrite_config, SCHEMA_TREE)
+RECORDED = None if OVERRIDES else read_record()
+if RECORDED:
+    OVERRIDES = RECORDED
+    STUDY_ORIGIN = f"config.yaml + {STUDY_RECORD}, the last run's command line"
+else:
+    STUDY_ORIGIN = "config.yaml + the command line" if OVERRIDES else "config.yaml"
+    if OVERRIDES and STUDY_RECORD.is_file():
+        STUDY_ORIGIN += f"; {STUDY_RECORD}, the last run's, not applied"
+update_config(config, OVERRIDES)
 try:
     validate(config, SCHEMA)  # also fills in each missing key's default
 except WorkflowError:
     # Snakemake's message dumps the whole schema and config; name only what is wrong.
-    problems = schema_problems(config, yaml.safe_load(Path(SCHEMA).read_text()))
+    problems = schema_problems(config, SCHEMA_TREE)
     raise WorkflowError(
         "invalid config (keys and values: schemas/config.schema.yaml):\n  "
         + "\n  ".join(problems)
     ) from None
 expand_user_paths(config)
 try:
+    SOURCE_IMPLIED = imply_folder_source(config["data"], COMMAND_LINE)
     check_config(config, Path.cwd())
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
@@ -78,24 +111,77 @@ SPLIT_LISTS = {
 # Names of data-root files with their sizes and mtimes: the manifest's input for a user's folder,
 # so that a deleted, added or overwritten patch reruns the manifest (a folder's own mtime misses
 # overwritten files). Rewritten only when the listing changed, by the main process only, which
-# also prints the ingest preflight as planned from the file names: a wrong root, a nested copy
-# or a split that does not fit the root shows in seconds, on every command, `-n` included.
+# also prints the study (source, root, split, design) and the ingest preflight as planned from
+# the file names, and refuses a study that cannot answer (idc_synth.study_checks): a wrong root,
+# a nested copy or a split that does not fit the root shows in seconds, on every command, `-n`
+# included.
 DATA_LISTING = "results/data/root_listing.tsv"
-if config["data"]["source"] == "folder" and workflow.is_main_process:
-    walk = refresh_listing(Path(DATA_ROOT), Path(DATA_LISTING))
-    if walk is not None:
+
+
+def preflight_study():
+    """Print the study and its planned ingest; stop (or, with preflight: warn, warn) on a
+    study that cannot answer."""
+    split = config["split"]
+    description = split_description(
+        split["preset"], SPLIT_LISTS, split["fractions"], split["seed"]
+    )
+    refusals, patients = [], config["demo"]["n_patients"]
+    # the demo's patients are made by a job: a list's patients are taken to be among them
+    listed = read_lists(SPLIT_LISTS) if SPLIT_LISTS else {}
+    fitted = (
+        {name: list(listed.values()).count(name) for name in SPLITS} if listed else None
+    )
+    if config["data"]["source"] == "folder":
+        walk = refresh_listing(Path(DATA_ROOT), Path(DATA_LISTING))
         plan = plan_from_walk(
             DATA_ROOT,
             walk,
-            split_description(
-                config["split"]["preset"],
-                SPLIT_LISTS,
-                config["split"]["fractions"],
-                config["split"]["seed"],
-            ),
-            read_lists(SPLIT_LISTS) if SPLIT_LISTS else None,
+            description,
+            listed if SPLIT_LISTS else None,
         )
         print("\n".join(plan.lines()), file=sys.stderr)
+        refusals.append(list_refusal(split, plan.split_error))
+        fitted, patients = plan.split_sizes, plan.patients
+    sizes, refusal = planned_sizes(
+        config["data"]["source"], patients, split["fractions"], fitted
+    )
+    refusals.append(refusal)
+    if sizes and not any(refusals):  # a split that cannot be made says enough
+        refusals.append(too_few_test_patients(config["data"]["source"], sizes))
+    # jobs that a cluster scheduler places (--jobs) run where its GPUs are, not here
+    scheduled = workflow.resource_settings.nodes is not None
+    refusals.append(device_refusal(config["device"], scheduled))
+    origin = STUDY_ORIGIN + (
+        "; data.source folder implied by data.root" if SOURCE_IMPLIED else ""
+    )
+    print("\n".join(study_lines(config, description, sizes, origin)), file=sys.stderr)
+    profile = profile_named(sys.argv, os.environ)
+    found = profile and get_profile_dir(profile)
+    if found:
+        settings = yaml.safe_load(Path(found[1]).read_text()) or {}
+        note = replaced_configfiles(
+            settings.get("configfiles", []), workflow.config_settings.configfiles
+        )
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
+    lines = [refusal.line() for refusal in refusals if refusal]
+    if lines and config["preflight"] == "stop":
+        raise WorkflowError(
+            "preflight: this study cannot answer (--config preflight=warn goes on anyway):\n  "
+            + "\n  ".join(lines)
+        )
+    for line in lines:
+        print(f"preflight warning: {line}", file=sys.stderr)
+
+
+if workflow.is_main_process:
+    preflight_study()
+
+
+# The command line's config, recorded once the run starts (not by -n, --report or a job).
+onstart:
+    if OVERRIDES and not RECORDED:
+        write_record(OVERRIDES)
 
 
 wildcard_constraints:

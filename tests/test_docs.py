@@ -75,9 +75,31 @@ def documented_home(tmp_path_factory) -> Path:
     return home
 
 
+NO_GPU = "device: cuda, but this machine has no visible GPU; fix: "
+
+
 def check_snakemake(words: list[str], workdir: Path, home: Path) -> None:
+    if "--rulegraph" in words:  # a drawing of the graph, on stdout (here, not into the file)
+        run = dry_run(words[1 : words.index(">") if ">" in words else None], workdir, home)
+        assert run.returncode == 0 and "flowchart" in run.stdout, run.stderr[-3000:]
+        assert "make_demo_data" in run.stdout and "write_summary" in run.stdout
+        return
     arguments = words[1:] if "-n" in words else [*words[1:], "-n"]
-    run = subprocess.run(
+    run = dry_run(arguments, workdir, home)
+    if run.returncode and NO_GPU in run.stdout + run.stderr:
+        # a GPU profile on a machine without one: refused as it should be; its plan is checked
+        # with the expert's override, added to the command's own --config values
+        if "--config" in arguments:
+            arguments.insert(arguments.index("--config") + 1, "preflight=warn")
+        else:
+            arguments += ["--config", "preflight=warn"]
+        run = dry_run(arguments, workdir, home)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "Job stats:" in run.stdout + run.stderr or "Nothing to be done" in run.stdout
+
+
+def dry_run(arguments: list[str], workdir: Path, home: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "snakemake", *arguments],
         cwd=workdir,
         capture_output=True,
@@ -85,8 +107,6 @@ def check_snakemake(words: list[str], workdir: Path, home: Path) -> None:
         timeout=600,
         env={**os.environ, "HOME": str(home)},
     )
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    assert "Job stats:" in run.stdout + run.stderr or "Nothing to be done" in run.stdout
 
 
 def check_python(words: list[str]) -> None:
@@ -131,6 +151,25 @@ def test_every_documented_command_works_as_written(page, command, tmp_path, docu
         check_pip(words)
     else:
         pytest.fail(f"{page}: no check knows how to run {command!r}; add one")
+
+
+# An inline `--config ...` example in the prose, e.g. `--config 'split={preset: null}'`.
+INLINE_CONFIG = re.compile(r"`(--config [^`]+)`")
+CONFIG_EXAMPLES = sorted(
+    {(page.name, match[1]) for page in PAGES for match in INLINE_CONFIG.finditer(page.read_text())}
+)
+
+
+def test_the_docs_show_config_examples_of_every_type():
+    examples = " ".join(example for _, example in CONFIG_EXAMPLES)
+    assert "seeds: [0, 1, 2, 3, 4]" in examples and "preset: null" in examples
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(("page", "example"), CONFIG_EXAMPLES)
+def test_every_inline_config_example_plans_as_written(page, example, tmp_path, documented_home):
+    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    check_snakemake(["snakemake", *shlex.split(example)], workdir, documented_home)
 
 
 def test_the_configuration_reference_is_the_schemas():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from idc_synth import figures
+from idc_synth.figures.classification import metrics_interval
 from idc_synth.synthetic import gather_shards, write_shard
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -104,6 +105,13 @@ def quality_table(with_inception: bool = True) -> pd.DataFrame:
 def test_metrics_figure(tmp_path):
     path = figures.plot_metrics(summary_table(), classification_table(), tmp_path / "m.png")
     assert_png(path)
+
+
+def test_the_metrics_title_names_an_interval_only_where_one_is_drawn():
+    table = summary_table()
+    assert metrics_interval(table) == "CI over patients and seeds"
+    one = table.assign(ci_low=np.nan, ci_high=np.nan, n_patients=1)
+    assert metrics_interval(one) == "no CI: undefined with 1 test patient(s)"
 
 
 def test_confusion_figure(tmp_path):

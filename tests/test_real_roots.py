@@ -90,7 +90,12 @@ def test_a_kaggle_like_root_is_ingested_once_and_the_split_uses_the_preset(tmp_p
 def test_real_patches_in_the_kaggle_layout_show_their_preflight_even_when_the_split_fails(tmp_path):
     root = kaggle_root(tmp_path / "kaggle", REAL_SAMPLE)
     workdir = copy_workflow(tmp_path / "run", folder_config(root))
-    run = snakemake(workdir, "results/data/split.parquet")
+    refused = snakemake(workdir, "-n", "results/data/split.parquet")
+    assert (
+        refused.returncode != 0 and "needs at least 3 patients" in refused.stdout + refused.stderr
+    )
+    # an expert goes on (preflight: warn) to the split job, which stops after decoding
+    run = snakemake(workdir, "results/data/split.parquet", "--config", "preflight=warn")
     output = run.stdout + run.stderr
     assert run.returncode != 0  # two patients cannot fill three splits
     decoded = output[output.index("Ingest preflight (after decoding)") :]

@@ -131,11 +131,12 @@ def test_robustness_table_is_undefined_with_one_patient():
 
 
 def test_summary_reads_robustness_only_as_far_as_its_decision():
-    from idc_synth.report.readings import LIMITATION, NEUTRAL, robustness_readings
+    from idc_synth.report.readings import LIMITATION, NEUTRAL, NOT_MEASURED, robustness_readings
 
     (decided,) = robustness_readings("dcgan", _table(12))
     assert (decided.kind, decided.statement) != (NEUTRAL, "robustness.none_shown")
     assert decided.statement == "robustness.difference" and decided.kind != LIMITATION
     assert decided.numbers["perturbation"] == "stain" and decided.numbers["strength"] == 0.2
-    (undefined,) = robustness_readings("dcgan", _table(1))  # one patient: nothing is decided
-    assert (undefined.kind, undefined.statement) == (NEUTRAL, "robustness.none_shown")
+    # one patient: nothing is tested, and "not tested" is never worded as "no difference shown"
+    (undefined,) = robustness_readings("dcgan", _table(1))
+    assert (undefined.kind, undefined.statement) == (NOT_MEASURED, "robustness.not_tested")

@@ -54,6 +54,9 @@ def test_clustered_mcnemar_by_hand():
     assert result["p_value"] == pytest.approx(stats.chi2.sf(16 / 14, 1))
     same = clustered_mcnemar(correct_a, correct_a, codes)
     assert same["p_value"] == 1.0
+    # one patient: X = excess^2 / excess^2 = 1 whatever the data, so no statistic
+    one = clustered_mcnemar(correct_a, correct_b, np.zeros(7, int))
+    assert np.isnan(one["statistic"]) and np.isnan(one["p_value"]) and one["excess"] == 4
 
 
 def test_jackknife_weights_give_the_metrics_without_each_patient():
@@ -175,7 +178,7 @@ def test_undefined_designs_and_zero_variance_say_why():
     assert decided["verdict"].tolist() == [UNDEFINED, UNDEFINED]
     assert "2 needed" in decided["note"].iloc[0] and "zero variance" in decided["note"].iloc[1]
     assert decided[["ci_low", "ci_high", "p_value"]].isna().all().all()
-    assert decided["family_size"].tolist() == [1, 1]  # the undefined do not count
+    assert decided["family_size"].tolist() == [2, 2]  # the declared family, undefined included
 
 
 def test_intervals_stay_in_the_score_range():

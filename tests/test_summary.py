@@ -68,6 +68,35 @@ def test_the_demo_summary_matches_its_golden_file(tmp_path):
     golden("demo", (tmp_path / "summary.md").read_text())
 
 
+def test_a_one_test_patient_study_reads_cleanly_and_matches_its_golden_file(tmp_path):
+    """The tables of a real 4-patient root (train 2, val 1, test 1; tests/test_workflow.py's
+    tiny settings, the 7 demo arms, run with preflight: warn): it cannot decide, and says so
+    without contradicting itself."""
+    folder = GOLDEN / "one_test_patient"
+    write_summary.main(
+        tables=demo_paths(folder),
+        summary_path=tmp_path / "summary.md",
+        html_path=tmp_path / "summary.html",
+        alpha=0.05,
+        data_source="folder",
+        arms=DEMO_ARMS,
+        log=None,
+        split_info=folder / "split_info.json",
+    )
+    text = (tmp_path / "summary.md").read_text()
+    golden("one_test_patient", text)
+    lines = text.splitlines()
+    assert lines[2].startswith("**Too few patients for this design:** the generators and")
+    assert "trained on 2 train patient(s), tuned on 1 val patient(s) and tested on 1" in lines[2]
+    family = len(pd.read_csv(folder / "primary.tsv", sep="\t"))
+    assert f"Bonferroni over the {family} comparison(s)" in text and family > 1
+    assert "seed(s) without a defined score" not in text
+    assert "no difference in degradation" not in text and "not tested under" in text
+    assert "no train patient copied" not in text and "no sign of memorization" not in text
+    mcnemar = pd.read_csv(folder / "tests.tsv", sep="\t").query("test == 'clustered_mcnemar'")
+    assert len(mcnemar) and mcnemar[["statistic", "p_value"]].isna().all().all()
+
+
 def test_every_reading_kind_in_a_study_of_decided_differences_matches_its_golden_file():
     """Decided differences, each image-quality reading, copies, costs, robustness, the map."""
     tables = discussion_tables(map_contrasts(), robustness_rows())
@@ -330,8 +359,14 @@ def test_patients_copied_beyond_their_floor_are_a_limitation_by_name():
     (reading,) = readings.memorization_readings("dcgan", table)
     assert reading.kind == readings.LIMITATION
     assert [row["patient"] for row in reading.numbers["copied"]] == ["P1"]
-    (none,) = readings.memorization_readings("dcgan", table.assign(verdict="not beyond"))
-    assert none.statement == "patients.none_copied" and none.numbers["patients"] == 2
+    # no copy among 2 train patients claims nothing: "none copied" needs MIN_PATIENTS of them
+    (few,) = readings.memorization_readings("dcgan", table.assign(verdict="not beyond"))
+    assert few.statement == "patients.too_few" and few.kind == readings.NOT_MEASURED
+    five = pd.concat([table] * 3, ignore_index=True).assign(
+        patient=[f"P{i}" for i in range(6)], verdict="not beyond"
+    )
+    (none,) = readings.memorization_readings("dcgan", five)
+    assert none.statement == "patients.none_copied" and none.numbers["patients"] == 6
     assert readings.memorization_readings("diffusion", table) == []
 
 

@@ -149,6 +149,21 @@ def expand_user_paths(config: dict[str, Any]) -> None:
         diffusion["pretrained_path"] = str(Path(diffusion["pretrained_path"]).expanduser())
 
 
+def imply_folder_source(data: dict[str, Any], command_line: Mapping[str, Any]) -> bool:
+    """A data.root means the user's data: source 'folder' unless the command line's --config
+    says 'demo' too (a contradiction: an error naming both keys). True when it was implied."""
+    if not data["root"] or data["source"] != "demo":
+        return False
+    if (command_line.get("data") or {}).get("source") == "demo":
+        raise ConfigError(
+            f"data.source 'demo' and data.root {data['root']!r} contradict: the demo generates "
+            "its own patches; drop data.source to study the root (a root implies 'folder'), or "
+            "drop data.root to run the demo"
+        )
+    data["source"] = "folder"
+    return True
+
+
 def check_data_root(data: Mapping[str, Any], workdir: Path) -> None:
     if data["source"] != "folder":
         return

@@ -21,8 +21,20 @@ HEADER = """# Configuration
 workflow loads (`schemas/config.schema.yaml`): an unknown key, a wrong type or an out-of-range
 value stops it before any job, naming the key and what is allowed. Change a key in a config
 file of your own (`snakemake --cores all --configfile=my-study.yaml`), in a profile, or on the
-command line (`--config classifier='{seeds: [0, 1, 2, 3, 4]}'`: a section given on the command
-line replaces the whole section, so give every key of it that differs from the schema default).
+command line (`--config 'classifier={seeds: [0, 1, 2, 3, 4]}'`, `--config 'split={preset: null}'`:
+a section given on the command line changes the keys it names and keeps the others; its values
+are read as in a config file, numbers, booleans, `null` and lists included).
+
+Which settings win: config.yaml, then each `--configfile` in the order given, then `--config`;
+a later one changes the keys it names. A profile's `configfiles:` (the GPU profiles' `config.yaml
+profiles/idc-study.yaml`) stand for `--configfile` only when the command gives none: a
+`--configfile` on the command line replaces the profile's list (the console says so), so list
+them with yours last: `--configfile config.yaml profiles/idc-study.yaml my-study.yaml`. Setting
+`data.root` means your data (`data.source: folder` is implied). A run records its command
+line's settings in `results/study.yaml`; a later command that gives none (a rerun,
+`snakemake --report report.html`) uses them, and the console's `Study (...)` lines say where
+the settings came from.
+
 Every value a rule uses reaches it through `params:`, so a changed key reruns exactly the rules
 that depend on it.
 

@@ -227,8 +227,10 @@ def _defined_part(tables: np.ndarray) -> tuple[np.ndarray, list[str]]:
     left out (a seed whose score is undefined; a patient whose removal leaves one undefined)."""
     notes = []
     seeds = ~np.isnan(tables).all(axis=2).any(axis=0)
-    if (~seeds).any():
-        notes.append(f"{int((~seeds).sum())} seed(s) without a defined score left out")
+    if (~seeds).any() and seeds.any():  # none defined: the patient count says why
+        notes.append(
+            f"{int((~seeds).sum())} seed(s) without defined leave-one-patient-out scores left out"
+        )
     tables = tables[:, seeds]
     patients = ~np.isnan(tables).any(axis=(0, 1))
     if tables.size and (~patients).any():
@@ -354,10 +356,11 @@ def minimal_detectable_difference(result: Crossed, level: float, power: float = 
 
 def decide(results: list[Crossed], alpha: float) -> pd.DataFrame:
     """One row per comparison of a family: the test, its Bonferroni adjustment over the family
-    (k = the comparisons that are defined), the decision interval at level 1 - alpha / k (the
-    same test inverted) and the verdict: difference, no difference shown, or undefined (the
-    reason in `note`)."""
-    k = max(1, sum(result.defined for result in results))
+    (k = the comparisons declared, defined or not: a family does not shrink because the data
+    left some undecidable), the decision interval at level 1 - alpha / k (the same test
+    inverted) and the verdict: difference, no difference shown, or undefined (the reason in
+    `note`)."""
+    k = max(1, len(results))
     level = 1 - alpha / k
     rows = []
     for result in results:

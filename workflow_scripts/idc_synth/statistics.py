@@ -170,7 +170,8 @@ def clustered_mcnemar(
 ) -> dict[str, float | int]:
     """Durkalski et al. (2003) McNemar for clustered data: X = (sum_k (b_k - c_k))^2 /
     sum_k (b_k - c_k)^2 over patients k, approximately chi-square with 1 df (for many
-    patients). p = 1 when no patient has a discordant excess."""
+    patients). p = 1 when no patient has a discordant excess; no statistic (NaN) with fewer
+    than two patients, where X is 1 whatever the data."""
     correct_a = np.asarray(correct_a, dtype=bool)
     correct_b = np.asarray(correct_b, dtype=bool)
     codes = np.asarray(patient_codes)
@@ -178,6 +179,8 @@ def clustered_mcnemar(
     excess = np.bincount(codes, weights=correct_a & ~correct_b, minlength=n) - np.bincount(
         codes, weights=~correct_a & correct_b, minlength=n
     )
+    if np.unique(codes).size < 2:
+        return {"statistic": math.nan, "p_value": math.nan, "excess": float(excess.sum())}
     denominator = float(np.sum(excess**2))
     if denominator == 0:
         return {"statistic": 0.0, "p_value": 1.0, "excess": 0.0}
@@ -512,7 +515,8 @@ def _mcnemar_rows(study: StudyPredictions, base: dict, scores: dict[str, Scores]
                 "ci_high": math.nan,
                 "ci_level": math.nan,
                 "n": study.n_patients,
-                "note": "per seed, descriptive (Durkalski 2003); decides nothing",
+                "note": "per seed, descriptive (Durkalski 2003); decides nothing"
+                + ("; no statistic with one test patient" if math.isnan(result["p_value"]) else ""),
             }
         )
     return rows

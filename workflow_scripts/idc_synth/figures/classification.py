@@ -55,10 +55,20 @@ def plot_metrics(
         np.arange(len(metrics)), [textwrap.fill(METRIC_LABELS.get(m, m), 10) for m in metrics]
     )
     ax.set_ylabel("test metric")
-    ax.set_title("Test metrics by arm (mean over seeds, CI over patients and seeds; dots: seeds)")
+    ax.set_title(
+        f"Test metrics by arm (mean over seeds, {metrics_interval(summary_ci)}; dots: seeds)"
+    )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(figure, path, style)
+
+
+def metrics_interval(summary_ci: pd.DataFrame) -> str:
+    """What the bars of plot_metrics are: the interval, or why none is drawn."""
+    if np.isfinite(summary_ci[["ci_low", "ci_high"]].to_numpy(dtype=float)).any():
+        return "CI over patients and seeds"
+    patients = int(summary_ci["n_patients"].iloc[0]) if len(summary_ci) else 0
+    return f"no CI: undefined with {patients} test patient(s)"
 
 
 def plot_confusion(classification: pd.DataFrame, path: Path, style: Style = Style()) -> Path:

@@ -39,10 +39,9 @@ import pandas as pd
 from idc_synth.quality import keys
 from idc_synth.quality.metrics import ball_metrics, fid, kid
 from idc_synth.quality.neighbours import Neighbours, distances
-from idc_synth.quality.table import BOUNDS, INTERVAL_COLUMNS, ROW_COLUMNS
+from idc_synth.quality.table import BOUNDS, INTERVAL_COLUMNS, MIN_PATIENTS, ROW_COLUMNS
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spike_ratio
 
-MIN_PATIENTS = 5  # fewer units than this make a bootstrap interval meaningless: undefined
 MIN_FINITE_SHARE = 0.95  # replicates where a statistic is defined, else the interval is not
 TRAIN_UNITS, VAL_UNITS, PATCH_UNITS = "train patients", "val patients", "patches"
 

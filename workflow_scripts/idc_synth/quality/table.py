@@ -18,6 +18,9 @@ SPACES = ("classifier", "inception", "pixels")
 DISTRIBUTION_SPACES = ("classifier", "inception")  # FID & co.; pixels only for near copies
 COPY_SPACES = ("classifier", "pixels")  # near copies among all patches
 MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not a tiny n
+# Train patients a patient-level interval needs (fewer make a bootstrap meaningless: undefined);
+# a claim that no patient was copied needs them too.
+MIN_PATIENTS = 5
 
 MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")  # k-NN ball metrics
 DISTRIBUTION_METRICS = ("fid", "kid", *MANIFOLD_METRICS)

@@ -24,9 +24,10 @@ import pandas as pd
 from idc_synth.arms import BASELINE, Arm
 from idc_synth.inference import DIFFERENCE, NO_DIFFERENCE, UNDEFINED
 from idc_synth.memorization import COPIED
-from idc_synth.quality.table import HOLDOUT, REAL_VAL
+from idc_synth.quality.table import HOLDOUT, MIN_PATIENTS, REAL_VAL
 from idc_synth.report.format import is_missing
 from idc_synth.simulation import simulated_mdd
+from idc_synth.study_checks import MIN_TEST_PATIENTS
 from idc_synth.sweep import CONTRAST_COLUMNS, MEAN_EFFECT
 
 ADVANTAGE, LIMITATION, NEUTRAL, NOT_MEASURED = "advantage", "limitation", "neutral", "missing"
@@ -168,7 +169,7 @@ def primary_readings(arm: str, primary: pd.DataFrame) -> list[Reading]:
         if arm not in (row["arm_a"], row["arm_b"]) and not on_top:
             continue
         other, difference, low, high = _versus(row, row["arm_a"] if on_top else arm)
-        kind = NEUTRAL
+        kind = NOT_MEASURED if row["verdict"] == UNDEFINED else NEUTRAL  # not tested: no claim
         if row["verdict"] == DIFFERENCE:
             kind = ADVANTAGE if difference > 0 else LIMITATION
         numbers = {
@@ -339,14 +340,42 @@ def _copy_reading(space: str, rows: list[Mapping]) -> Reading | None:
     measured = [r for r in rows if not is_missing(r.get("near_copy_share"))]
     if not measured:
         return None
+    # a copy shown is a copy; any other claim needs patient-level intervals, which too few train
+    # patients leave undefined (patches of two patients are no sample)
+    unjudged = [
+        r
+        for r in measured
+        if is_missing(r["near_copy_low"])
+        or is_missing(r["near_copy_high"])
+        or "intervals undefined" in str(r.get("note") or "")
+    ]
     if any(r["near_copy_low"] > r["near_copy_expected"] for r in measured):
         kind, statement = LIMITATION, "excess"
+    elif unjudged:
+        numbers = {"space": space, "classes": measured, "why": _undefined_why(unjudged[0])}
+        return Reading("memorization", NOT_MEASURED, "copies.undefined", "image_quality", numbers)
     elif all(r["near_copy_high"] < r["near_copy_expected"] for r in measured):
         kind, statement = NEUTRAL, "fewer"
     else:
         kind, statement = NEUTRAL, "as_expected"
     numbers = {"space": space, "classes": measured}
     return Reading("memorization", kind, f"copies.{statement}", "image_quality", numbers)
+
+
+def split_shortfalls(split_info: Mapping | None) -> list[dict]:
+    """Each split with fewer patients than the design's claims need: test for the primary test,
+    train for image-quality and memorization claims, val for the cross-patient shift."""
+    sizes = (split_info or {}).get("split_sizes") or {}
+    needs = (
+        ("test", MIN_TEST_PATIENTS, "the primary test"),
+        ("train", MIN_PATIENTS, "image-quality and memorization claims"),
+        ("val", MIN_PATIENTS, "the val shift image quality is judged against"),
+    )
+    return [
+        {"split": split, "patients": sizes[split], "needed": needed, "for": purpose}
+        for split, needed, purpose in needs
+        if split in sizes and sizes[split] < needed
+    ]
 
 
 def quality_readings(arm: str, image_quality: pd.DataFrame | None) -> list[Reading]:
@@ -402,7 +431,12 @@ def memorization_readings(arm: str, memorization: pd.DataFrame | None) -> list[R
         numbers = {
             "patients": ours["patient"].nunique(),
             "spaces": list(dict.fromkeys(ours["feature_space"])),
+            "needed": MIN_PATIENTS,
         }
+        if numbers["patients"] < MIN_PATIENTS:  # too few to claim that none was copied
+            return [
+                Reading("memorization", NOT_MEASURED, "patients.too_few", "memorization", numbers)
+            ]
         return [Reading("memorization", NEUTRAL, "patients.none_copied", "memorization", numbers)]
     numbers = {"copied": copied.to_dict("records")}
     return [Reading("memorization", LIMITATION, "patients.copied", "memorization", numbers)]
@@ -481,12 +515,18 @@ def robustness_readings(arm: str, robustness: pd.DataFrame | None) -> list[Readi
         )
         for r in ours[ours["verdict"] == DIFFERENCE].to_dict("records")
     ]
-    undecided = list(dict.fromkeys(ours.loc[ours["verdict"] != DIFFERENCE, "perturbation"]))
-    if undecided:
-        numbers = {"perturbations": undecided}
-        readings.append(
-            Reading("robustness", NEUTRAL, "robustness.none_shown", "robustness", numbers)
-        )
+    # "no difference shown" needs a test; an undefined one is "not tested", never worded so
+    for verdict, kind, statement in (
+        (NO_DIFFERENCE, NEUTRAL, "robustness.none_shown"),
+        (UNDEFINED, NOT_MEASURED, "robustness.not_tested"),
+    ):
+        rows = ours[ours["verdict"] == verdict]
+        if not rows.empty:
+            numbers = {
+                "perturbations": list(dict.fromkeys(rows["perturbation"])),
+                "why": rows["note"].iloc[0],
+            }
+            readings.append(Reading("robustness", kind, statement, "robustness", numbers))
     return readings
 
 

@@ -44,7 +44,7 @@ HEADINGS = {
     readings.ADVANTAGE: "Advantages",
     readings.LIMITATION: "Limitations",
     readings.NEUTRAL: "Neither shown (no difference, secondary or descriptive)",
-    readings.NOT_MEASURED: "Not measured",
+    readings.NOT_MEASURED: "Not measured or not decidable",
 }
 # Text columns that pandas would otherwise parse as numbers or leave as NaN.
 TEXT_COLUMNS = {"seed": str, "label": str, "worst_patient": str, "patient": str, "note": str}
@@ -157,6 +157,7 @@ def context(
         "headline_table": tables.headline_table(summary_ci),
         "headline_undefined": readings.headline_undefined(summary_ci),
         "split": split_info,
+        "shortfalls": readings.split_shortfalls(split_info),
         "split_names": SPLITS,
         "published": tables.published_table(preset, summary_ci) if preset else None,
         "primary_table": tables.primary_table(primary) if len(primary) else None,
