@@ -154,6 +154,10 @@ def test_the_map_decides_through_its_declared_contrasts():
     contrasts = efficiency_contrasts(efficiency_map).set_index("contrast")
     assert list(efficiency_contrasts(efficiency_map).columns) == CONTRAST_COLUMNS
     assert set(contrasts.index) == {MEAN_EFFECT, SCARCITY}
+    # what each contrast averages, as data (the summary words it): cells and real fractions
+    averaged = contrasts[["n_cells", "smallest_fraction", "largest_fraction"]]
+    assert averaged.loc[MEAN_EFFECT].tolist() == [4, 0.5, 1.0]
+    assert averaged.loc[SCARCITY].tolist() == [4, 0.5, 1.0]
     assert (contrasts["family_size"] == 2).all()
     differences = table[table["arm"] == "dcgan"].set_index("real_fraction")["difference"]
     assert contrasts.loc[MEAN_EFFECT, "estimate"] == pytest.approx(differences.mean())
@@ -174,6 +178,9 @@ def test_one_fraction_declares_only_the_mean_effect():
     )
     contrasts = efficiency_contrasts(efficiency_map)
     assert contrasts["contrast"].tolist() == [MEAN_EFFECT]
+    assert contrasts[["n_cells", "smallest_fraction", "largest_fraction"]].values.tolist() == [
+        [1, 1.0, 1.0]
+    ]
     without_baseline = [i for i in kept if cells[i]["arm"] != "baseline"]
     with pytest.raises(SweepError, match="no real-only classifier"):
         EfficiencyMap(
