@@ -220,12 +220,11 @@ class EfficiencyMap:
                 )
             )
             if len(fractions) > 1:
-                ends = cells[cells["real_fraction"].isin([fractions[0], fractions[-1]])]
                 smallest, largest = (
                     _mean_weights(
                         [
                             self.versus_real_only(cell)
-                            for cell in ends[ends["real_fraction"] == fraction].itertuples()
+                            for cell in cells[cells["real_fraction"] == fraction].itertuples()
                         ]
                     )
                     for fraction in (fractions[0], fractions[-1])
@@ -233,7 +232,8 @@ class EfficiencyMap:
                 weights = dict(smallest)
                 for name, weight in largest.items():
                     weights[name] = weights.get(name, 0.0) - weight
-                declared.append((arm, SCARCITY, {"n_cells": len(ends), **span}, weights))
+                ends = int(cells["real_fraction"].isin([fractions[0], fractions[-1]]).sum())
+                declared.append((arm, SCARCITY, {"n_cells": ends, **span}, weights))
         return declared
 
 
