@@ -102,11 +102,8 @@ def contrasts_table(rows: list[tuple]) -> pd.DataFrame:
             | {"ci_high": high, "verdict": verdict, "p_value": 0.01, "family_size": len(rows)}
             | {"p_adjusted": 0.01 * len(rows), "decision_level": 1 - 0.05 / len(rows)}
             | {"se": 0.01, "mdd": 0.03, "note": "", "metric": "balanced_accuracy"}
-            | {
-                "description": "mean difference from real only over its 4 cell(s)"
-                if contrast == MEAN_EFFECT
-                else "mean difference at 10% real data minus at 100%"
-            }
+            | {"n_cells": 4 if contrast == MEAN_EFFECT else 2}
+            | {"smallest_fraction": 0.1, "largest_fraction": 1.0}
             for arm, contrast, estimate, low, high, verdict in rows
         ]
     )

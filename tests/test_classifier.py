@@ -23,8 +23,10 @@ from idc_synth.checkpoint import load_checkpoint
 from idc_synth.classifier import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
+    StepPlan,
     TrainSettings,
     _pass_order,
+    _Run,
     load_classifier,
     predict_probabilities,
     save_classifier,
@@ -239,6 +241,29 @@ def test_a_fixed_threshold_is_kept_and_a_bad_one_rejected(task):
     for bad in (0, 1.0, "tune"):
         with pytest.raises(ValueError, match="threshold must be 'val' or between 0 and 1"):
             TrainSettings(**{**SETTINGS.__dict__, "threshold": bad})
+
+
+def test_the_kept_period_has_the_best_val_score_then_loss_and_patience_ends_the_run():
+    """Period choice and early stopping without training: a period wins on a higher val
+    balanced accuracy, on a tie on a lower val loss; `patience` periods without a win end it."""
+    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 2})
+    run = _Run(settings, StepPlan(1, 1, budget_steps=10), "data", torch.device("cpu"))
+    parameter = next(run.model.parameters())
+    finished = []
+    for accuracy, loss in ((0.7, 0.5), (0.8, 0.6), (0.8, 0.4), (0.8, 0.45), (0.75, 0.3)):
+        run.step += 1
+        with torch.no_grad():
+            parameter.fill_(run.step)  # each period's weights tell which period they are
+        row = dict.fromkeys(HISTORY_COLUMNS[:-1], 0.0) | {"epoch": run.period + 1}
+        run.record(row | {"val_balanced_accuracy": accuracy, "val_loss": loss}, accuracy / 2)
+        finished.append(run.finished())
+    assert finished == [False, False, False, False, True]  # periods 4 and 5 do not beat 3
+    assert (run.best["period"], run.best["step"], run.best["threshold"]) == (3, 3, 0.4)
+    assert run.history_table()["is_best"].tolist() == [False, False, True, False, False]
+    kept = run.kept_model()
+    assert not kept.training and bool((next(kept.parameters()) == 3).all())
+    # the budget ends a run that keeps improving
+    assert _Run(settings, StepPlan(1, 1, budget_steps=0), "data", torch.device("cpu")).finished()
 
 
 def test_unknown_arch_in_settings_is_rejected():

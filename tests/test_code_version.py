@@ -128,7 +128,8 @@ def test_the_summary_rule_digests_its_wording_template(tmp_path):
 
 def test_the_library_import_graph_has_no_cycle():
     """A module never imports, directly or through others, a module that imports it (a
-    package's __init__.py aside: importing a submodule runs it)."""
+    package's __init__.py aside: importing a submodule runs it); and only the report layer
+    imports idc_synth.report."""
     files = [path for path in (SCRIPTS / "idc_synth").rglob("*.py") if path.name != "__init__.py"]
     graph = {
         path: {f for f in imported_files(path, SCRIPTS) if f.name != "__init__.py"} - {path}
@@ -145,6 +146,17 @@ def test_the_library_import_graph_has_no_cycle():
 
     for path in files:
         visit(path, [path])
+    # the report layer sits on top: no library module outside it imports it (entry scripts,
+    # outside the package, may)
+    report = SCRIPTS / "idc_synth" / "report"
+    upward = [
+        f"{path.relative_to(SCRIPTS)} -> {module.relative_to(SCRIPTS)}"
+        for path in files
+        if not path.is_relative_to(report)
+        for module in imported_files(path, SCRIPTS)
+        if module.is_relative_to(report)
+    ]
+    assert upward == []
 
 
 def test_the_quality_rules_digest_the_quality_modules_they_run():

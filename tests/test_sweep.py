@@ -106,9 +106,9 @@ def test_a_ratio_takes_the_first_patches_of_each_class_of_the_draw():
 
 
 def cells_and_predictions(shift_by_cell):
-    """Two fractions, a baseline and two generator cells each, 3 seeds, 10 test patients."""
+    """A baseline and the given generator cells per fraction, 3 seeds, 10 test patients."""
     cells, predictions = [], []
-    for fraction in (0.5, 1.0):
+    for fraction in shift_by_cell:
         arms = {"baseline": 0.0, **shift_by_cell[fraction]}
         frame = fake_predictions(list(arms), [0, 1, 2], n_patients=10, shift=arms)
         for (arm, _seed), rows in frame.groupby(["arm", "seed"], sort=False):
@@ -154,6 +154,10 @@ def test_the_map_decides_through_its_declared_contrasts():
     contrasts = efficiency_contrasts(efficiency_map).set_index("contrast")
     assert list(efficiency_contrasts(efficiency_map).columns) == CONTRAST_COLUMNS
     assert set(contrasts.index) == {MEAN_EFFECT, SCARCITY}
+    # what each contrast averages, as data (the summary words it): cells and real fractions
+    averaged = contrasts[["n_cells", "smallest_fraction", "largest_fraction"]]
+    assert averaged.loc[MEAN_EFFECT].tolist() == [4, 0.5, 1.0]
+    assert averaged.loc[SCARCITY].tolist() == [4, 0.5, 1.0]
     assert (contrasts["family_size"] == 2).all()
     differences = table[table["arm"] == "dcgan"].set_index("real_fraction")["difference"]
     assert contrasts.loc[MEAN_EFFECT, "estimate"] == pytest.approx(differences.mean())
@@ -166,6 +170,16 @@ def test_the_map_decides_through_its_declared_contrasts():
     assert scarcity["decision_level"] == pytest.approx(0.975)
 
 
+def test_the_scarcity_contrast_counts_only_the_cells_at_its_two_fractions():
+    cells, predictions = cells_and_predictions(
+        {fraction: {"dcgan@1": 0.0, "dcgan@2": 0.0} for fraction in (0.25, 0.5, 1.0)}
+    )
+    contrasts = efficiency_contrasts(EfficiencyMap(cells, predictions, Settings()))
+    averaged = contrasts.set_index("contrast")[["n_cells", "smallest_fraction", "largest_fraction"]]
+    assert averaged.loc[MEAN_EFFECT].tolist() == [6, 0.25, 1.0]
+    assert averaged.loc[SCARCITY].tolist() == [4, 0.25, 1.0]
+
+
 def test_one_fraction_declares_only_the_mean_effect():
     cells, predictions = cells_and_predictions({0.5: {"dcgan@1": 0.0}, 1.0: {"dcgan@1": 0.0}})
     kept = [i for i, cell in enumerate(cells) if cell["real_fraction"] == 1.0]
@@ -174,6 +188,9 @@ def test_one_fraction_declares_only_the_mean_effect():
     )
     contrasts = efficiency_contrasts(efficiency_map)
     assert contrasts["contrast"].tolist() == [MEAN_EFFECT]
+    assert contrasts[["n_cells", "smallest_fraction", "largest_fraction"]].values.tolist() == [
+        [1, 1.0, 1.0]
+    ]
     without_baseline = [i for i in kept if cells[i]["arm"] != "baseline"]
     with pytest.raises(SweepError, match="no real-only classifier"):
         EfficiencyMap(

@@ -210,7 +210,7 @@ class _Run:
     def __init__(
         self, settings: TrainSettings, plan: StepPlan, data: str, device: torch.device
     ) -> None:
-        self.settings, self.plan, self.data = settings, plan, data
+        self.settings, self.plan, self.data, self.device = settings, plan, data, device
         torch.manual_seed(settings.seed)  # weight init and dropout
         self.augment_rng = torch.Generator().manual_seed(settings.seed)
         # Own streams for the classic augmentations: the stain stream is drawn on the prefetch
@@ -258,6 +258,32 @@ class _Run:
             "history": self.history,
             "best": self.best,
         }
+
+    def record(self, row: dict, threshold: float) -> bool:
+        """Append a period's history row; it becomes the best period (its weights copied) when
+        its val balanced accuracy is higher, or equal with a lower val loss. True if it did."""
+        key = [row["val_balanced_accuracy"], -row["val_loss"]]
+        improved = self.best is None or key > self.best["key"]
+        if improved:
+            self.best = {
+                "key": key,
+                "period": self.period + 1,
+                "step": self.step,
+                "threshold": threshold,
+                "state": copy.deepcopy(self.model.state_dict()),
+            }
+        self.history.append(row)
+        return improved
+
+    def kept_model(self) -> nn.Module:
+        """The model with the best period's weights, in eval mode."""
+        self.model.load_state_dict(self.best["state"])
+        return self.model.eval()
+
+    def history_table(self) -> pd.DataFrame:
+        table = pd.DataFrame(self.history)
+        table["is_best"] = table["epoch"] == self.best["period"]
+        return table[list(HISTORY_COLUMNS)]
 
     def restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -325,6 +351,163 @@ def _train_period(
     return total_loss / seen, waited
 
 
+def _checked_labels(images, labels, split: str) -> tuple[np.ndarray, dict[str, int]]:
+    """A split's labels as int64 with their class counts; one label per image."""
+    labels = np.asarray(labels).astype(np.int64)
+    if len(images) != len(labels):
+        raise ValueError(f"{split}: {len(images)} images but {len(labels)} labels")
+    return labels, _class_counts(labels, split)
+
+
+def _positive_weight(settings: TrainSettings, n_train: dict[str, int]) -> float:
+    """The loss weight of IDC patches: the class ratio, so both classes weigh alike; 1 with
+    class-balanced sampling, which already weighs them alike (the loss must not again)."""
+    return 1.0 if settings.balance_classes else n_train["0"] / n_train["1"]
+
+
+def _budget_reference(reference_size: int | None, n_train: int) -> int:
+    """The patch count the step budget derives from: given, or this training set's."""
+    reference_size = n_train if reference_size is None else reference_size
+    if reference_size < 1:
+        raise ValueError(f"the step budget needs a reference size >= 1, got {reference_size}")
+    return reference_size
+
+
+def _data_identity(
+    train_images: np.ndarray | IndexedImages,
+    train_labels: np.ndarray,
+    val_images: np.ndarray,
+    val_labels: np.ndarray,
+) -> str:
+    """The digest of the data a checkpoint must match (each train part as given, labels, val)."""
+    train_arrays = (
+        train_images.part_arrays() if isinstance(train_images, IndexedImages) else [train_images]
+    )
+    return data_digest(*train_arrays, train_labels, val_images, val_labels)
+
+
+def _start(run: _Run, state_path: Path | None) -> None:
+    """Continue a matching checkpoint at ``state_path``, if there is one."""
+    if resume(run, state_path):
+        log.info(
+            "resuming from step %d of %d (period %d, checkpoint %s)",
+            run.step,
+            run.plan.budget_steps,
+            run.period,
+            state_path,
+        )
+    else:
+        log.info("starting from step 0 of %d", run.plan.budget_steps)
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    loss: float
+    threshold: float
+    balanced_accuracy: float
+    roc_auc: float
+
+
+class _Validation:
+    """The val split as each period's evaluation sees it: loss (weighted as in training, on
+    CPU logits), threshold (tuned on val or fixed) and the scores at that threshold."""
+
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, pos_weight: float, settings: TrainSettings
+    ) -> None:
+        self.images, self.labels, self.settings = images, labels, settings
+        self.targets = torch.from_numpy(labels).float()
+        self.loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> _Evaluation:
+        logits = _predict_logits(model, self.images, self.settings.batch_size, device)
+        probabilities = torch.sigmoid(logits).numpy()
+        threshold = (
+            tune_threshold(self.labels, probabilities)
+            if self.settings.threshold == TUNED_THRESHOLD
+            else float(self.settings.threshold)
+        )
+        scores = classification_metrics(self.labels, probabilities, threshold)
+        return _Evaluation(
+            loss=self.loss_fn(logits, self.targets).item(),
+            threshold=threshold,
+            balanced_accuracy=float(scores["balanced_accuracy"]),
+            roc_auc=float(scores["roc_auc"]),
+        )
+
+
+def _run_period(
+    run: _Run,
+    images: np.ndarray | IndexedImages,
+    labels: np.ndarray,
+    loss_fn: nn.Module,
+    validation: _Validation,
+) -> None:
+    """One evaluation period: train, evaluate on val, record it (and whether it is the best
+    so far) in the run's history, and log it."""
+    started = time.perf_counter()
+    train_loss, waited = _train_period(run, images, labels, loss_fn, run.device)
+    train_seconds = time.perf_counter() - started
+    val = validation.evaluate(run.model, run.device)
+    row = {
+        "epoch": run.period + 1,
+        "optimizer_steps": run.step,
+        "budget_steps": run.plan.budget_steps,
+        "train_loss": train_loss,
+        "val_loss": val.loss,
+        "val_threshold": val.threshold,
+        "val_balanced_accuracy": val.balanced_accuracy,
+        "val_roc_auc": val.roc_auc,
+    }
+    improved = run.record(row | {"seconds": time.perf_counter() - started}, val.threshold)
+    log.info(
+        "period %d/%d (step %d/%d): train loss %.4f, val loss %.4f, val balanced acc %.4f, "
+        "val ROC AUC %.4f, threshold %.3f, %.1f s (data wait %.1f%% of training)%s",
+        run.period,
+        run.settings.max_epochs,
+        run.step,
+        run.plan.budget_steps,
+        train_loss,
+        val.loss,
+        val.balanced_accuracy,
+        val.roc_auc,
+        val.threshold,
+        run.history[-1]["seconds"],
+        100 * waited / train_seconds,
+        " (best)" if improved else "",
+    )
+
+
+def _info(run: _Run, reference_size: int, n_train: dict, n_val: dict, pos_weight: float) -> dict:
+    """The info file of a finished run: the kept period, the budget, the data, the settings."""
+    settings, plan, best = run.settings, run.plan, run.best
+    return {
+        "arch": settings.arch,
+        "seed": settings.seed,
+        "best_epoch": best["period"],
+        "best_step": best["step"],
+        "epochs_run": run.period,
+        "budget": settings.budget,
+        "budget_steps": plan.budget_steps,
+        "budget_reference_size": reference_size,
+        "steps_per_period": plan.period_steps,
+        "optimizer_steps": run.step,
+        "data_passes": run.step / plan.steps_per_pass,
+        "threshold": best["threshold"],
+        "val_scores": {
+            "balanced_accuracy": best["key"][0],
+            "roc_auc": run.history[best["period"] - 1]["val_roc_auc"],
+        },
+        "threshold_rule": "tuned on val" if settings.threshold == TUNED_THRESHOLD else "fixed",
+        "n_train": n_train,
+        "n_val": n_val,
+        "pos_weight": pos_weight,
+        "device": str(run.device),
+        "torch_version": torch.__version__,
+        "settings": asdict(settings),
+    }
+
+
 def train_classifier(
     train_images: np.ndarray | IndexedImages,
     train_labels: np.ndarray,
@@ -348,39 +531,16 @@ def train_classifier(
     (on the CPU with the same thread count); a stale one is ignored with a warning.
     """
     device = torch.device(device)
-    train_labels = np.asarray(train_labels).astype(np.int64)
-    val_labels = np.asarray(val_labels).astype(np.int64)
-    for split, images, labels in (
-        ("train", train_images, train_labels),
-        ("val", val_images, val_labels),
-    ):
-        if len(images) != len(labels):
-            raise ValueError(f"{split}: {len(images)} images but {len(labels)} labels")
-    n_train, n_val = _class_counts(train_labels, "train"), _class_counts(val_labels, "val")
-    # Class-balanced sampling already weighs the classes alike; the loss must not again.
-    pos_weight = 1.0 if settings.balance_classes else n_train["0"] / n_train["1"]
-    reference_size = len(train_labels) if reference_size is None else reference_size
-    if reference_size < 1:
-        raise ValueError(f"the step budget needs a reference size >= 1, got {reference_size}")
+    train_labels, n_train = _checked_labels(train_images, train_labels, "train")
+    val_labels, n_val = _checked_labels(val_images, val_labels, "val")
+    pos_weight = _positive_weight(settings, n_train)
+    reference_size = _budget_reference(reference_size, len(train_labels))
     plan = StepPlan.of(len(train_labels), reference_size, settings)
-    train_arrays = (
-        train_images.part_arrays() if isinstance(train_images, IndexedImages) else [train_images]
-    )
-    digest = data_digest(*train_arrays, train_labels, val_images, val_labels)
-    run = _Run(settings, plan, digest, device)
-    if resume(run, state_path):
-        log.info(
-            "resuming from step %d of %d (period %d, checkpoint %s)",
-            run.step,
-            plan.budget_steps,
-            run.period,
-            state_path,
-        )
-    else:
-        log.info("starting from step 0 of %d", plan.budget_steps)
+    data = _data_identity(train_images, train_labels, val_images, val_labels)
+    run = _Run(settings, plan, data, device)
+    _start(run, state_path)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
-    val_loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))  # on CPU logits
-    val_targets = torch.from_numpy(val_labels).float()
+    validation = _Validation(val_images, val_labels, pos_weight, settings)
     log.info(
         "training %s on %s: train %s, val %s, pos_weight %.3f, %s budget of %d steps in "
         "periods of %d (%d steps per pass over the training set), settings %s",
@@ -395,108 +555,25 @@ def train_classifier(
         plan.steps_per_pass,
         asdict(settings),
     )
-
     while not run.finished():
-        started = time.perf_counter()
-        train_loss, waited = _train_period(run, train_images, train_labels, loss_fn, device)
-        train_seconds = time.perf_counter() - started
-        val_logits = _predict_logits(run.model, val_images, settings.batch_size, device)
-        val_loss = val_loss_fn(val_logits, val_targets).item()
-        val_probabilities = torch.sigmoid(val_logits).numpy()
-        threshold = (
-            tune_threshold(val_labels, val_probabilities)
-            if settings.threshold == TUNED_THRESHOLD
-            else float(settings.threshold)
-        )
-        val = classification_metrics(val_labels, val_probabilities, threshold)
-        period = run.period + 1
-        # Higher balanced accuracy wins; on a tie, the lower val loss.
-        key = [float(val["balanced_accuracy"]), -val_loss]
-        improved = run.best is None or key > run.best["key"]
-        if improved:
-            run.best = {
-                "key": key,
-                "period": period,
-                "step": run.step,
-                "threshold": threshold,
-                "state": copy.deepcopy(run.model.state_dict()),
-            }
-        run.history.append(
-            {
-                "epoch": period,
-                "optimizer_steps": run.step,
-                "budget_steps": plan.budget_steps,
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "val_threshold": threshold,
-                "val_balanced_accuracy": float(val["balanced_accuracy"]),
-                "val_roc_auc": float(val["roc_auc"]),
-                "seconds": time.perf_counter() - started,
-            }
-        )
-        log.info(
-            "period %d/%d (step %d/%d): train loss %.4f, val loss %.4f, val balanced acc %.4f, "
-            "val ROC AUC %.4f, threshold %.3f, %.1f s (data wait %.1f%% of training)%s",
-            period,
-            settings.max_epochs,
-            run.step,
-            plan.budget_steps,
-            train_loss,
-            val_loss,
-            val["balanced_accuracy"],
-            val["roc_auc"],
-            threshold,
-            run.history[-1]["seconds"],
-            100 * waited / train_seconds,
-            " (best)" if improved else "",
-        )
+        _run_period(run, train_images, train_labels, loss_fn, validation)
         if state_path is not None:
             save_checkpoint(state_path, run.state())
         if run.finished() and run.step < plan.budget_steps:
             log.info("early stop: no improvement for %d periods", settings.patience)
 
-    best = run.best
-    model = run.model
-    model.load_state_dict(best["state"])
-    model.eval()
-    history_table = pd.DataFrame(run.history)
-    history_table["is_best"] = history_table["epoch"] == best["period"]
-    history_table = history_table[list(HISTORY_COLUMNS)]
-    info = {
-        "arch": settings.arch,
-        "seed": settings.seed,
-        "best_epoch": best["period"],
-        "best_step": best["step"],
-        "epochs_run": run.period,
-        "budget": settings.budget,
-        "budget_steps": plan.budget_steps,
-        "budget_reference_size": reference_size,
-        "steps_per_period": plan.period_steps,
-        "optimizer_steps": run.step,
-        "data_passes": run.step / plan.steps_per_pass,
-        "threshold": best["threshold"],
-        "val_scores": {
-            "balanced_accuracy": best["key"][0],
-            "roc_auc": run.history[best["period"] - 1]["val_roc_auc"],
-        },
-        "threshold_rule": "tuned on val" if settings.threshold == TUNED_THRESHOLD else "fixed",
-        "n_train": n_train,
-        "n_val": n_val,
-        "pos_weight": pos_weight,
-        "device": str(device),
-        "torch_version": torch.__version__,
-        "settings": asdict(settings),
-    }
+    model = run.kept_model()
+    info = _info(run, reference_size, n_train, n_val, pos_weight)
     log.info(
         "kept period %d of %d (step %d), %d of %d budgeted steps taken, threshold %.3f",
-        best["period"],
+        run.best["period"],
         run.period,
-        best["step"],
+        run.best["step"],
         run.step,
         plan.budget_steps,
-        best["threshold"],
+        run.best["threshold"],
     )
-    return TrainedClassifier(model=model, history=history_table, info=info)
+    return TrainedClassifier(model=model, history=run.history_table(), info=info)
 
 
 def save_classifier(trained: TrainedClassifier, weights_path: Path, info_path: Path) -> None:

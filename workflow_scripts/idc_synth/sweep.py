@@ -32,7 +32,6 @@ from idc_synth.arms import BASELINE
 from idc_synth.inference import DECISION_COLUMNS, SCORE_RANGE, Family, crossed, decide
 from idc_synth.manifest import write_rows
 from idc_synth.pack import load_packed
-from idc_synth.report.format import percent
 from idc_synth.statistics import Settings, StudyPredictions
 
 EXCLUDED = "excluded"  # split label of a train patient outside the fraction
@@ -56,7 +55,9 @@ EFFICIENCY_COLUMNS = [
 CONTRAST_COLUMNS = [
     "arm",
     "contrast",
-    "description",
+    "n_cells",
+    "smallest_fraction",
+    "largest_fraction",
     "metric",
     *(column for column in DECISION_COLUMNS if column != "df"),
 ]
@@ -196,22 +197,28 @@ class EfficiencyMap:
         rows = self.cells[(self.cells["arm"] == arm) & (self.cells["synthetic_ratio"] > 0)]
         return rows.sort_values(["real_fraction", "synthetic_ratio"])
 
-    def contrasts(self) -> list[tuple[str, str, str, dict[str, float]]]:
-        """(arm, contrast, description, weights) of every declared contrast."""
+    def contrasts(self) -> list[tuple[str, str, dict, dict[str, float]]]:
+        """(arm, contrast, what it averages, weights) of every declared contrast; what it
+        averages: its generator cells (n_cells) and the real fractions they span (the report
+        words it)."""
         declared = []
         for arm in self.cells.loc[self.cells["arm"] != BASELINE, "arm"].unique():
             cells = self.generator_cells(arm)
             if cells.empty:
                 continue
+            fractions = sorted(cells["real_fraction"].unique())
+            span = {
+                "smallest_fraction": float(fractions[0]),
+                "largest_fraction": float(fractions[-1]),
+            }
             declared.append(
                 (
                     arm,
                     MEAN_EFFECT,
-                    f"mean difference from real only over its {len(cells)} cell(s)",
+                    {"n_cells": len(cells), **span},
                     _mean_weights([self.versus_real_only(cell) for cell in cells.itertuples()]),
                 )
             )
-            fractions = sorted(cells["real_fraction"].unique())
             if len(fractions) > 1:
                 smallest, largest = (
                     _mean_weights(
@@ -225,15 +232,8 @@ class EfficiencyMap:
                 weights = dict(smallest)
                 for name, weight in largest.items():
                     weights[name] = weights.get(name, 0.0) - weight
-                declared.append(
-                    (
-                        arm,
-                        SCARCITY,
-                        f"mean difference at {percent(fractions[0])} real data minus at "
-                        f"{percent(fractions[-1])}",
-                        weights,
-                    )
-                )
+                ends = int(cells["real_fraction"].isin([fractions[0], fractions[-1]]).sum())
+                declared.append((arm, SCARCITY, {"n_cells": ends, **span}, weights))
         return declared
 
 
@@ -290,11 +290,11 @@ def efficiency_contrasts(efficiency_map: EfficiencyMap) -> pd.DataFrame:
         {
             "arm": arm,
             "contrast": contrast,
-            "description": description,
+            **averaged,
             "metric": efficiency_map.settings.primary_metric,
             **row,
         }
-        for (arm, contrast, description, _), row in zip(
+        for (arm, contrast, averaged, _), row in zip(
             declared, decided.to_dict("records"), strict=True
         )
     ]
