@@ -16,9 +16,9 @@ from idc_synth.generalization import calibration_table, per_patient_metrics
 from idc_synth.robustness import robustness_table
 from idc_synth.simulation import Design, Study, _jackknife, analyse, simulate_study
 from idc_synth.statistics import (
-    class_lost,
     Settings,
     StudyPredictions,
+    class_lost,
     compare_arms,
     threshold_metrics,
     weighted_metrics,

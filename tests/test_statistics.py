@@ -18,9 +18,9 @@ from scipy import stats
 
 from idc_synth.inference import (
     DIFFERENCE,
+    P_BOUND,
     SCORE_RANGE,
     UNDEFINED,
-    P_BOUND,
     Family,
     adjust,
     crossed,
@@ -39,8 +39,8 @@ from idc_synth.statistics import (
     VARIANCE_COLUMNS,
     Settings,
     StudyPredictions,
-    clustered_mcnemar,
     class_lost,
+    clustered_mcnemar,
     compare_arms,
     comparisons,
     threshold_metrics,

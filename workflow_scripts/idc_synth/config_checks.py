@@ -209,13 +209,13 @@ def check_realizations(synthetic: Mapping[str, Any], seeds: list[int]) -> None:
     """per_draw with fewer draws than seeds: seeds sharing a draw share its generator too, so
     they are not independent replicates of the generator's training, which the test assumes."""
     draws = synthetic["replicates"]
-    if synthetic["generator_realizations"] == "per_draw" and draws != "per_seed":
-        if draws < len(seeds):
-            raise ConfigError(
-                f"synthetic.replicates: {draws} draws for {len(seeds)} classifier.seeds with "
-                "synthetic.generator_realizations: per_draw (seeds sharing a generator are not "
-                f"independent); set synthetic.replicates: per_seed (or >= {len(seeds)})"
-            )
+    per_draw = synthetic["generator_realizations"] == "per_draw"
+    if per_draw and draws != "per_seed" and draws < len(seeds):
+        raise ConfigError(
+            f"synthetic.replicates: {draws} draws for {len(seeds)} classifier.seeds with "
+            "synthetic.generator_realizations: per_draw (seeds sharing a generator are not "
+            f"independent); set synthetic.replicates: per_seed (or >= {len(seeds)})"
+        )
 
 
 def check_config(config: Mapping[str, Any], workdir: Path) -> None:
