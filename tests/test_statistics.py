@@ -134,6 +134,34 @@ def test_crossed_model_recovers_planted_variance_components():
     assert result.se == pytest.approx(expected, rel=0.3)
 
 
+def test_variance_components_agree_with_a_statsmodels_crossed_mixed_model():
+    # REML of the crossed seed x patient model equals the ANOVA estimates on a balanced table
+    # whose components are positive; so does the standard error of the mean.
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(0)
+    m, n = 5, 30
+    table = (
+        0.8 + rng.normal(0, 0.3, (m, 1)) + rng.normal(0, 0.5, (1, n)) + rng.normal(0, 0.2, (m, n))
+    )
+    ours = crossed(table)
+    frame = pd.DataFrame(
+        {
+            "y": table.ravel(),
+            "seed": np.repeat(np.arange(m), n),
+            "patient": np.tile(np.arange(n), m),
+        }
+    )
+    vc = {"seed": "0 + C(seed)", "patient": "0 + C(patient)"}
+    fit = smf.mixedlm("y ~ 1", frame.assign(one=1), groups="one", re_formula="0", vc_formula=vc)
+    fit = fit.fit(reml=True)
+    patient, seed = fit.vcomp  # statsmodels orders the components by name
+    assert seed == pytest.approx(ours.seed_variance, rel=1e-3)
+    assert patient == pytest.approx(ours.patient_variance, rel=1e-3)
+    assert fit.scale == pytest.approx(ours.residual_variance, rel=1e-3)
+    assert fit.bse_fe.iloc[0] == pytest.approx(ours.se, rel=1e-3)
+
+
 def test_a_comparisons_variance_comes_from_its_own_two_arms():
     rng = np.random.default_rng(2)
     tables = {arm: rng.normal(0.8, 0.05, (3, 9)) for arm in ("baseline", "dcgan", "diffusion")}
