@@ -26,6 +26,9 @@ give the first comparison's own rate (the noisy arm vs the reference) at its dec
 `pair_unadjusted`, at alpha. Secondary decisions are simulated too: the difference in the spread
 of per-patient scores, and a difference of differences (two conditions, as robustness and the
 data-efficiency map use).
+
+Hand-written: statsmodels simulates no such study; the decisions in it are the workflow's own
+(`inference.adjust` is statsmodels' Bonferroni).
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ structure (idc_synth.inference):
 * **Variance components** of each comparison's difference: seed, patient, seed x patient, each
   as its share of the variance of the estimate, so a user sees whether more seeds or more test
   patients would narrow it.
+
+statsmodels does the multiple-testing adjustment (through idc_synth.inference.adjust). Hand-
+written, because statsmodels has no equivalent: the clustered McNemar (its `mcnemar` assumes
+independent pairs, Durkalski's patient-clustered statistic is not in it), and the scores of many
+patch weightings at once (`weighted_metrics`: one matrix product per seed for every leave-one-
+patient-out set, where a per-set call of a metric library would recompute each set).
 """
 
 from __future__ import annotations
