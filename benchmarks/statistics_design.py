@@ -1,7 +1,8 @@
 """False-positive rate and power of the decisions at the designs users run: the table behind
 the documentation's design/power table.
 
-    nice -n 10 python benchmarks/statistics_design.py --null-studies 2000 --power-studies 400
+    nice -n 10 python benchmarks/statistics_design.py --null-studies 2000 --power-studies 400 \
+        --jobs 3
     python benchmarks/statistics_design.py --null-studies 200 --power-studies 50   # minutes
 
 Simulates whole studies (idc_synth.simulation) and analyses each as the workflow does:
@@ -22,6 +23,7 @@ with 80% power.
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -44,19 +46,23 @@ EXTRA = [
 READS = ("primary", "spread", "contrast")
 
 
+def cell(task) -> pd.DataFrame:
+    """One (scenario, patients, seeds) design's rates: seeded by the design alone, so the table
+    is the same whichever process computes it."""
+    name, n, m, differences, n_studies, alpha, reads, seed = task
+    return design_grid(
+        (n,), (m,), differences, n_studies, alpha, scenarios=(name,), reads=reads, seed=seed
+    )
+
+
 def grid(differences, n_studies: int, args, reads=("primary",)) -> pd.DataFrame:
-    """Every cell of the base grid and the extra designs."""
-
-    def cells(scenarios, patients, seeds):
-        return design_grid(
-            patients, seeds, differences, n_studies, args.alpha, scenarios=scenarios,
-            reads=reads, seed=args.seed,
-        )  # fmt: skip
-
-    tables = [cells(BASE, args.patients, args.seeds)]
+    """Every cell of the base grid and the extra designs, over `args.jobs` processes."""
+    designs = [(name, n, m) for name in BASE for n in args.patients for m in args.seeds]
     if not args.base_only:
-        tables += [cells(names, (n,), (m,)) for names, designs in EXTRA for n, m in designs]
-    return pd.concat(tables, ignore_index=True)
+        designs += [(name, *design) for names, sizes in EXTRA for name in names for design in sizes]
+    tasks = [(*design, differences, n_studies, args.alpha, reads, args.seed) for design in designs]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        return pd.concat(pool.map(cell, tasks), ignore_index=True)
 
 
 def main() -> None:
@@ -68,6 +74,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, nargs="+", default=PATIENTS)
     parser.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     parser.add_argument("--base-only", action="store_true", help="skip the extra designs")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (designs in parallel)")
     parser.add_argument("--out", type=Path, help="write both tables as TSV with this prefix")
     args = parser.parse_args()
 
