@@ -1,7 +1,8 @@
 """The decisions are calibrated and have power at the designs users run: a seeded simulation of
 whole studies (idc_synth.simulation) with per-patient difficulty, unequal patch counts, skewed
 prevalence, heavy-tailed arm x patient effects, per-model shifts and threshold shifts, seed x
-patient noise, three arms (the default family: two generators vs the baseline).
+patient noise, three arms (two generators vs the baseline) or the default config's seven arms
+and five comparisons, one arm noisier than the others.
 
 Monte Carlo tolerance: with N simulated null studies the observed family-wise rejection rate of
 a test whose true rate is alpha has a binomial standard error sqrt(alpha (1 - alpha) / N); the
@@ -81,10 +82,13 @@ def test_a_twice_as_variable_dcgan_is_decided_at_its_nominal_level_in_the_defaul
     assert rates.loc["primary", "rejection_rate"] <= ALPHA + null_tolerance(ALPHA, studies)
 
 
-def test_the_demo_design_detects_a_five_point_difference():
+def test_the_demo_design_detects_a_seven_and_a_half_point_difference():
+    # Each comparison's own variance at 3 seeds: +0.075 with 80% power, +0.05 with about 70%
+    # (the variance pooled over every arm detected +0.05 in 97%, docs/statistics.md).
     design = replace(SCENARIOS["demo"], n_patients=9, n_seeds=3)
-    table = rejection_rates(design, [0.05], 300, ALPHA, seed=3)
-    assert table["rejection_rate"].iloc[0] >= 0.8
+    table = rejection_rates(design, [0.05, 0.075], 300, ALPHA, seed=3)
+    five, seven = table["rejection_rate"]
+    assert seven >= 0.8 and 0.5 <= five < seven
 
 
 def test_power_grows_with_the_planted_difference_and_the_patients():
