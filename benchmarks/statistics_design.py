@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 from benchlib import REPO  # noqa: F401  (puts workflow_scripts on the path)
 
-from idc_synth.simulation import design_grid, null_tolerance, simulated_mdd
+from idc_synth.simulation import PAIR_READS, design_grid, null_tolerance, simulated_mdd
 
 PATIENTS = (6, 9, 20, 49, 84)
 SEEDS = (3, 5)
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write both tables as TSV with this prefix")
     args = parser.parse_args()
 
-    null = grid((0.0,), args.null_studies, args, READS)
+    null = grid((0.0,), args.null_studies, args, (*READS, *PAIR_READS))
     limit = args.alpha + null_tolerance(args.alpha, args.null_studies)
     keys = ["scenario", "n_patients", "n_seeds"]
     false_positives = null.pivot_table(index=keys, columns="read", values="rejection_rate")

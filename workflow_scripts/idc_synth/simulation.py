@@ -146,7 +146,8 @@ for _scale in (1.5, 2.0, 3.0):
     SCENARIOS[f"noisy_dcgan_{_scale:g}x"] = replace(
         SCENARIOS["full_scale"], arms=DEFAULT_ARMS, noisy_arm_scale=_scale
     )
-PAIR_READS = ("pair", "pair_unadjusted")  # the first comparison alone, null studies only
+# The first comparison alone (the noisy arm vs the reference), null studies only, as `reads`.
+PAIR_READS = ("pair", "pair_unadjusted")
 
 
 def _correct_probability(margin: np.ndarray, noise_sd: float) -> np.ndarray:
@@ -303,13 +304,13 @@ def rejection_rates(
     reads: Iterable[str] = ("primary",),
 ) -> pd.DataFrame:
     """How often each read rejects at `alpha`, per planted true difference in the metric. With
-    none the rate is family-wise (any comparison of the family), for every read, and the `pair`
-    reads the first comparison's own; with one it is the primary read's power for the first
-    comparison (the planted arm vs the reference)."""
+    none the rate is family-wise (any comparison of the family) for every read, and the first
+    comparison's own for the `PAIR_READS`; with one it is the primary read's power for the
+    first comparison (the planted arm vs the reference)."""
     rows = []
     for index, difference in enumerate(differences):
         # a planted level difference says nothing of the spread or contrast reads' power
-        measured = [*reads, *PAIR_READS] if difference == 0 else ["primary"]
+        measured = list(reads) if difference == 0 else ["primary"]
         conditions = 2 if "contrast" in measured else 1
         effect = logit_effect(design, difference)
         rng = np.random.default_rng([seed, index, design.n_patients, design.n_seeds])
