@@ -214,6 +214,17 @@ def test_identical_arms_have_zero_variance_by_relative_tolerance():
     )
 
 
+def test_identical_arms_are_undefined_in_every_table():
+    predictions = fake_predictions(["baseline", "dcgan"], [0, 1, 2], n_patients=8)
+    twin = predictions[predictions["arm"] == "baseline"].assign(arm="dcgan")
+    same = pd.concat([predictions[predictions["arm"] == "baseline"], twin], ignore_index=True)
+    result = compare(same)
+    assert result.primary["verdict"].tolist() == [UNDEFINED]
+    assert "zero variance" in result.primary["note"].iloc[0]
+    assert result.variance["note"].str.startswith("undefined: zero variance").all()
+    assert result.variance["share"].isna().all()
+
+
 def test_p_values_are_printed_as_a_bound_never_as_zero():
     rng = np.random.default_rng(7)
     extreme = crossed(0.5 + rng.normal(0, 1e-4, (3, 9)))

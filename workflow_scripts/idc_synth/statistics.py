@@ -65,6 +65,7 @@ PRIMARY_METRICS = ("balanced_accuracy", "roc_auc")
 TEST_NAME = "seed x patient mixed model of the pair (jackknife pseudovalues, generalized p)"
 # Scores whose meaning needs both classes in the patches they are computed on.
 NEEDS_BOTH_CLASSES = tuple(metric for metric in SCORE_KEYS if metric != "accuracy")
+ZERO_VARIANCE_NOTE = "undefined: zero variance (identical arms)"
 SCOPE_ONE_GENERATOR = "this trained generator"
 SCOPE_NO_GENERATOR = "these arms"
 SCOPE_NOT_RECORDED = "generator realizations not recorded"
@@ -577,7 +578,8 @@ def variance_components(
     for a, b in pairs:
         result = family.difference(a, b)
         m, n = result.n_seeds, result.n_patients
-        note = "; ".join(filter(None, [result.note, study.replication_note([a, b])]))
+        reason = "" if result.defined or result.note.startswith(UNDEFINED) else ZERO_VARIANCE_NOTE
+        note = "; ".join(filter(None, [reason, result.note, study.replication_note([a, b])]))
         parts = [
             ("seed", result.seed_variance, m),
             ("patient", result.patient_variance, n),
@@ -595,7 +597,7 @@ def variance_components(
                     "variance_of_mean": contribution,
                     "share": contribution / total if total > 0 else math.nan,
                     "n": units,
-                    "note": note if result.defined else (note or UNDEFINED),
+                    "note": note,
                 }
             )
     return pd.DataFrame(rows, columns=VARIANCE_COLUMNS)
