@@ -1,8 +1,7 @@
 """False-positive rate and power of the decisions at the designs users run: the table behind
 the documentation's design/power table.
 
-    nice -n 10 python benchmarks/statistics_design.py --null-studies 2000 --power-studies 400 \
-        --jobs 3
+    nice -n 10 python benchmarks/statistics_design.py --jobs 3   # the documented table
     python benchmarks/statistics_design.py --null-studies 200 --power-studies 50   # minutes
 
 Simulates whole studies (idc_synth.simulation) and analyses each as the workflow does:

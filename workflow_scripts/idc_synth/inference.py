@@ -16,10 +16,10 @@ the readers and patients as the cases (Dorfman, Berbaum & Metz 1992; Hillis 2007
 * **Each contrast's variance comes from its own arms** (`Family.contrast`): the contrast of the
   arms' tables (for a comparison, arm_a - arm_b) is analysed as one crossed table, so a noisier
   arm (a generator whose classifiers vary more from seed to seed) widens its own comparisons and
-  no other. Pooling the mean squares over every arm of the study (this module's previous
-  design, after Dorfman-Berbaum-Metz) doubled the degrees of freedom at 3 seeds but assumed every
-  arm equally variable: with one arm's model noise 2x the others' its comparisons rejected a
-  true null in 13% of studies at alpha 0.05 (idc_synth.simulation; docs/statistics.md).
+  no other. Pooling the mean squares over every arm of the study (as Dorfman-Berbaum-Metz pool
+  modalities) would multiply the degrees of freedom at 3 seeds but assumes every arm equally
+  variable: with one arm's model and patient noise 2x the others', pooled comparisons reject a
+  true null in 9-14% of studies at alpha 0.05 (idc_synth.simulation; docs/statistics.md).
 * **Test**: the generalized p-value of the mean (Tsui & Weerahandi 1989; Weerahandi 1993): each
   mean square's uncertainty enters through its own chi-square, so the test is Student's t when
   one component carries the variance and conservative when several do. Satterthwaite's
