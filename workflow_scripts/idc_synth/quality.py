@@ -415,7 +415,8 @@ def wilson_interval(successes: int, trials: int, level: float) -> tuple[float, f
     if trials == 0:
         return math.nan, math.nan
     low, high = proportion_confint(successes, trials, alpha=1 - level, method="wilson")
-    return float(low), float(high)
+    # at 0 or n successes the bound is exactly 0 or 1 (statsmodels leaves float fuzz, ~1e-17)
+    return 0.0 if successes == 0 else float(low), 1.0 if successes == trials else float(high)
 
 
 @dataclass(frozen=True)
