@@ -47,6 +47,15 @@ def crossed_result(difference: float, se: float, patients: int = 40) -> Crossed:
     return Crossed(difference, 1, patients, ms_patient=se**2 * patients, df_patient=patients - 1)
 
 
+def scope(realizations: int) -> str:
+    """primary.tsv's scope for generator arms with this many trained generators."""
+    return (
+        "this trained generator"
+        if realizations == 1
+        else f"the method, {realizations} realizations"
+    )
+
+
 def primary(rows: list[tuple], patients: int = 40, realizations: int = 3) -> pd.DataFrame:
     """Primary rows from (difference, se), decided as the statistics module decides them;
     `realizations`: trained generators behind each generator arm's 3 seeds."""
@@ -57,6 +66,7 @@ def primary(rows: list[tuple], patients: int = 40, realizations: int = 3) -> pd.
             {"comparison": f"{a} vs {b}", "arm_a": a, "arm_b": b, "metric": "balanced_accuracy"}
             | {"mean_a": 0.8 + d, "mean_b": 0.8, "difference": d, "alpha": 0.05}
             | {"n_patients": patients, "n_seeds": 3, "generator_realizations": realizations}
+            | {"scope": scope(realizations)}
             | {key: row[key] for key in PRIMARY_COLUMNS if key in row}
             for (a, b), (d, _), row in zip(
                 comparisons, rows, decided.to_dict("records"), strict=False

@@ -134,10 +134,11 @@ def test_statistics_design_prints_false_positives_and_power():
         timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "Family-wise false-positive rate, 10 null studies per design" in run.stdout
-    for column in ("primary", "spread", "contrast", "power at +0.05", "MDD (80% power)"):
+    assert "False-positive rates, 10 null studies per design" in run.stdout
+    for column in ("primary", "spread", "contrast", "pair", "power at +0.05", "MDD (80% power)"):
         assert column in run.stdout
     assert "seed_dominant" in run.stdout and " 49 " in run.stdout
+    assert "noisy_dcgan_2x" in run.stdout and "demo_7arm" in run.stdout
 
 
 def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(tmp_path):

@@ -106,6 +106,21 @@ def test_a_colour_matplotlib_cannot_draw_fails_at_load():
     check_config(named, REPO)
 
 
+def test_per_draw_realizations_with_fewer_draws_than_seeds_fail_at_load():
+    shared = {"generator_realizations": "per_draw", "replicates": 2}
+    config = loaded_config(synthetic=shared, classifier={"seeds": [0, 1, 2]})
+    with pytest.raises(ConfigError) as error:
+        check_config(config, REPO)
+    message = str(error.value)
+    assert "synthetic.replicates: 2 draws for 3 classifier.seeds" in message
+    assert "set synthetic.replicates: per_seed (or >= 3)" in message
+    assert "\n" not in message  # the fix in one line
+    for fine in ({**shared, "replicates": 3}, {**shared, "replicates": "per_seed"}):
+        check_config(loaded_config(synthetic=fine, classifier={"seeds": [0, 1, 2]}), REPO)
+    one = {"generator_realizations": "one", "replicates": 2}  # shared draws: noted, allowed
+    check_config(loaded_config(synthetic=one, classifier={"seeds": [0, 1, 2]}), REPO)
+
+
 def test_too_many_attention_levels_fail_at_load():
     config = loaded_config(diffusion={"unet_attention_levels": 3})
     with pytest.raises(ConfigError, match="unet_attention_levels: 3 exceeds the 2 levels"):

@@ -153,6 +153,10 @@ def test_copy_threshold_is_the_conformal_order_statistic():
     assert low == pytest.approx(0.0215, abs=1e-3) and high == pytest.approx(0.1118, abs=1e-3)
     assert near.wilson_interval(0, 24, 0.95)[0] == 0.0
     assert near.wilson_interval(24, 24, 0.95)[1] == 1.0
+    # statsmodels' proportion_confint gives the hand-written Wilson interval's numbers
+    assert near.wilson_interval(3, 10, 0.95) == pytest.approx((0.1077913, 0.6032219), abs=1e-7)
+    assert near.wilson_interval(1, 1000, 0.9) == pytest.approx((0.0002231, 0.0044697), abs=1e-7)
+    assert all(math.isnan(bound) for bound in near.wilson_interval(0, 0, 0.95))
 
 
 def patient_draws(n_patients: int, per_patient: int, seed: int, centres: np.ndarray | None = None):

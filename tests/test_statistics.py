@@ -18,9 +18,11 @@ from scipy import stats
 
 from idc_synth.inference import (
     DIFFERENCE,
+    P_BOUND,
     SCORE_RANGE,
     UNDEFINED,
     Family,
+    adjust,
     crossed,
     decide,
     jackknife_weights,
@@ -28,6 +30,8 @@ from idc_synth.inference import (
     sd_pseudovalues,
 )
 from idc_synth.metrics import classification_metrics
+from idc_synth.report.format import p_value
+from idc_synth.report.tables import primary_table
 from idc_synth.statistics import (
     PRIMARY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -35,6 +39,7 @@ from idc_synth.statistics import (
     VARIANCE_COLUMNS,
     Settings,
     StudyPredictions,
+    class_lost,
     clustered_mcnemar,
     compare_arms,
     comparisons,
@@ -132,19 +137,114 @@ def test_crossed_model_recovers_planted_variance_components():
     assert result.se == pytest.approx(expected, rel=0.3)
 
 
-def test_a_two_arm_family_is_the_difference_analysed_alone_and_more_arms_pool():
+def test_variance_components_agree_with_a_statsmodels_crossed_mixed_model():
+    # REML of the crossed seed x patient model equals the ANOVA estimates on a balanced table
+    # whose components are positive; so does the standard error of the mean.
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(0)
+    m, n = 5, 30
+    table = (
+        0.8 + rng.normal(0, 0.3, (m, 1)) + rng.normal(0, 0.5, (1, n)) + rng.normal(0, 0.2, (m, n))
+    )
+    ours = crossed(table)
+    frame = pd.DataFrame(
+        {
+            "y": table.ravel(),
+            "seed": np.repeat(np.arange(m), n),
+            "patient": np.tile(np.arange(n), m),
+        }
+    )
+    vc = {"seed": "0 + C(seed)", "patient": "0 + C(patient)"}
+    fit = smf.mixedlm("y ~ 1", frame.assign(one=1), groups="one", re_formula="0", vc_formula=vc)
+    fit = fit.fit(reml=True)
+    patient, seed = fit.vcomp  # statsmodels orders the components by name
+    assert seed == pytest.approx(ours.seed_variance, rel=1e-3)
+    assert patient == pytest.approx(ours.patient_variance, rel=1e-3)
+    assert fit.scale == pytest.approx(ours.residual_variance, rel=1e-3)
+    assert fit.bse_fe.iloc[0] == pytest.approx(ours.se, rel=1e-3)
+
+
+def test_a_comparisons_variance_comes_from_its_own_two_arms():
     rng = np.random.default_rng(2)
     tables = {arm: rng.normal(0.8, 0.05, (3, 9)) for arm in ("baseline", "dcgan", "diffusion")}
     alone = crossed(tables["dcgan"] - tables["baseline"])
-    pair = Family({arm: tables[arm] for arm in ("baseline", "dcgan")}).difference(
-        "dcgan", "baseline"
-    )
+    pair = Family(tables).difference("dcgan", "baseline")
     assert pair.estimate == pytest.approx(alone.estimate)
     assert pair.se == pytest.approx(alone.se) and pair.p_value() == pytest.approx(alone.p_value())
-    pooled = Family(tables).difference("dcgan", "baseline")
-    assert pooled.df_seed == 4 and pooled.df_patient == 16  # (arms - 1) x the pair's
+    assert pair.df_seed == 2 and pair.df_patient == 8  # the pair's own, nothing borrowed
+    # a third arm ten times noisier changes nothing of dcgan vs baseline
+    noisy = tables | {"diffusion": rng.normal(0.8, 0.5, (3, 9))}
+    assert Family(noisy).difference("dcgan", "baseline").se == pytest.approx(pair.se)
+    # a contrast of several arms is analysed on its own table
+    weights = {"dcgan": 0.5, "diffusion": 0.5, "baseline": -1.0}
+    mean_effect = Family(noisy).contrast(weights)
+    own = crossed(0.5 * noisy["dcgan"] + 0.5 * noisy["diffusion"] - noisy["baseline"])
+    assert mean_effect.se == pytest.approx(own.se) and mean_effect.estimate == pytest.approx(
+        own.estimate
+    )
     with pytest.raises(ValueError, match="summing to 0"):
         Family(tables).contrast({"dcgan": 1.0})
+
+
+def test_bonferroni_is_statsmodels_multipletests_and_pins_the_hand_rule():
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        p = rng.uniform(0, 0.06, int(rng.integers(1, 6)))
+        p[rng.uniform(size=p.size) < 0.2] = np.nan  # undefined comparisons do not count
+        rejected, adjusted = adjust(list(p), 0.05)
+        defined = ~np.isnan(p)
+        k = max(1, int(defined.sum()))
+        np.testing.assert_allclose(adjusted[defined], np.minimum(1.0, k * p[defined]))
+        assert np.isnan(adjusted[~defined]).all() and not rejected[~defined].any()
+        assert (rejected[defined] == (k * p[defined] < 0.05)).all()  # the previous rule
+
+
+def test_identical_arms_have_zero_variance_by_relative_tolerance():
+    rng = np.random.default_rng(6)
+    table = rng.normal(0.8, 0.05, (3, 9))
+    # the same scores computed in another order: differences of ~1e-16, an SE of ~1e-16
+    same = Family({"a": table, "b": (table * 3.0) / 3.0 + 1e-16}).difference("a", "b")
+    assert 0 < same.se < 1e-14 and not same.defined
+    decided = decide([same], 0.05)
+    assert decided["verdict"].iloc[0] == UNDEFINED and "zero variance" in decided["note"].iloc[0]
+    assert decided[["ci_low", "ci_high", "p_value"]].isna().all(axis=None)
+    # a real, small variance stays defined
+    assert (
+        Family({"a": table, "b": table + rng.normal(0, 1e-4, table.shape)})
+        .difference("a", "b")
+        .defined
+    )
+
+
+def test_identical_arms_are_undefined_in_every_table():
+    predictions = fake_predictions(["baseline", "dcgan"], [0, 1, 2], n_patients=8)
+    twin = predictions[predictions["arm"] == "baseline"].assign(arm="dcgan")
+    same = pd.concat([predictions[predictions["arm"] == "baseline"], twin], ignore_index=True)
+    result = compare(same)
+    assert result.primary["verdict"].tolist() == [UNDEFINED]
+    assert "zero variance" in result.primary["note"].iloc[0]
+    assert result.variance["note"].str.startswith("undefined: zero variance").all()
+    assert result.variance["share"].isna().all()
+
+
+def test_p_values_are_printed_as_a_bound_never_as_zero():
+    rng = np.random.default_rng(7)
+    extreme = crossed(0.5 + rng.normal(0, 1e-4, (3, 9)))
+    assert extreme.p_value() < P_BOUND
+    assert p_value(extreme.p_value()) == "< 1e-12" and p_value(0.0) == "< 1e-12"
+    assert p_value(0.0123) == "0.012" and p_value(5.7e-4) == "5.7e-04" and p_value(math.nan) == "–"
+    table = primary_table(
+        pd.DataFrame(
+            {
+                "comparison": ["a vs b"],
+                **dict.fromkeys(["mean_a", "mean_b", "difference", "ci_low", "mdd"], [0.1]),
+                **{"ci_high": [0.2], "note": [""], "verdict": [DIFFERENCE], "family_size": [5]},
+                **{"decision_level": [0.99], "p_value": [0.0], "p_adjusted": [0.0]},
+            }
+        )
+    )
+    assert table[["p", "p × 5"]].iloc[0].tolist() == ["< 1e-12", "< 1e-12"]
 
 
 def test_verdict_and_decision_interval_never_disagree():
@@ -304,9 +404,52 @@ def test_variance_decomposes_each_difference_and_names_the_synthetic_draws():
     result = compare(one_generator)
     assert result.variance["note"].str.contains("one trained generator behind every seed").all()
     assert result.primary["generator_realizations"].tolist() == [1]
+    assert result.primary["scope"].tolist() == ["this trained generator"]
     per_draw = compare(predictions.assign(synthetic_draw=per_seed, generator_realization=per_seed))
     assert per_draw.variance["note"].str.contains("4 trained generators over 4 seeds").all()
     assert per_draw.primary["generator_realizations"].tolist() == [4]
+    assert per_draw.primary["scope"].tolist() == ["the method, 4 realizations"]
+    assert compare(predictions).primary["scope"].tolist() == ["generator realizations not recorded"]
+
+
+def test_a_comparisons_se_ignores_a_noisier_third_arm():
+    quiet = fake_predictions(["baseline", "dcgan"], [0, 1, 2], n_patients=8)
+    noisy = fake_predictions(["diffusion"], [0, 1, 2], n_patients=8)
+    # each seed's diffusion model shifted by its own amount: a large seed variance
+    shifts = noisy["seed"].map({0: -0.3, 1: 0.0, 2: 0.3})
+    noisy["probability"] = np.clip(noisy["probability"] + shifts, 0, 1)
+    alone = compare(quiet).primary.set_index("comparison").loc["dcgan vs baseline"]
+    three = compare(pd.concat([quiet, noisy], ignore_index=True)).primary.set_index("comparison")
+    # Bonferroni over 2 instead of 1 moves the decision interval, not the SE or p
+    for column in ("difference", "se", "p_value"):
+        assert three.loc["dcgan vs baseline", column] == pytest.approx(alone[column])
+    assert three.loc["diffusion vs baseline", "se"] > 1.5 * three.loc["dcgan vs baseline", "se"]
+
+
+def test_a_leave_out_that_loses_a_class_is_undefined_and_named():
+    predictions = fake_predictions(["baseline", "dcgan"], [0, 1, 2], n_patients=8)
+    # patient p0 holds every positive patch of the study
+    predictions["label"] = (predictions["patient"] == "p0").astype(int) * (
+        predictions["row"] % 2 == 0
+    )
+    positives = predictions["label"] == 1
+    predictions.loc[positives, "probability"] = predictions.loc[positives, "probability"] + 0.3
+    study = StudyPredictions(predictions)
+    scores = study.scores("dcgan", ("accuracy", "balanced_accuracy", "roc_auc"))
+    # without p0 balanced accuracy would be specificity and AUC undefined: both undefined there
+    assert np.isnan(scores.table("balanced_accuracy")[:, 0]).all()
+    assert np.isnan(scores.table("roc_auc")[:, 0]).all()
+    assert not np.isnan(scores.table("accuracy")).any()  # its meaning does not need both classes
+    labels, codes = study.labels, study.patient_codes
+    lost = class_lost(study.design.plan.weights @ labels, study.design.plan.weights @ (1 - labels))
+    assert lost.tolist() == [False, True] + [False] * 7
+    for metric in ("balanced_accuracy", "roc_auc"):
+        result = compare_arms(study, Settings(primary_metric=metric))
+        note = "1 patient(s) whose removal leaves the score undefined or changes its meaning"
+        assert note in result.primary["note"].iloc[0]
+        assert result.variance["note"].str.contains(note, regex=False).all()
+        assert result.primary["n_patients"].iloc[0] == 8
+    assert codes.max() == 7
 
 
 def test_compare_arms_rejects_predictions_on_different_patches():

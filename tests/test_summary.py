@@ -123,6 +123,23 @@ def test_a_study_that_cannot_decide_matches_its_golden_file():
     golden("undecided", build_summary(frames, alpha=0.05, data_source="demo"))
 
 
+def test_each_verdict_line_says_what_it_is_about_and_p_is_a_bound_never_zero():
+    one = primary([(0.3, 0.001), (0.0, 0.01)], realizations=1)
+    one.loc[0, ["p_value", "p_adjusted"]] = 0.0  # an extreme effect underflows
+    costs = pd.DataFrame(columns=["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"])
+    frames = {"summary_ci": summary_ci(), "tests": make_tests(one), "primary": one, "costs": costs}
+    text = build_summary(frames, alpha=0.05, data_source="folder")
+    verdicts = [line for line in text.splitlines() if line.startswith("- **")]
+    assert len(verdicts) == 2
+    assert all("vs baseline (about this trained generator):" in line for line in verdicts)
+    assert "adjusted p = < 1e-12" in verdicts[0] and "p = 0.000" not in text
+    method = primary([(0.03, 0.008)], realizations=5)
+    frames = frames | {"tests": make_tests(method), "primary": method}
+    text = build_summary(frames, alpha=0.05, data_source="folder")
+    assert "- **dcgan vs baseline (about the method, 5 realizations):" in text
+    assert "One generator realization" not in text
+
+
 def test_the_template_words_every_statement_the_readings_make():
     """A statement the template has no branch for would print nothing after its aspect."""
     template = TEMPLATE.read_text()

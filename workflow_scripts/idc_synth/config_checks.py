@@ -220,10 +220,24 @@ def check_diffusion(diffusion: Mapping[str, Any]) -> None:
         check_pretrained(diffusion)
 
 
+def check_realizations(synthetic: Mapping[str, Any], seeds: list[int]) -> None:
+    """per_draw with fewer draws than seeds: seeds sharing a draw share its generator too, so
+    they are not independent replicates of the generator's training, which the test assumes."""
+    draws = synthetic["replicates"]
+    per_draw = synthetic["generator_realizations"] == "per_draw"
+    if per_draw and draws != "per_seed" and draws < len(seeds):
+        raise ConfigError(
+            f"synthetic.replicates: {draws} draws for {len(seeds)} classifier.seeds with "
+            "synthetic.generator_realizations: per_draw (seeds sharing a generator are not "
+            f"independent); set synthetic.replicates: per_seed (or >= {len(seeds)})"
+        )
+
+
 def check_config(config: Mapping[str, Any], workdir: Path) -> None:
     """Cross-key and file checks the schema cannot make; raises ConfigError on the first."""
     check_data_root(config["data"], workdir)
     check_split(config["split"], workdir)
     check_colors(config["figures"]["colors"])
+    check_realizations(config["synthetic"], config["classifier"]["seeds"])
     if "diffusion" in config["arms"]:
         check_diffusion(config["diffusion"])

@@ -133,16 +133,16 @@ class StudyDesign:
         return cls.from_groups(split_predictions(predictions))
 
     @classmethod
-    def synthetic(cls, n_patients: int, n_arms: int, n_seeds: int) -> StudyDesign:
+    def synthetic(cls, n_patients: int, arms: Sequence[str], n_seeds: int) -> StudyDesign:
         """A simulated study (idc_synth.simulation): one unit per patient (its confusion counts),
-        arms "0" (the reference) .. str(n_arms - 1), seeds 0 .. n_seeds - 1."""
+        the given arms (the reference first), seeds 0 .. n_seeds - 1."""
         units = np.arange(n_patients)
         return cls(
             rows=units,
             labels=None,
             patient_codes=units,
             patients=units,
-            arms=[str(arm) for arm in range(n_arms)],
+            arms=list(arms),
             seeds=list(range(n_seeds)),
         )
 

@@ -8,8 +8,8 @@
   patients with a defined value, averaged over seeds; the worst and the median patient of the
   seed-averaged values. Whether a generator arm narrows or widens it is the difference of the
   spreads vs the baseline, with the machinery of the primary endpoint (idc_synth.inference:
-  leave-one-patient-out pseudovalues of each seed's spread, the seed x patient model pooled over
-  the arms, Bonferroni over the generators, the decision interval the inverted test).
+  leave-one-patient-out pseudovalues of each seed's spread, the seed x patient model of the two
+  arms compared, Bonferroni over the generators, the decision interval the inverted test).
 * **Calibration**: Brier score and the expected calibration error over ``n_bins`` equal-width
   bins of [0, 1] (a probability of exactly 1 falls in the last bin): ECE = sum over bins of
   (patches in bin / patches) x |IDC share in bin - mean probability in bin|. Intervals from the
@@ -135,8 +135,8 @@ def patient_spread(per_patient: pd.DataFrame, settings: Settings) -> pd.DataFram
         )
     family = comparisons(arms)[0]
     if family:
-        pooled = Family(spreads)
-        decided = decide([pooled.difference(a, b) for a, b in family], settings.alpha)
+        arms = Family(spreads)
+        decided = decide([arms.difference(a, b) for a, b in family], settings.alpha)
         for (a, b), row in zip(family, decided.to_dict("records"), strict=True):
             rows.append(
                 {

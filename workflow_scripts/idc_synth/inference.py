@@ -13,21 +13,32 @@ the readers and patients as the cases (Dorfman, Berbaum & Metz 1992; Hillis 2007
 * **Variance** of the seed-averaged estimate: sigma2_seed / m + sigma2_patient / n +
   sigma2_residual / (n m), from the two-way mean squares, negative components set to zero. With
   one seed the seed variance cannot be estimated: the patient mean square alone, and a note.
-* **Comparisons pool their family** (`Family`), as the Dorfman-Berbaum-Metz analysis pools its
-  modalities: the arm x seed, arm x patient and residual mean squares of all the family's arms
-  (their scores' tables) estimate the variance of any contrast of arms, with (A - 1) times the
-  degrees of freedom of one comparison. At 3 seeds one comparison alone has 2 for its seed
-  variance; the family's 3 arms give 4, which roughly doubles the power at the same false-positive
-  rate (idc_synth.simulation, including arms with unequal variances).
+* **Each contrast's variance comes from its own arms** (`Family.contrast`): the contrast of the
+  arms' tables (for a comparison, arm_a - arm_b) is analysed as one crossed table, so a noisier
+  arm (a generator whose classifiers vary more from seed to seed) widens its own comparisons and
+  no other. Pooling the mean squares over every arm of the study (as Dorfman-Berbaum-Metz pool
+  modalities) would multiply the degrees of freedom at 3 seeds but assumes every arm equally
+  variable: with one arm's model and patient noise 2x the others', pooled comparisons reject a
+  true null in 9-14% of studies at alpha 0.05 (idc_synth.simulation; docs/statistics.md).
 * **Test**: the generalized p-value of the mean (Tsui & Weerahandi 1989; Weerahandi 1993): each
   mean square's uncertainty enters through its own chi-square, so the test is Student's t when
   one component carries the variance and conservative when several do. Satterthwaite's
   approximate degrees of freedom, the usual alternative, rejected up to 8% of null studies at 3
   seeds in idc_synth.simulation; they are reported, not used. The reference is continuous: no
   resampling floor on the smallest p.
-* **Family**: Bonferroni over the k comparisons of a family. The decision interval is the set of
-  differences the same test does not reject at alpha / k, so a verdict and its interval cannot
-  disagree.
+* **Family**: Bonferroni over the k defined comparisons of a family, by statsmodels'
+  `multipletests` (`adjust`, the one rule the workflow and the simulation decide by). The
+  decision interval is the set of differences the same test does not reject at alpha / k, so a
+  verdict and its interval cannot disagree.
+* **Degenerate cases**: a variance below `ZERO_VARIANCE` times the magnitude of the scores is
+  float noise of identical arms, not a variance: undefined, with the reason. p-values below
+  `P_BOUND` are written as that bound (the fiducial mean has no resolution there).
+
+Hand-written, because statsmodels has no equivalent: the jackknife pseudovalues of a
+patch-pooled score, and the generalized (fiducial) p-value and its inversion for a sum of mean
+squares. statsmodels' `MixedLM` fits the same crossed seed x patient components only through
+variance-component formulas and REML iterations (a cross-check in tests/test_statistics.py),
+too slow for the simulation's tens of thousands of studies and without the generalized p-value.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from statsmodels.stats.multitest import multipletests
 
 POWER = 0.8  # minimal detectable differences are quoted at this power
 SCORE_RANGE = (0.0, 1.0)  # every score and calibration error lies in it
@@ -58,6 +70,12 @@ DECISION_COLUMNS = [
     "mdd",
     "note",
 ]
+# A standard error below this share of the scores' magnitude is rounding noise (identical arms
+# give about 1e-15), not a variance: the comparison is undefined.
+ZERO_VARIANCE = 1e-9
+# p-values below this are printed as "< P_BOUND" (report.format.p_value): the fiducial mean over
+# _DRAWS draws does not resolve them, and a float underflows to 0 for extreme effects.
+P_BOUND = 1e-12
 # Fiducial draws of each mean square: a Latin hypercube of this many points, fixed, so that a
 # p-value is a deterministic, smooth function of the data.
 _DRAWS = 4096
@@ -87,6 +105,7 @@ class Crossed:
     df_patient: float = math.nan
     df_residual: float = math.nan
     note: str = ""
+    magnitude: float = 0.0  # the largest |contribution| of the arms: the scale of ZERO_VARIANCE
 
     @property
     def seed_variance(self) -> float:
@@ -138,7 +157,7 @@ class Crossed:
 
     @property
     def defined(self) -> bool:
-        return bool(np.isfinite(self.se) and self.se > 0)
+        return bool(np.isfinite(self.se) and self.se > ZERO_VARIANCE * self.magnitude)
 
     def _variance_draws(self) -> np.ndarray:
         """Fiducial draws of Var(mean)."""
@@ -235,8 +254,8 @@ def _defined_part(tables: np.ndarray) -> tuple[np.ndarray, list[str]]:
     patients = ~np.isnan(tables).any(axis=(0, 1))
     if tables.size and (~patients).any():
         notes.append(
-            f"{int((~patients).sum())} patient(s) whose removal leaves the score undefined "
-            "left out of the variance"
+            f"{int((~patients).sum())} patient(s) whose removal leaves the score undefined or "
+            "changes its meaning (a class absent without them) left out of the variance"
         )
     return tables[:, :, patients], notes
 
@@ -246,12 +265,18 @@ def _undefined(estimate: float, m: int, n: int, notes: list[str]) -> Crossed:
     return Crossed(estimate, m, n, note="; ".join(notes))
 
 
-def crossed(table: np.ndarray) -> Crossed:
+def crossed(table: np.ndarray, magnitude: float | None = None) -> Crossed:
     """The crossed seed x patient analysis of one (m, n) table of contributions (see the module
-    docstring): an arm's own score, or a difference analysed on its own."""
+    docstring): an arm's own score, or a contrast of arms' tables (`magnitude`: the arms' largest
+    |contribution|, the scale their contrast's variance is judged zero against)."""
     tables, notes = _defined_part(np.atleast_2d(np.asarray(table, dtype=float))[None])
-    table = tables[0]
+    return _crossed(tables[0], notes, magnitude)
+
+
+def _crossed(table: np.ndarray, notes: list[str], magnitude: float | None) -> Crossed:
     m, n = table.shape
+    if magnitude is None:
+        magnitude = float(np.abs(table).max()) if table.size else 0.0
     estimate = float(table.mean()) if table.size else math.nan
     if m == 0 or n < 2:
         return _undefined(estimate, m, n, notes)
@@ -260,7 +285,13 @@ def crossed(table: np.ndarray) -> Crossed:
     if m == 1:
         notes.append("one seed: seed variance not estimated")
         return Crossed(
-            estimate, 1, n, ms_patient=ms_patient, df_patient=n - 1, note="; ".join(notes)
+            estimate,
+            1,
+            n,
+            ms_patient=ms_patient,
+            df_patient=n - 1,
+            note="; ".join(notes),
+            magnitude=magnitude,
         )
     seed_means = table.mean(axis=1)
     residuals = table - seed_means[:, None] - patient_means[None, :] + estimate
@@ -275,71 +306,30 @@ def crossed(table: np.ndarray) -> Crossed:
         df_patient=n - 1,
         df_residual=(m - 1) * (n - 1),
         note="; ".join(notes),
+        magnitude=magnitude,
     )
 
 
 class Family:
-    """The (m, n) tables of a family's arms (one read: a score, a degradation, a spread), pooled
-    for the variance of contrasts between them: the arm x seed, arm x patient and residual mean
-    squares of the three-way arm x seed x patient layout."""
+    """The (m, n) tables of a family's arms (one read: a score, a degradation, a spread). A
+    contrast between them is analysed on its own table, so its variance comes from the arms it
+    weights and from no other arm of the family."""
 
     def __init__(self, tables: dict[str, np.ndarray]):
         self.names = list(tables)
-        stacked = np.stack([np.atleast_2d(np.asarray(tables[name], float)) for name in tables])
-        self.tables, notes = _defined_part(stacked)
-        self.note = "; ".join(notes)
-        a, m, n = self.tables.shape
-        self.mean_squares = {}
-        if a < 2 or m == 0 or n < 2:
-            return
-        y = self.tables
-        grand = y.mean()
-        arm, seed, patient = y.mean(axis=(1, 2)), y.mean(axis=(0, 2)), y.mean(axis=(0, 1))
-        arm_seed, arm_patient = y.mean(axis=2), y.mean(axis=1)
-        arm_patient_part = arm_patient - arm[:, None] - patient[None, :] + grand
-        self.mean_squares["patient"] = (
-            m * float(np.sum(arm_patient_part**2)) / ((a - 1) * (n - 1)),
-            (a - 1) * (n - 1),
-        )
-        if m > 1:
-            arm_seed_part = arm_seed - arm[:, None] - seed[None, :] + grand
-            residual = (
-                y
-                - arm_seed[:, :, None]
-                - arm_patient[:, None, :]
-                - y.mean(axis=0)[None]
-                + arm[:, None, None]
-                + seed[None, :, None]
-                + patient[None, None, :]
-                - grand
-            )
-            self.mean_squares["seed"] = (
-                n * float(np.sum(arm_seed_part**2)) / ((a - 1) * (m - 1)),
-                (a - 1) * (m - 1),
-            )
-            self.mean_squares["residual"] = (
-                float(np.sum(residual**2)) / ((a - 1) * (m - 1) * (n - 1)),
-                (a - 1) * (m - 1) * (n - 1),
-            )
+        self.tables = {name: np.atleast_2d(np.asarray(tables[name], float)) for name in tables}
 
     def contrast(self, weights: dict[str, float]) -> Crossed:
-        """The seed-averaged contrast sum_a w_a score_a (weights summing to 0), its variance from
-        the pooled mean squares times sum_a w_a^2."""
-        w = np.array([weights.get(name, 0.0) for name in self.names], dtype=float)
-        if abs(w.sum()) > 1e-9 or set(weights) - set(self.names):
+        """The seed-averaged contrast sum_a w_a score_a (weights summing to 0) with the crossed
+        analysis of its own (m, n) table sum_a w_a table_a, on the seeds and patients every
+        weighted arm defines."""
+        if abs(sum(weights.values())) > 1e-9 or set(weights) - set(self.names):
             raise ValueError(f"a contrast of {self.names} needs weights summing to 0: {weights}")
-        _, m, n = self.tables.shape
-        estimate = float(np.tensordot(w, self.tables, axes=1).mean()) if m and n else math.nan
-        if not self.mean_squares:
-            return _undefined(estimate, m, n, [self.note] if self.note else [])
-        scale = float(np.sum(w**2))
-        fields = {}
-        for part, (value, df) in self.mean_squares.items():
-            fields[f"ms_{part}"], fields[f"df_{part}"] = scale * value, df
-        note = "; ".join(
-            filter(None, [self.note, "one seed: seed variance not estimated" if m == 1 else ""])
-        )
-        return Crossed(estimate, m, n, note=note, **fields)
+        used = [name for name in self.names if weights.get(name, 0.0) != 0.0]
+        stacked, notes = _defined_part(np.stack([self.tables[name] for name in used]))
+        w = np.array([weights[name] for name in used])
+        magnitude = float(np.abs(stacked).max()) if stacked.size else 0.0
+        return _crossed(np.tensordot(w, stacked, axes=1), notes, magnitude)
 
     def difference(self, arm_a: str, arm_b: str) -> Crossed:
         """arm_a - arm_b."""
@@ -354,16 +344,30 @@ def minimal_detectable_difference(result: Crossed, level: float, power: float = 
     return result.half_width(level) + float(stats.t.ppf(power, result.df)) * result.se
 
 
+def adjust(p_values: list[float], alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bonferroni over a family, by statsmodels' `multipletests`: (rejected, adjusted p). k is
+    every p-value given: an undefined one (NaN) stays in the family as p = 1, so it cannot
+    reject, and gets NaN back. The one rule the workflow (`decide`) and the simulation decide by."""
+    p = np.asarray(p_values, dtype=float)
+    if not len(p):
+        return np.zeros(0, dtype=bool), np.zeros(0)
+    defined = ~np.isnan(p)
+    rejected, adjusted, *_ = multipletests(np.where(defined, p, 1.0), alpha, method="bonferroni")
+    return rejected & defined, np.where(defined, adjusted, math.nan)
+
+
 def decide(results: list[Crossed], alpha: float) -> pd.DataFrame:
     """One row per comparison of a family: the test, its Bonferroni adjustment over the family
-    (k = the comparisons declared, defined or not: a family does not shrink because the data
-    left some undecidable), the decision interval at level 1 - alpha / k (the same test
+    (`adjust`: k = the comparisons declared, defined or not: a family does not shrink because
+    the data left some undecidable), the decision interval at level 1 - alpha / k (the same test
     inverted) and the verdict: difference, no difference shown, or undefined (the reason in
     `note`)."""
+    p_values = [result.p_value() for result in results]
+    rejected, adjusted = adjust(p_values, alpha)
     k = max(1, len(results))
     level = 1 - alpha / k
     rows = []
-    for result in results:
+    for result, p, reject, p_adjusted in zip(results, p_values, rejected, adjusted, strict=True):
         row = dict.fromkeys(DECISION_COLUMNS, math.nan)
         row.update(
             estimate=result.estimate,
@@ -373,20 +377,22 @@ def decide(results: list[Crossed], alpha: float) -> pd.DataFrame:
             note=result.note,
         )
         if result.defined:
-            p = result.p_value()
             low, high = result.interval(level)
             row.update(
                 se=result.se,
                 df=result.df,
                 p_value=p,
-                p_adjusted=min(1.0, k * p),
+                p_adjusted=float(p_adjusted),
                 ci_low=low,
                 ci_high=high,
-                verdict=DIFFERENCE if k * p < alpha else NO_DIFFERENCE,
+                verdict=DIFFERENCE if reject else NO_DIFFERENCE,
                 mdd=minimal_detectable_difference(result, level),
             )
         elif not result.note.startswith("undefined"):
-            reason = "undefined: zero variance, every patient and seed gives the same value"
+            reason = (
+                f"undefined: zero variance (SE {result.se:.1e}, below {ZERO_VARIANCE:g} of the "
+                "scores): every patient and seed gives the same difference"
+            )
             row["note"] = "; ".join(filter(None, [reason, result.note]))
         rows.append(row)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)

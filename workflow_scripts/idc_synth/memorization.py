@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
 
 from idc_synth.quality import keys
 from idc_synth.quality.copies import copy_threshold, flag_copies, wilson_interval
@@ -46,13 +47,10 @@ NOT_SHOWN = "not shown"
 
 
 def holm(p_values: Iterable[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error over the whole family)."""
+    """Holm's step-down adjusted p-values (family-wise error over the whole family), by
+    statsmodels' `multipletests`."""
     p = np.asarray(list(p_values), dtype=float)
-    order = np.argsort(p, kind="stable")
-    scaled = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(scaled, 1.0)
-    return adjusted
+    return multipletests(p, method="holm")[1] if len(p) else p
 
 
 def patient_counts(

@@ -16,7 +16,7 @@ Inference (`robustness_table`, the machinery of the primary endpoint, idc_synth.
 primary metric per arm at each (perturbation, strength) with its interval; its degradation
 (perturbed - clean, paired on the same patients and seeds: the difference of their
 leave-one-patient-out pseudovalues); and per generator arm the difference in degradation vs the
-baseline (positive: the arm loses less), from the seed x patient model pooled over the arms. The
+baseline (positive: the arm loses less), from the seed x patient model of the two arms. The
 decision family is declared in advance: every generator at the strongest strength of every
 perturbation, Bonferroni over them, each verdict with its inverted-test interval. Weaker strengths
 are secondary: an effect and an unadjusted interval, no verdict.

@@ -15,11 +15,20 @@ trained model (seed variance). Patch difficulty takes `difficulty_bins` equally 
 so a study is drawn as binomial counts per patient, class and difficulty, not patch by patch.
 
 Each study is analysed as idc_synth.statistics analyses a real one: the patch-pooled primary
-metric per arm and seed, leave-one-patient-out pseudovalues, the crossed seed x patient model of
-each generator-vs-baseline difference, Bonferroni over them. With effect 0 every rejection is a
-false positive; the family-wise rate is the share of studies with any rejection. Secondary
-decisions are simulated too: the difference in the spread of per-patient scores, and a
-difference of differences (two conditions, as robustness and the data-efficiency map use).
+metric per arm and seed, leave-one-patient-out pseudovalues (a leave-out that loses a class is
+undefined, `statistics.class_lost`), the crossed seed x patient model of each comparison's own
+two arms, Bonferroni over the family (`inference.adjust`, the workflow's rule). The family is
+either each generator vs the reference arm (`Design.n_arms` numbered arms), or the default
+config's seven arms with their five-comparison family (`DEFAULT_ARMS`, `arms.comparisons`, the
+classic arm `stain` standing for the one chosen on val). With effect 0 every rejection is a false
+positive; the family-wise rate is the share of studies with any rejection, and the `pair` reads
+give the first comparison's own rate (the noisy arm vs the reference) at its decision level and,
+`pair_unadjusted`, at alpha. Secondary decisions are simulated too: the difference in the spread
+of per-patient scores, and a difference of differences (two conditions, as robustness and the
+data-efficiency map use).
+
+Hand-written: statsmodels simulates no such study; the decisions in it are the workflow's own
+(`inference.adjust` is statsmodels' Bonferroni).
 """
 
 from __future__ import annotations
@@ -33,9 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from idc_synth.arms import comparisons
 from idc_synth.design import ResamplePlan, StudyDesign
-from idc_synth.inference import POWER, Crossed, Family, sd_pseudovalues
-from idc_synth.statistics import threshold_metrics
+from idc_synth.inference import POWER, Crossed, Family, adjust, sd_pseudovalues
+from idc_synth.statistics import class_lost, threshold_metrics
 
 METRIC = "balanced_accuracy"
 TABLE_COLUMNS = [
@@ -79,6 +89,26 @@ class Design:
     noise_sd: float = 0.5
     difficulty_bins: int = 8
     noisy_arm_scale: float = 1.0  # the first generator's model and patient effects scaled
+    arms: tuple[str, ...] = ()  # named arms and their family (DEFAULT_ARMS); () numbered
+
+    @property
+    def arm_names(self) -> list[str]:
+        """The arms: the named ones, else "0" (the reference) .. str(n_arms - 1). The second is
+        the one a difference is planted on and whose noise `noisy_arm_scale` scales."""
+        return list(self.arms) or [str(arm) for arm in range(self.n_arms)]
+
+    @property
+    def family(self) -> list[tuple[str, str]]:
+        """The decided comparisons (arm_a, arm_b): the named arms' primary family with `stain`
+        as the classic arm chosen on val, else every arm vs the reference."""
+        names = self.arm_names
+        if self.arms:
+            return comparisons(names, "stain" if "stain" in names else None)[0]
+        return [(arm, names[0]) for arm in names[1:]]
+
+
+# The default config's arms, in its order: a family of five comparisons.
+DEFAULT_ARMS = ("baseline", "dcgan", "diffusion", "stain", "rebalance", "mixup", "diffusion+stain")
 
 
 # The variance structures the calibration runs at. "demo": equal patch counts and the small model
@@ -108,6 +138,16 @@ SCENARIOS = {
         seed_sd=0.35, threshold_sd=0.3, seed_patient_sd=0.1, arm_patient_sd=0.1
     ),
 }
+# The default seven-arm family, at the demo's variance and with one arm (dcgan) noisier than the
+# others: its model shift, threshold shift and arm x patient effects scaled 1.5, 2, 3 times, on
+# the full-scale variance structure.
+SCENARIOS["demo_7arm"] = replace(SCENARIOS["demo"], arms=DEFAULT_ARMS)
+for _scale in (1.5, 2.0, 3.0):
+    SCENARIOS[f"noisy_dcgan_{_scale:g}x"] = replace(
+        SCENARIOS["full_scale"], arms=DEFAULT_ARMS, noisy_arm_scale=_scale
+    )
+# The first comparison alone (the noisy arm vs the reference), null studies only, as `reads`.
+PAIR_READS = ("pair", "pair_unadjusted")
 
 
 def _correct_probability(margin: np.ndarray, noise_sd: float) -> np.ndarray:
@@ -129,7 +169,7 @@ class Study:
 @lru_cache(maxsize=64)
 def study_design(design: Design) -> StudyDesign:
     """The patients, arms, seeds and resample plan of a simulated study of `design`."""
-    return StudyDesign.synthetic(design.n_patients, design.n_arms, design.n_seeds)
+    return StudyDesign.synthetic(design.n_patients, design.arm_names, design.n_seeds)
 
 
 def simulate_study(
@@ -192,44 +232,43 @@ def _jackknife(confusion: np.ndarray, plan: ResamplePlan) -> tuple[np.ndarray, n
     """(seeds, patients, 4) counts -> pseudovalues (seeds, patients) of the pooled metric over
     the study's resample plan, and the per-patient metric (seeds, patients) for the spread."""
     replicates = plan.totals(confusion)  # (seeds, 1 + patients, 4)
-    values = threshold_metrics(*np.moveaxis(replicates, -1, 0))[METRIC]
+    tp, fn, fp, tn = np.moveaxis(replicates, -1, 0)
+    values = threshold_metrics(tp, fn, fp, tn)[METRIC]
+    values = np.where(class_lost(tp + fn, fp + tn), np.nan, values)
     per_patient = threshold_metrics(*np.moveaxis(confusion, -1, 0))[METRIC]
     single = (confusion[..., 0] + confusion[..., 1] == 0) | (confusion[..., 2:].sum(-1) == 0)
     return plan.pseudovalues(values), np.where(single, np.nan, per_patient)
 
 
-def analyse(study: Study, alpha: float) -> tuple[dict[str, list[bool]], list[Crossed]]:
-    """Per read, whether each generator's comparison with the baseline rejects (Bonferroni over
-    the generators, as idc_synth.inference.decide); and the primary analyses."""
-    plan, (reference, *others) = study.design.plan, study.design.arms
+def analyse(study: Study, design: Design, alpha: float) -> tuple[dict[str, list[bool]], Crossed]:
+    """Per read, whether each comparison of the design's family rejects (Bonferroni over the
+    family, `inference.adjust`); and the first comparison's primary analysis."""
+    plan, family = study.design.plan, design.family
     conditions = [[_jackknife(arm, plan) for arm in confusion] for confusion in study.confusion]
 
-    def versus_baseline(tables) -> list[Crossed]:
-        family = Family(dict(zip(study.design.arms, tables, strict=True)))
-        return [family.difference(arm, reference) for arm in others]
+    def compared(tables) -> list[Crossed]:
+        arms = Family(dict(zip(study.design.arms, tables, strict=True)))
+        return [arms.difference(a, b) for a, b in family]
 
     scores = [pseudo for pseudo, _ in conditions[0]]
     reads = {
-        "primary": versus_baseline(scores),
-        "spread": versus_baseline([sd_pseudovalues(values) for _, values in conditions[0]]),
+        "primary": compared(scores),
+        "spread": compared([sd_pseudovalues(values) for _, values in conditions[0]]),
     }
     if len(conditions) > 1:
         shifted = [pseudo for pseudo, _ in conditions[1]]
-        reads["contrast"] = versus_baseline([b - a for a, b in zip(scores, shifted, strict=True)])
-    rejected = {read: bonferroni_rejections(results, alpha) for read, results in reads.items()}
-    return rejected, reads["primary"]
-
-
-def bonferroni_rejections(results: list, alpha: float) -> list[bool]:
-    """Whether each comparison of a family rejects after Bonferroni (as inference.decide)."""
-    k = max(1, sum(result.defined for result in results))
-    return [result.defined and k * result.p_value() < alpha for result in results]
+        reads["contrast"] = compared([b - a for a, b in zip(scores, shifted, strict=True)])
+    p_values = {read: [result.p_value() for result in results] for read, results in reads.items()}
+    rejected = {read: list(adjust(p, alpha)[0]) for read, p in p_values.items()}
+    rejected["pair"] = rejected["primary"][:1]
+    rejected["pair_unadjusted"] = [bool(p_values["primary"][0] < alpha)]
+    return rejected, reads["primary"][0]
 
 
 def true_difference(design: Design, effect: float, seed: int = 0) -> float:
     """The population difference in the pooled metric a logit effect makes (one large study
     with one seed per arm and no model noise)."""
-    big = replace(design, n_patients=4_000, n_seeds=1, seed_sd=0.0, threshold_sd=0.0)
+    big = replace(design, n_patients=4_000, n_seeds=1, seed_sd=0.0, threshold_sd=0.0, arms=())
     study = simulate_study(np.random.default_rng(seed), big, effect, expected=True)
     totals = study.confusion[0].sum(axis=2)
     values = threshold_metrics(*np.moveaxis(totals, -1, 0))[METRIC]  # (arms, 1)
@@ -242,7 +281,7 @@ def logit_effect(design: Design, difference: float) -> float:
     does not depend on the design's patient or seed counts)."""
     if difference == 0:
         return 0.0
-    population = replace(design, n_patients=1, n_seeds=1)
+    population = replace(design, n_patients=1, n_seeds=1, arms=())
 
     def excess(effect: float) -> float:
         return true_difference(population, effect) - difference
@@ -265,8 +304,9 @@ def rejection_rates(
     reads: Iterable[str] = ("primary",),
 ) -> pd.DataFrame:
     """How often each read rejects at `alpha`, per planted true difference in the metric. With
-    none the rate is family-wise (any generator), for every read; with one it is the primary
-    read's power for the planted generator."""
+    none the rate is family-wise (any comparison of the family) for every read, and the first
+    comparison's own for the `PAIR_READS`; with one it is the primary read's power for the
+    first comparison (the planted arm vs the reference)."""
     rows = []
     for index, difference in enumerate(differences):
         # a planted level difference says nothing of the spread or contrast reads' power
@@ -277,8 +317,10 @@ def rejection_rates(
         hits = dict.fromkeys(measured, 0)
         errors = []
         for _ in range(n_studies):
-            rejected, primary = analyse(simulate_study(rng, design, effect, conditions), alpha)
-            errors.append(primary[0].se)
+            rejected, primary = analyse(
+                simulate_study(rng, design, effect, conditions), design, alpha
+            )
+            errors.append(primary.se)
             for read in measured:
                 hits[read] += any(rejected[read]) if difference == 0 else rejected[read][0]
         for read, count in hits.items():
@@ -289,7 +331,7 @@ def rejection_rates(
                     "read": read,
                     "n_patients": design.n_patients,
                     "n_seeds": design.n_seeds,
-                    "family_size": design.n_arms - 1,
+                    "family_size": len(design.family),
                     "effect": effect,
                     "true_difference": difference,
                     "n_studies": n_studies,

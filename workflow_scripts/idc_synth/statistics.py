@@ -11,10 +11,17 @@ structure (idc_synth.inference):
 * **Primary family** (``arms.comparisons``), on the one pre-declared primary metric
   (``Settings.primary_metric``), Bonferroni over the family: every generator arm vs the
   baseline and vs the best classic augmentation arm (chosen on val), every combined arm vs its
-  classic augmentation. Each comparison's variance comes from
-  the crossed seed x patient model pooled over the study's arms; its p-value is the generalized
-  (fiducial) p-value, its decision interval the same test inverted at alpha / k, so verdict and
-  interval agree: difference, no difference shown, or undefined with the reason.
+  classic augmentation. Each comparison's variance comes from its own two arms: the crossed
+  seed x patient model of their difference's table (a noisier arm widens its own comparisons
+  only); its p-value is the generalized (fiducial) p-value, its decision interval the same test
+  inverted at alpha / k, so verdict and interval agree: difference, no difference shown, or
+  undefined with the reason. Each row's `scope` says what the verdict is about: "this trained
+  generator" when one trained generator sampled every seed's patches, "the method, k
+  realizations" when k did (their training variance in the seed variance).
+* **Leave-one-patient-out scores that change meaning**: without the only patient of a class, a
+  score that needs both classes (balanced accuracy turns into specificity, ROC AUC is undefined)
+  is undefined for that leave-out (`class_lost`), and the patient leaves the variance with a
+  note in `primary.tsv` and `variance.tsv`; accuracy keeps its meaning and keeps the patient.
 * **Secondary**: generator vs generator, classic and combined arms vs the baseline, combined
   arms vs their generator on the primary metric, and every other metric for every comparison:
   an effect and an unadjusted interval at ``confidence_level``; no decision.
@@ -22,6 +29,12 @@ structure (idc_synth.inference):
 * **Variance components** of each comparison's difference: seed, patient, seed x patient, each
   as its share of the variance of the estimate, so a user sees whether more seeds or more test
   patients would narrow it.
+
+statsmodels does the multiple-testing adjustment (through idc_synth.inference.adjust). Hand-
+written, because statsmodels has no equivalent: the clustered McNemar (its `mcnemar` assumes
+independent pairs, Durkalski's patient-clustered statistic is not in it), and the scores of many
+patch weightings at once (`weighted_metrics`: one matrix product per seed for every leave-one-
+patient-out set, where a per-set call of a metric library would recompute each set).
 """
 
 from __future__ import annotations
@@ -49,7 +62,13 @@ from idc_synth.synthetic import NO_DRAW
 
 TEST_METRICS = SCORE_KEYS  # arms are compared on every score, not on the confusion counts
 PRIMARY_METRICS = ("balanced_accuracy", "roc_auc")
-TEST_NAME = "seed x patient mixed model (jackknife pseudovalues, generalized p)"
+TEST_NAME = "seed x patient mixed model of the pair (jackknife pseudovalues, generalized p)"
+# Scores whose meaning needs both classes in the patches they are computed on.
+NEEDS_BOTH_CLASSES = tuple(metric for metric in SCORE_KEYS if metric != "accuracy")
+ZERO_VARIANCE_NOTE = "undefined: zero variance (identical arms)"
+SCOPE_ONE_GENERATOR = "this trained generator"
+SCOPE_NO_GENERATOR = "these arms"
+SCOPE_NOT_RECORDED = "generator realizations not recorded"
 TESTS_COLUMNS = [
     "comparison",
     "arm_a",
@@ -92,6 +111,7 @@ PRIMARY_COLUMNS = [
     "n_patients",
     "n_seeds",
     "generator_realizations",
+    "scope",
     "note",
 ]
 SUMMARY_COLUMNS = [
@@ -159,6 +179,16 @@ def best_classic_arm(val_scores: Mapping[str, Sequence[float]]) -> str | None:
 
 def comparison_name(arm_a: str, arm_b: str) -> str:
     return f"{arm_a} vs {arm_b}"
+
+
+def class_lost(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """(..., 1 + n) class totals of the resample plan's replicates (0: every patient) -> which
+    leave-outs lack a class the full set has: a score needing both classes changes meaning
+    there (balanced accuracy becomes specificity or sensitivity)."""
+    full_has = (positives[..., :1] > 0) & (negatives[..., :1] > 0)
+    lost = full_has & ((positives <= 0) | (negatives <= 0))
+    lost[..., 0] = False
+    return lost
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +359,12 @@ class StudyPredictions:
         labels = self.labels
 
         def statistic(probabilities, threshold, weights):
-            return weighted_metrics(labels, probabilities, threshold, weights, metrics)
+            values = weighted_metrics(labels, probabilities, threshold, weights, metrics)
+            lost = class_lost(weights @ labels, weights @ (1 - labels))
+            return {
+                metric: np.where(lost, np.nan, value) if metric in NEEDS_BOTH_CLASSES else value
+                for metric, value in values.items()
+            }
 
         full, pseudo = self.replicates(arm, statistic, metrics)
         return Scores(tuple(metrics), full.T, pseudo)
@@ -348,6 +383,16 @@ class StudyPredictions:
         """How many trained generators sampled the arm's patches over its seeds (0: none, or
         not recorded)."""
         return len({r for r in self.realizations.get(arm, []) if r != NO_DRAW})
+
+    def scope(self, arms: Sequence[str]) -> str:
+        """What a verdict on `arms` is about: one trained generator behind either arm makes it
+        a verdict about that training run; k behind each, about the method over k."""
+        if not self.realizations:
+            return SCOPE_NOT_RECORDED
+        used = [count for count in map(self.generator_realizations, arms) if count > 0]
+        if not used:
+            return SCOPE_NO_GENERATOR
+        return SCOPE_ONE_GENERATOR if min(used) == 1 else f"the method, {min(used)} realizations"
 
     def replication_note(self, arms: Sequence[str]) -> str:
         """What the seed variance of a comparison of `arms` holds of the synthetic draws and
@@ -392,6 +437,7 @@ def compare_arms(
     """The tests, per-arm interval, primary and variance tables (see the module docstring);
     ``best_classic``: the classic arm the generators are also compared with (chosen on val)."""
     scores = {arm: study.scores(arm) for arm in study.arms}
+    # a comparison's variance comes from its two arms' tables alone (Family.contrast)
     families = {
         metric: Family({arm: scores[arm].table(metric) for arm in study.arms})
         for metric in TEST_METRICS
@@ -433,6 +479,7 @@ def compare_arms(
                 "n_patients": study.n_patients,
                 "n_seeds": len(study.seeds),
                 "generator_realizations": study.generator_realizations(a),
+                "scope": study.scope([a, b]),
                 **{key: row[key] for key in PRIMARY_COLUMNS if key in row},
             }
             for (a, b), row in zip(family, decided.to_dict("records"), strict=True)
@@ -529,13 +576,14 @@ def variance_components(
     metric: str,
 ) -> pd.DataFrame:
     """Per comparison, the variance of its difference split into seed, patient and seed x
-    patient parts (from the family's pooled mean squares), each with its share of the variance
+    patient parts (from its own two arms' mean squares), each with its share of the variance
     of the seed-averaged estimate: the part more seeds or more test patients would shrink."""
     rows = []
     for a, b in pairs:
         result = family.difference(a, b)
         m, n = result.n_seeds, result.n_patients
-        note = "; ".join(filter(None, [result.note, study.replication_note([a, b])]))
+        reason = "" if result.defined or result.note.startswith(UNDEFINED) else ZERO_VARIANCE_NOTE
+        note = "; ".join(filter(None, [reason, result.note, study.replication_note([a, b])]))
         parts = [
             ("seed", result.seed_variance, m),
             ("patient", result.patient_variance, n),
@@ -553,7 +601,7 @@ def variance_components(
                     "variance_of_mean": contribution,
                     "share": contribution / total if total > 0 else math.nan,
                     "n": units,
-                    "note": note if result.defined else (note or UNDEFINED),
+                    "note": note,
                 }
             )
     return pd.DataFrame(rows, columns=VARIANCE_COLUMNS)

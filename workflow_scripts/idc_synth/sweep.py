@@ -11,7 +11,8 @@ so the ratios of a fraction differ only in how many of the same synthetic patche
 
 Inference (`efficiency_table`, `efficiency_contrasts`): every cell of the map is a classifier arm
 scored on the same test patients with the same seeds, so the cells form one family of the
-seed x patient model (idc_synth.inference), pooled over every cell. A cell's difference from its
+seed x patient model (idc_synth.inference), each contrast analysed on its own table (the cells
+it weights, no variance borrowed from the others). A cell's difference from its
 fraction's real-only classifier is described with an unadjusted interval; the map decides only
 through contrasts declared in advance, per generator, Bonferroni over all of them: its mean
 effect over every cell, and (with two fractions or more) whether the effect at the smallest

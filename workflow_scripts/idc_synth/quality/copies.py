@@ -8,25 +8,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
 
 from idc_synth.quality.neighbours import nearest_neighbours
 
 
 def wilson_interval(successes: int, trials: int, level: float) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion."""
+    """Wilson score interval of a binomial proportion (statsmodels' `proportion_confint`)."""
     if trials == 0:
         return math.nan, math.nan
-    z = float(norm.ppf(0.5 + level / 2))
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = (
-        z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    )
-    # at 0 or n successes the bound is exactly 0 or 1 (not float fuzz around it)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == trials else min(1.0, centre + half)
-    return low, high
+    low, high = proportion_confint(successes, trials, alpha=1 - level, method="wilson")
+    # at 0 or n successes the bound is exactly 0 or 1 (statsmodels leaves float fuzz, ~1e-17)
+    return 0.0 if successes == 0 else float(low), 1.0 if successes == trials else float(high)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from idc_synth.inference import P_BOUND
+
 
 def is_missing(value) -> bool:
     return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
@@ -25,6 +27,13 @@ def format_value(value, digits: int = 3) -> str:
             return f"{value:.1e}"
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def p_value(value) -> str:
+    """A p-value: below the test's resolution a bound ("< 1e-12"), never 0."""
+    if not is_missing(value) and value < P_BOUND:
+        return f"< {P_BOUND:.0e}"
+    return format_value(value)
 
 
 def signed(value: float) -> str:

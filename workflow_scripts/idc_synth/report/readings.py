@@ -57,15 +57,23 @@ def _reason(note, prefix: str = "undefined: ") -> str:
     return str(note or "undefined").removeprefix(prefix)
 
 
+def _scope(row: Mapping) -> str:
+    """What the verdict is about (primary.tsv's `scope`: one trained generator, or the method
+    over k realizations); empty in tables written before the column existed."""
+    value = row.get("scope")
+    return "" if is_missing(value) else str(value)
+
+
 def comparison_readings(primary: pd.DataFrame) -> list[Reading]:
-    """One reading per primary comparison: its verdict, and for a difference which arm is
-    higher."""
+    """One reading per primary comparison: its verdict, what it is about (`scope`), and for a
+    difference which arm is higher."""
     readings = []
     for row in primary.to_dict("records"):
         higher, lower = (
             (row["arm_a"], row["arm_b"]) if row["difference"] > 0 else (row["arm_b"], row["arm_a"])
         )
         numbers = row | {"higher": higher, "lower": lower, "why": _reason(row["note"])}
+        numbers["scope"] = _scope(row)
         readings.append(Reading("primary endpoint", NEUTRAL, row["verdict"], "primary", numbers))
     return readings
 
@@ -183,6 +191,7 @@ def primary_readings(arm: str, primary: pd.DataFrame) -> list[Reading]:
             "why": _reason(row.get("note")),
             "p_adjusted": row["p_adjusted"],
             "mdd": row["mdd"],
+            "scope": _scope(row),
         }
         readings.append(Reading("primary endpoint", kind, row["verdict"], "primary", numbers))
     return readings

@@ -21,6 +21,7 @@ from idc_synth.report.format import (
     interval,
     is_missing,
     markdown_table,
+    p_value,
     percent,
     signed,
 )
@@ -211,6 +212,7 @@ def environment() -> jinja2.Environment:
     env.filters |= {
         "fmt": format_value,
         "signed": signed,
+        "pvalue": p_value,
         "percent": percent,
         "num": lambda value, spec: format(value, spec),
         "metric": tables.metric_label,

@@ -14,7 +14,14 @@ from idc_synth.metrics import METRIC_LABELS
 from idc_synth.presets import PRESETS
 from idc_synth.quality.table import INTERVAL_COLUMNS
 from idc_synth.quality.table import METRICS as QUALITY_METRICS
-from idc_synth.report.format import format_value, interval, is_missing, percent, signed
+from idc_synth.report.format import (
+    format_value,
+    interval,
+    is_missing,
+    p_value,
+    percent,
+    signed,
+)
 from idc_synth.report.readings import skipped_quality
 from idc_synth.statistics import TEST_METRICS
 
@@ -91,8 +98,8 @@ def primary_table(primary: pd.DataFrame) -> pd.DataFrame:
             f"{level} CI (decision)": [
                 interval(row.ci_low, row.ci_high, row.note) for row in primary.itertuples()
             ],
-            "p": primary["p_value"],
-            f"p × {int(primary['family_size'].iloc[0])}": primary["p_adjusted"],
+            "p": primary["p_value"].map(p_value),
+            f"p × {int(primary['family_size'].iloc[0])}": primary["p_adjusted"].map(p_value),
             "verdict": primary["verdict"],
             f"MDD ({POWER:.0%} power)": primary["mdd"],
         }
