@@ -1,0 +1,61 @@
+"""The generator contract (docs/generators.md): a generator is its rule file, entry scripts,
+package, config/schema section and docs. What the rest of the workflow reads from it is checked
+here: its settings are checked whenever any arm trains it, and the schema's arm names and
+colours agree with idc_synth.arms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from idc_synth.arms import BASELINE, CLASSIC, COMBINE, GENERATORS, Arm
+from idc_synth.config_checks import ConfigError, check_config
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())
+
+
+def config_with(arms: list[str], **diffusion) -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["arms"] = arms
+    config["diffusion"] |= diffusion
+    return config
+
+
+@pytest.mark.parametrize("arms", [["baseline", "diffusion+stain"], ["diffusion", "stain"]])
+def test_any_arm_that_trains_diffusion_checks_its_settings(arms):
+    with pytest.raises(ConfigError, match="unet_attention_levels: 3 exceeds the 2 levels"):
+        check_config(config_with(arms, unet_attention_levels=3), REPO)
+
+
+def test_a_study_without_diffusion_leaves_its_settings_unchecked():
+    check_config(config_with(["baseline", "dcgan+stain"], unet_attention_levels=3), REPO)
+
+
+def test_the_schemas_arm_names_are_those_idc_synth_arms_parses():
+    expected = {
+        BASELINE,
+        *GENERATORS,
+        *CLASSIC,
+        *(f"{generator}{COMBINE}{classic}" for generator in GENERATORS for classic in CLASSIC),
+    }
+    enum = SCHEMA["properties"]["arms"]["items"]["enum"]
+    assert len(enum) == len(set(enum))
+    assert set(enum) == expected
+
+
+def test_every_generator_has_a_colour_and_every_colour_names_an_arm():
+    colors = SCHEMA["properties"]["figures"]["properties"]["colors"]
+    assert set(colors["required"]) == {BASELINE, *GENERATORS, "real"}
+    for name in colors["properties"]:
+        if name != "real":
+            Arm.parse(name)  # raises on a colour for an arm that does not exist
+    assert set(colors["default"]) == set(colors["properties"])
+
+
+def test_every_generator_has_a_config_section():
+    for generator in GENERATORS:
+        assert generator in SCHEMA["required"]
+        assert "properties" in SCHEMA["properties"][generator]
