@@ -1,12 +1,14 @@
 # Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
 # functions, the figure families and the final targets.
 import functools
+import itertools
 import json
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from snakemake.cli import get_profile_dir
@@ -15,6 +17,7 @@ from snakemake.utils import update_config, validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from idc_synth.arms import (
+    GENERATORS,
     SYNTHETIC_ONLY,
     Arm,
     arms_of_kind,
@@ -29,7 +32,6 @@ from idc_synth.config_checks import (
     imply_folder_source,
     schema_problems,
 )
-from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
@@ -189,7 +191,7 @@ wildcard_constraints:
     arm="|".join(re.escape(arm) for arm in ARMS + TSTR_ARMS),
     seed=r"\d+",
     model="class0|class1|conditional",
-    generator="dcgan|diffusion",
+    generator="|".join(re.escape(generator) for generator in GENERATORS),
     label="0|1",
     shard=r"\d+",
     draw=r"\d+",
@@ -250,15 +252,6 @@ def get_split_inputs(wildcards):
     }
 
 
-def get_pretrained_inputs(wildcards):
-    """A local pretrained pipeline's files (new weights at the same path retrain the LoRA)."""
-    settings = config["diffusion"]
-    path = Path(settings["pretrained_path"]).expanduser()
-    if settings["mode"] != "pretrained" or not path.exists():
-        return {}
-    return {"pretrained": [str(file) for file in pipeline_files(path)]}
-
-
 def packed(split):
     """Both files of a packed split, named for a rule's input."""
     return {
@@ -303,27 +296,6 @@ def primary_family_size():
     """How many comparisons the primary family decides: idc_synth.arms.comparisons' count (which
     classic arm is best, chosen on val later, does not change it)."""
     return len(comparisons(ARMS, CLASSIC_ARMS[0] if CLASSIC_ARMS else None)[0])
-
-
-# Diffusion knobs that shape only sampling: the training job never receives them, so changing
-# one reruns the sampling shards, never training (its previews use the defaults).
-DIFFUSION_SAMPLING = ("sampling_steps", "guidance_scale", "sample_batch_size")
-
-
-def diffusion_training_settings():
-    """The diffusion settings that train_diffusion depends on: all but the sampling knobs."""
-    return {
-        key: value
-        for key, value in config["diffusion"].items()
-        if key not in DIFFUSION_SAMPLING
-    }
-
-
-def diffusion_sampling_settings():
-    """The diffusion settings sample_diffusion depends on: the sampling knobs, and what loading
-    the model needs (the trained model itself is its input)."""
-    keys = (*DIFFUSION_SAMPLING, "allow_download", "mixed_precision")
-    return {key: config["diffusion"][key] for key in keys}
 
 
 def synthetic_draws():
@@ -411,6 +383,116 @@ def generators():
     return study_generators(ARMS)
 
 
+# The generator contract (docs/generators.md): a generator `g`, a name in
+# idc_synth.arms.GENERATORS, is its rule file rules/{g}.smk (the Snakefile includes one per
+# name), its entry scripts, its package idc_synth/{g}/, its config section `g:` and its docs.
+# Its rule file defines these rules, which the shared files look up by name in `rules`;
+#   train_{g}               the main study's generator (realization 0), outputs under
+#                           trained_files(g, ...)["main"]
+#   train_{g}_realization   a further realization (synthetic.generator_realizations per_draw)
+#   sample_{g}              one draw's shard of both classes (sampled_files(g)["main"]), from
+#                           its training jobs' outputs (generator_file, class_files)
+#   sweep_train_{g}         a sweep fraction's generator, trained on its patients alone
+#   sweep_sample_{g}        a sweep fraction's draws (sampled_files(g)["sweep"])
+# and registers GENERATOR_JOBS[g]: for each class in LABELS, the wildcards (besides
+# realization and fraction) of the training job whose generator makes it, e.g. a DCGAN's model.
+GENERATOR_JOBS = {}
+
+
+def training_jobs(generator):
+    """The wildcards of each of a generator's training jobs, once each in LABELS order: one
+    per class for a generator per class, one (maybe empty) for a class-conditional one."""
+    jobs = [GENERATOR_JOBS[generator][label] for label in LABELS]
+    return [job for index, job in enumerate(jobs) if job not in jobs[:index]]
+
+
+# Where each copy of a generator's training job writes: the main study's, a further
+# realization's and a sweep fraction's (wildcards doubled: {g} is filled in first).
+TRAINED_COPIES = {
+    "main": {
+        "output": "results/models/{g}",
+        "log": "results/logs/train_{g}",
+        "benchmark": "results/benchmarks/train_{g}",
+        "state": "{g}",
+    },
+    "realization": {
+        "output": "results/models/realization{{realization}}/{g}",
+        "log": "results/logs/train_{g}/realization{{realization}}",
+        "benchmark": "results/benchmarks/train_{g}/realization{{realization}}",
+        "state": "realization{{realization}}/{g}",
+    },
+    "sweep": {
+        "output": "results/sweep/frac{{fraction}}/models/{g}",
+        "log": "results/logs/sweep/frac{{fraction}}/train_{g}",
+        "benchmark": "results/benchmarks/sweep_train_{g}/frac{{fraction}}",
+        "state": "sweep/frac{{fraction}}/{g}",
+    },
+}
+
+
+def trained_files(generator, outputs, job=""):
+    """Per copy (TRAINED_COPIES), the output, log, benchmark and resumable state of a
+    generator's training rule: `outputs` names each output under the copy's folder (a name
+    ending in / is a folder), `job` the job's own wildcards in the other paths ("{model}").
+    """
+    copies = {}
+    for copy, places in TRAINED_COPIES.items():
+        place = {key: value.format(g=generator) for key, value in places.items()}
+        copies[copy] = SimpleNamespace(
+            output={
+                key: (
+                    directory(f"{place['output']}/{name[:-1]}")
+                    if name.endswith("/")
+                    else f"{place['output']}/{name}"
+                )
+                for key, name in outputs.items()
+            },
+            log=os.path.join(place["log"], job).rstrip(os.sep) + ".log",
+            benchmark=os.path.join(place["benchmark"], job).rstrip(os.sep) + ".tsv",
+            state=state_path(
+                os.path.join(place["state"], job).rstrip(os.sep), f"train_{generator}"
+            ),
+        )
+    return copies
+
+
+def sweep_generator_train(wildcards):
+    """A sweep fraction's packed train patches, which its generators train on."""
+    return sweep_train(wildcards.fraction)
+
+
+def sampled_files(generator):
+    """Per copy (the main study's, a sweep fraction's), the outputs, log and benchmark of a
+    generator's sampling rule, the split table its counts are sized by, and the sweep's count
+    policy (every fraction samples at the largest ratio; smaller ratios use their start).
+    """
+    job = "draw{draw}/shard{shard}"
+    sweep = "results/sweep/frac{{fraction}}/synthetic"
+    return {
+        "main": SimpleNamespace(
+            output={
+                "images": shard_files(generator, "npy"),
+                "tables": shard_files(generator, "parquet"),
+            },
+            log=f"results/logs/sample_{generator}/{job}.log",
+            benchmark=f"results/benchmarks/sample_{generator}/{job}.tsv",
+            split=rules.split.output.split,
+        ),
+        "sweep": SimpleNamespace(
+            output={
+                "images": shard_files(generator, "npy", sweep),
+                "tables": shard_files(generator, "parquet", sweep),
+            },
+            log=f"results/logs/sweep/frac{{fraction}}/sample_{generator}/{job}.log",
+            benchmark=f"results/benchmarks/sweep_sample_{generator}/frac{{fraction}}/{job}.tsv",
+            split=lambda wildcards: sweep_split(wildcards.fraction),
+            params={
+                "count_policy": {"mode": "ratio", "value": SWEEP_LARGEST_RATIO},
+            },
+        ),
+    }
+
+
 # Test-time perturbations with at least one strength (rules/robustness.smk).
 PERTURBATIONS = [
     name
@@ -448,15 +530,11 @@ def final_targets():
     return targets
 
 
-def dcgan_model(label):
-    """The generator that makes patches of a class: its own, or the conditional one."""
-    return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
-
-
-def generator_file(generator, key, realization=0, fraction=1, model=None):
-    """Output `key` of a trained generator, from the training job that made it: the main
-    study's for realization 0, train_*_realization for a further one, sweep_train_* for a
-    sweep fraction below 1 (fraction 1 shares the main study's); `model`: a DCGAN's."""
+def generator_file(generator, key, realization=0, fraction=1, **job):
+    """Output `key` of a trained generator, from the training job that made it (the rule-name
+    contract above): the main study's for realization 0, train_*_realization for a further one,
+    sweep_train_* for a sweep fraction below 1 (fraction 1 shares the main study's); `job`: the
+    training job's own wildcards (training_jobs), e.g. a DCGAN's model."""
     if float(fraction) != 1:
         trained = getattr(rules, f"sweep_train_{generator}")
     elif int(realization) != 0:
@@ -464,15 +542,16 @@ def generator_file(generator, key, realization=0, fraction=1, model=None):
     else:
         trained = getattr(rules, f"train_{generator}")
     return getattr(trained.output, key).format(
-        realization=realization, fraction=fraction, model=model
+        realization=realization, fraction=fraction, **job
     )
 
 
-def dcgan_files(key, realization=0, fraction=1):
-    """Output `key` of each class's DCGAN in LABELS order (the conditional one: the same file)."""
+def class_files(generator, key, realization=0, fraction=1):
+    """Output `key` of the generator of each class in LABELS order (GENERATOR_JOBS; one
+    class-conditional generator: the same file twice)."""
     return [
-        generator_file("dcgan", key, realization, fraction, dcgan_model(label))
-        for label in LABELS
+        generator_file(generator, key, realization, fraction, **job)
+        for job in (GENERATOR_JOBS[generator][label] for label in LABELS)
     ]
 
 
@@ -553,17 +632,12 @@ def get_cost_inputs(wildcards):
     if config["data"]["source"] == "demo":
         files.append(rules.make_demo_data.benchmark)
     further = generator_realizations()[1:]
-    if "dcgan" in generators():
-        models = sorted({dcgan_model(label) for label in (0, 1)})
-        files += expand(rules.train_dcgan.benchmark, model=models)
-        files += expand(
-            rules.train_dcgan_realization.benchmark, model=models, realization=further
-        )
-    if "diffusion" in generators():
-        files.append(rules.train_diffusion.benchmark)
-        files += expand(
-            rules.train_diffusion_realization.benchmark, realization=further
-        )
+    for generator in generators():
+        jobs = training_jobs(generator)
+        trained = getattr(rules, f"train_{generator}").benchmark
+        files += [trained.format(**job) for job in jobs]
+        trained = getattr(rules, f"train_{generator}_realization").benchmark
+        files += [trained.format(**job, realization=r) for job in jobs for r in further]
     for generator in generators():
         files += expand(
             getattr(rules, f"sample_{generator}").benchmark,
@@ -665,13 +739,13 @@ def sweep_benchmarks():
     """The benchmark file of every job the sweep adds (the cost table's sweep rows)."""
     subsets = [fraction for fraction in SWEEP_FRACTIONS if float(fraction) != 1]
     files = []
-    if "dcgan" in generators():
-        models = sorted({dcgan_model(label) for label in (0, 1)})
-        files += expand(
-            rules.sweep_train_dcgan.benchmark, fraction=subsets, model=models
-        )
-    if "diffusion" in generators():
-        files += expand(rules.sweep_train_diffusion.benchmark, fraction=subsets)
+    for generator in generators():
+        trained = getattr(rules, f"sweep_train_{generator}").benchmark
+        files += [
+            trained.format(fraction=fraction, **job)
+            for fraction in subsets
+            for job in training_jobs(generator)
+        ]
     if SWEEP_SYNTHETIC_RATIOS:
         for generator in generators():
             files += expand(

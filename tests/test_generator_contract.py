@@ -59,3 +59,38 @@ def test_every_generator_has_a_config_section():
     for generator in GENERATORS:
         assert generator in SCHEMA["required"]
         assert "properties" in SCHEMA["properties"][generator]
+
+
+def code_lines(path: Path) -> list[str]:
+    """A Snakemake file's lines without comments (a generator named in prose is fine)."""
+    lines = (line.split("  #")[0] for line in path.read_text().splitlines())
+    return [line for line in lines if not line.lstrip().startswith("#")]
+
+
+def test_no_shared_rule_file_names_a_generator():
+    """Wiring by name outside a generator's own rule file is what the contract removes: the
+    wildcard regex comes from idc_synth.arms, lists and figure inputs from the registries."""
+    own = {REPO / "rules" / f"{generator}.smk" for generator in GENERATORS}
+    shared = [REPO / "Snakefile", *sorted(set((REPO / "rules").glob("*.smk")) - own)]
+    named = [
+        f"{path.name}: {line.strip()}"
+        for path in shared
+        for line in code_lines(path)
+        for generator in GENERATORS
+        if generator in line
+    ]
+    assert named == []
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_each_generator_rule_file_defines_the_rules_the_contract_names(generator):
+    text = "\n".join(code_lines(REPO / "rules" / f"{generator}.smk"))
+    for rule in (f"train_{generator}", f"sample_{generator}"):
+        assert f"\nrule {rule}:" in text
+    for copy, parent in (
+        (f"train_{generator}_realization", f"train_{generator}"),
+        (f"sweep_train_{generator}", f"train_{generator}"),
+        (f"sweep_sample_{generator}", f"sample_{generator}"),
+    ):
+        assert f"\nuse rule {parent} as {copy} with:" in text
+    assert f'GENERATOR_JOBS["{generator}"] = ' in text
