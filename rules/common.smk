@@ -401,7 +401,8 @@ GENERATOR_JOBS = {}
 
 def training_jobs(generator):
     """The wildcards of each of a generator's training jobs, once each in LABELS order: one
-    per class for a generator per class, one (maybe empty) for a class-conditional one."""
+    per class for a generator per class, one (maybe empty) for a class-conditional one.
+    """
     jobs = [GENERATOR_JOBS[generator][label] for label in LABELS]
     return [job for index, job in enumerate(jobs) if job not in jobs[:index]]
 
