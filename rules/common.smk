@@ -1,7 +1,6 @@
 # Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
 # functions, the figure families and the final targets.
 import functools
-import itertools
 import json
 import os
 import re
