@@ -94,3 +94,9 @@ def test_each_generator_rule_file_defines_the_rules_the_contract_names(generator
     ):
         assert f"\nuse rule {parent} as {copy} with:" in text
     assert f'GENERATOR_JOBS["{generator}"] = ' in text
+
+
+def test_the_generators_are_the_sections_the_schema_marks():
+    marked = [name for name, spec in SCHEMA["properties"].items() if spec.get("x-generator")]
+    assert list(GENERATORS) == marked
+    assert {"dcgan", "diffusion"} <= set(GENERATORS)
