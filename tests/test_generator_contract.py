@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -100,3 +101,34 @@ def test_the_generators_are_the_sections_the_schema_marks():
     marked = [name for name, spec in SCHEMA["properties"].items() if spec.get("x-generator")]
     assert list(GENERATORS) == marked
     assert {"dcgan", "diffusion"} <= set(GENERATORS)
+
+
+def test_the_training_figure_draws_any_generator_registered(monkeypatch, tmp_path):
+    """A generator's losses get a panel of their own, by name, whatever their loss columns;
+    losses of a name that is no generator are refused, not dropped."""
+    from idc_synth.figures import training
+
+    monkeypatch.setattr(training, "GENERATORS", ("dcgan", "diffusion", "toy_vae"))
+    steps = pd.Series(range(1, 21))
+    gan = pd.DataFrame({"step": steps, "loss_d": 1 / steps, "loss_g": steps / 10})
+    vae = pd.DataFrame({"step": steps, "loss_recon": 2 / steps, "loss_kl": steps / 40})
+    grouped = training._by_generator({"dcgan_class0": gan, "toy_vae": vae, "dcgan_class1": gan})
+    assert {name: list(jobs) for name, jobs in grouped.items()} == {
+        "dcgan": ["class0", "class1"],
+        "toy_vae": [""],
+    }
+    with pytest.raises(ValueError, match=r"losses of no generator .*\['gan_class0'\]"):
+        training._by_generator({"gan_class0": gan})
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "train_loss": [0.6, 0.4],
+            "val_loss": [0.7, 0.5],
+            "val_balanced_accuracy": [0.6, 0.7],
+            "is_best": [False, True],
+        }
+    )
+    path = training.plot_training(
+        [history], [("baseline", 0)], tmp_path / "t.png", losses={"toy_vae": vae, "dcgan_c": gan}
+    )
+    assert path.stat().st_size > 0
