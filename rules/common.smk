@@ -1,5 +1,7 @@
-# Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
-# functions, the figure families and the final targets.
+# What every rule file shares: config checks and the study's preflight, wildcard constraints,
+# study constants and config lookups, generic helpers, the helpers several rule files use (the
+# generator contract, synthetic draws and realizations, the sweep's fractions) and the final
+# targets. A rule family's own input functions live beside its rules, in rules/inputs/.
 import functools
 import json
 import os
@@ -234,61 +236,12 @@ def retry_resources(mem_mb, runtime, gpu=False):
     }
 
 
-def get_manifest_inputs(wildcards):
-    """The demo folder (made by a rule), or a user's root with its listing of files."""
-    if config["data"]["source"] == "demo":
-        return {"root": DATA_ROOT}
-    return {"root": DATA_ROOT, "listing": DATA_LISTING}
-
-
-def get_split_inputs(wildcards):
-    """The manifest and its QC table (for the preflight), and the patient lists when given: an
-    edited list reruns the split."""
-    return {
-        "manifest": rules.manifest.output.manifest,
-        "qc": rules.manifest.output.qc,
-        **{f"list_{split}": path for split, path in SPLIT_LISTS.items()},
-    }
-
-
 def packed(split):
     """Both files of a packed split, named for a rule's input."""
     return {
         f"{split}_images": rules.pack.output.images.format(split=split),
         f"{split}_table": rules.pack.output.table.format(split=split),
     }
-
-
-def classifier_settings(wildcards):
-    """Training settings for one arm and seed, as TrainSettings fields."""
-    settings = {
-        key: config["classifier"][key]
-        for key in (
-            "arch",
-            "max_epochs",
-            "batch_size",
-            "learning_rate",
-            "weight_decay",
-            "patience",
-            "threshold",
-            "budget",
-        )
-    }
-    return {
-        **settings,
-        **classic_settings(Arm.parse(wildcards.arm).classic),
-        "seed": int(wildcards.seed),
-    }
-
-
-def classic_settings(classic):
-    """The TrainSettings fields of a classic augmentation (none for the others)."""
-    augmentation = config["augmentation"]
-    return {
-        "stain": {"stain_strength": augmentation["stain_strength"]},
-        "rebalance": {"balance_classes": True},
-        "mixup": {"mixup_alpha": augmentation["mixup_alpha"]},
-    }.get(classic, {})
 
 
 def primary_family_size():
@@ -555,24 +508,6 @@ def class_files(generator, key, realization=0, fraction=1):
     ]
 
 
-def get_classifier_inputs(wildcards):
-    """Real val for every arm; real train unless the arm is synthetic-only (which still reads
-    the real train table: it sets the step budget); the shards of the arm's synthetic draw for
-    every arm but the baseline."""
-    inputs = packed("val")
-    arm = Arm.parse(wildcards.arm)
-    if arm.synthetic_only:
-        inputs["train_table"] = packed("train")["train_table"]
-    else:
-        inputs.update(packed("train"))
-    generator = arm.generator
-    if generator is not None:
-        draw = [classifier_draw(wildcards)]
-        inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
-        inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
-    return inputs
-
-
 def tstr_skip_reason():
     """Why no synthetic-only classifier can be trained under synthetic.count, or None: it
     needs synthetic patches of both classes."""
@@ -597,65 +532,6 @@ TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason
 QUALITY_CANDIDATES = [*generators(), *REFERENCE_SETS]
 
 
-def classifier_jobs():
-    """(arm, seed) of every classifier the study trains: the arms' seeds, the train-on-synthetic
-    seeds that are not skipped, and the baseline whose embedding image quality uses."""
-    jobs = [(arm, seed) for arm in ARMS for seed in SEEDS]
-    jobs += [
-        (arm, seed)
-        for arm in TSTR_ARMS
-        if arm not in TSTR_SKIPPED
-        for seed in TSTR_SEEDS
-    ]
-    if generators():
-        jobs.append(("baseline", config["quality"]["classifier_seed"]))
-    return list(dict.fromkeys(jobs))
-
-
-def get_cost_inputs(wildcards):
-    """The benchmark file of every heavy job in the study's DAG (declared, so the cost table
-    reads no file the DAG does not make), and every classifier's info.json (its steps).
-    """
-    classifiers = classifier_jobs()
-    arms, seeds = [arm for arm, _ in classifiers], [seed for _, seed in classifiers]
-    files = [
-        rules.manifest.benchmark,
-        *expand(
-            rules.pack.benchmark,
-            split=[*SPLITS, *(["holdout"] if generators() else [])],
-        ),
-        *expand(rules.train_classifier.benchmark, zip, arm=arms, seed=seeds),
-        *expand(rules.predict.benchmark, zip, arm=arms, seed=seeds),
-        rules.compare_arms.benchmark,
-        rules.calibration_simulation.benchmark,
-    ]
-    if config["data"]["source"] == "demo":
-        files.append(rules.make_demo_data.benchmark)
-    further = generator_realizations()[1:]
-    for generator in generators():
-        jobs = training_jobs(generator)
-        trained = getattr(rules, f"train_{generator}").benchmark
-        files += [trained.format(**job) for job in jobs]
-        trained = getattr(rules, f"train_{generator}_realization").benchmark
-        files += [trained.format(**job, realization=r) for job in jobs for r in further]
-    for generator in generators():
-        files += expand(
-            getattr(rules, f"sample_{generator}").benchmark,
-            draw=synthetic_draws(),
-            shard=range(config["synthetic"]["shards_per_class"]),
-        )
-    if generators():
-        files.append(rules.quality_reference.benchmark)
-        files += expand(rules.image_quality.benchmark, candidate=QUALITY_CANDIDATES)
-    files += expand(rules.predict_perturbed.benchmark, perturbation=PERTURBATIONS)
-    if config["sweep"]["enabled"]:
-        files += sweep_benchmarks()
-    return {
-        "benchmarks": files,
-        "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
-    }
-
-
 # The data-efficiency sweep (rules/sweep.smk, config `sweep:`).
 SWEEP = config["sweep"]
 
@@ -677,10 +553,6 @@ wildcard_constraints:
     ratio=r"[0-9.]+",
 
 
-def sweep_folder(fraction):
-    return f"results/sweep/frac{fraction}"
-
-
 def sweep_train(fraction):
     """The packed train patches a fraction trains on: the main ones for fraction 1."""
     if float(fraction) == 1:
@@ -697,114 +569,3 @@ def sweep_split(fraction):
     if float(fraction) == 1:
         return rules.split.output.split
     return rules.sweep_subset.output.split.format(fraction=fraction)
-
-
-def get_sweep_classifier_inputs(wildcards):
-    """Real val, the fraction's real train, and for a generator cell the shards of the seed's
-    draw sampled for this fraction."""
-    inputs = {**packed("val"), **sweep_train(wildcards.fraction)}
-    if wildcards.arm != "baseline":
-        draw = [classifier_draw(wildcards)]
-        folder = f"{sweep_folder(wildcards.fraction)}/synthetic"
-        inputs["synthetic"] = synthetic_shards(wildcards.arm, "parquet", draw, folder)
-        inputs["synthetic_images"] = synthetic_shards(
-            wildcards.arm, "npy", draw, folder
-        )
-    return inputs
-
-
-def sweep_cells():
-    """(arm, fraction, ratio, seed) of every classifier in the map: each fraction's real-only
-    classifiers and each generator at each synthetic ratio."""
-    cells = [("baseline", fraction, "0") for fraction in SWEEP_FRACTIONS]
-    cells += [
-        (generator, fraction, ratio)
-        for generator in generators()
-        for fraction in SWEEP_FRACTIONS
-        for ratio in SWEEP_SYNTHETIC_RATIOS
-    ]
-    return [(*cell, seed) for cell in cells for seed in SEEDS]
-
-
-def sweep_trained_cells():
-    """The cells the sweep trains itself: all but fraction 1's real-only classifiers."""
-    return [
-        (arm, fraction, ratio, seed)
-        for arm, fraction, ratio, seed in sweep_cells()
-        if arm != "baseline" or float(fraction) != 1
-    ]
-
-
-def sweep_benchmarks():
-    """The benchmark file of every job the sweep adds (the cost table's sweep rows)."""
-    subsets = [fraction for fraction in SWEEP_FRACTIONS if float(fraction) != 1]
-    files = []
-    for generator in generators():
-        trained = getattr(rules, f"sweep_train_{generator}").benchmark
-        files += [
-            trained.format(fraction=fraction, **job)
-            for fraction in subsets
-            for job in training_jobs(generator)
-        ]
-    if SWEEP_SYNTHETIC_RATIOS:
-        for generator in generators():
-            files += expand(
-                getattr(rules, f"sweep_sample_{generator}").benchmark,
-                fraction=SWEEP_FRACTIONS,
-                draw=synthetic_draws(),
-                shard=range(config["synthetic"]["shards_per_class"]),
-            )
-    for trained in (rules.sweep_train_classifier, rules.sweep_predict):
-        files += [
-            trained.benchmark.format(arm=arm, fraction=fraction, ratio=ratio, seed=seed)
-            for arm, fraction, ratio, seed in sweep_trained_cells()
-        ]
-    return [*files, rules.sweep_efficiency.benchmark]
-
-
-def sweep_predictions(arm, fraction, ratio, seed):
-    """A cell's test predictions: the main study's for the real-only classifier of fraction 1."""
-    if arm == "baseline" and float(fraction) == 1:
-        return rules.predict.output.predictions.format(arm=arm, seed=seed)
-    return rules.sweep_predict.output.predictions.format(
-        arm=arm, fraction=fraction, ratio=ratio, seed=seed
-    )
-
-
-def inception_weights():
-    """The Inception file quality.inception_weights names (a folder holding it, the file, or
-    null: clean-fid's cache path); as idc_synth.quality.features.inception_weights_file resolves it.
-    """
-    # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
-    path = config["quality"]["inception_weights"] or os.path.join(
-        os.sep, "tmp", "inception-2015-12-05.pt"
-    )
-    return (
-        path if path.endswith(".pt") else os.path.join(path, "inception-2015-12-05.pt")
-    )
-
-
-def quality_model_inputs():
-    """The baseline classifier whose embedding is the domain feature space, and Inception's
-    weights when they are on disk (weights that appear later change the input set, which reruns
-    the rules)."""
-    classifier = {"arm": "baseline", "seed": config["quality"]["classifier_seed"]}
-    inputs = {
-        "weights": rules.train_classifier.output.weights.format(**classifier),
-        "info": rules.train_classifier.output.info.format(**classifier),
-    }
-    if os.path.isfile(inception_weights()):
-        inputs["inception"] = inception_weights()
-    return inputs
-
-
-def get_quality_candidate(wildcards):
-    """What one image_quality job measures: a packed real set or a synthetic manifest."""
-    packed_name = PACKED_SET.get(wildcards.candidate)
-    if packed_name:
-        return packed(packed_name)
-    return {
-        "synthetic": rules.gather_synthetic.output.manifest.format(
-            generator=wildcards.candidate
-        )
-    }

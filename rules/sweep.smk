@@ -6,6 +6,9 @@
 # generator's sweep_train_* and sweep_sample_* copies live in its rule file).
 
 
+include: "inputs/sweep.smk"  # its input functions
+
+
 rule sweep_subset:
     input:
         **packed("train"),

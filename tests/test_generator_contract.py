@@ -72,7 +72,7 @@ def test_no_shared_rule_file_names_a_generator():
     """Wiring by name outside a generator's own rule file is what the contract removes: the
     wildcard regex comes from idc_synth.arms, lists and figure inputs from the registries."""
     own = {REPO / "rules" / f"{generator}.smk" for generator in GENERATORS}
-    shared = [REPO / "Snakefile", *sorted(set((REPO / "rules").glob("*.smk")) - own)]
+    shared = [REPO / "Snakefile", *sorted(set((REPO / "rules").rglob("*.smk")) - own)]
     named = [
         f"{path.name}: {line.strip()}"
         for path in shared
