@@ -1,4 +1,4 @@
-# What every rule file shares: config checks and the study's preflight, wildcard constraints,
+# Shared by every file in rules/: config checks and the study's preflight, wildcard constraints,
 # study constants and config lookups, generic helpers, the helpers several rule files use (the
 # generator contract, synthetic draws and realizations, the sweep's fractions) and the final
 # targets. A rule family's own input functions live beside its rules, in rules/inputs/.
