@@ -244,12 +244,6 @@ def packed(split):
     }
 
 
-def primary_family_size():
-    """How many comparisons the primary family decides: idc_synth.arms.comparisons' count (which
-    classic arm is best, chosen on val later, does not change it)."""
-    return len(comparisons(ARMS, CLASSIC_ARMS[0] if CLASSIC_ARMS else None)[0])
-
-
 def synthetic_draws():
     """The independent synthetic sets each generator samples: one per classifier seed
     (synthetic.replicates per_seed), or the configured number."""
@@ -275,12 +269,6 @@ def generator_realization(draw):
     if config["synthetic"]["generator_realizations"] == "per_draw":
         return int(draw)
     return 0
-
-
-def classifier_realization(wildcards):
-    """The generator realization behind a classifier's synthetic draw; -1 for the baseline."""
-    draw = classifier_draw(wildcards)
-    return -1 if draw < 0 else generator_realization(draw)
 
 
 def generator_realizations():

@@ -49,3 +49,9 @@ def get_classifier_inputs(wildcards):
         inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
         inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
     return inputs
+
+
+def classifier_realization(wildcards):
+    """The generator realization behind a classifier's synthetic draw; -1 for the baseline."""
+    draw = classifier_draw(wildcards)
+    return -1 if draw < 0 else generator_realization(draw)
