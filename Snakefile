@@ -12,8 +12,14 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"  # first: checks the config before any rule exists
 include: "rules/data.smk"
-include: "rules/dcgan.smk"
-include: "rules/diffusion.smk"
+
+
+# each generator's rules (the generator contract, rules/common.smk)
+for generator in GENERATORS:
+
+    include: f"rules/{generator}.smk"
+
+
 include: "rules/synthetic.smk"
 include: "rules/classifier.smk"
 include: "rules/evaluate.smk"

@@ -3,6 +3,9 @@
 # score those predictions (one job: scoring alone would not pay for its own Python start).
 
 
+include: "inputs/classifier.smk"  # its input functions
+
+
 rule train_classifier:
     input:
         unpack(get_classifier_inputs),

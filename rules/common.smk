@@ -1,5 +1,7 @@
-# Wiring shared by all rules: config checks, wildcard constraints, config lookups, input
-# functions, the figure families and the final targets.
+# Shared by every file in rules/: config checks and the study's preflight, wildcard constraints,
+# study constants and config lookups, generic helpers, the helpers several rule files use (the
+# generator contract, synthetic draws and realizations, the sweep's fractions) and the final
+# targets. A rule family's own input functions live beside its rules, in rules/inputs/.
 import functools
 import json
 import os
@@ -7,6 +9,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from snakemake.cli import get_profile_dir
@@ -15,6 +18,7 @@ from snakemake.utils import update_config, validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from idc_synth.arms import (
+    GENERATORS,
     SYNTHETIC_ONLY,
     Arm,
     arms_of_kind,
@@ -29,7 +33,6 @@ from idc_synth.config_checks import (
     imply_folder_source,
     schema_problems,
 )
-from idc_synth.diffusion.folder import pipeline_files
 from idc_synth.listing import refresh_listing
 from idc_synth.preflight import plan_from_walk
 from idc_synth.presets import preset_lists, read_lists, split_description
@@ -189,7 +192,7 @@ wildcard_constraints:
     arm="|".join(re.escape(arm) for arm in ARMS + TSTR_ARMS),
     seed=r"\d+",
     model="class0|class1|conditional",
-    generator="dcgan|diffusion",
+    generator="|".join(re.escape(generator) for generator in GENERATORS),
     label="0|1",
     shard=r"\d+",
     draw=r"\d+",
@@ -233,97 +236,12 @@ def retry_resources(mem_mb, runtime, gpu=False):
     }
 
 
-def get_manifest_inputs(wildcards):
-    """The demo folder (made by a rule), or a user's root with its listing of files."""
-    if config["data"]["source"] == "demo":
-        return {"root": DATA_ROOT}
-    return {"root": DATA_ROOT, "listing": DATA_LISTING}
-
-
-def get_split_inputs(wildcards):
-    """The manifest and its QC table (for the preflight), and the patient lists when given: an
-    edited list reruns the split."""
-    return {
-        "manifest": rules.manifest.output.manifest,
-        "qc": rules.manifest.output.qc,
-        **{f"list_{split}": path for split, path in SPLIT_LISTS.items()},
-    }
-
-
-def get_pretrained_inputs(wildcards):
-    """A local pretrained pipeline's files (new weights at the same path retrain the LoRA)."""
-    settings = config["diffusion"]
-    path = Path(settings["pretrained_path"]).expanduser()
-    if settings["mode"] != "pretrained" or not path.exists():
-        return {}
-    return {"pretrained": [str(file) for file in pipeline_files(path)]}
-
-
 def packed(split):
     """Both files of a packed split, named for a rule's input."""
     return {
         f"{split}_images": rules.pack.output.images.format(split=split),
         f"{split}_table": rules.pack.output.table.format(split=split),
     }
-
-
-def classifier_settings(wildcards):
-    """Training settings for one arm and seed, as TrainSettings fields."""
-    settings = {
-        key: config["classifier"][key]
-        for key in (
-            "arch",
-            "max_epochs",
-            "batch_size",
-            "learning_rate",
-            "weight_decay",
-            "patience",
-            "threshold",
-            "budget",
-        )
-    }
-    return {
-        **settings,
-        **classic_settings(Arm.parse(wildcards.arm).classic),
-        "seed": int(wildcards.seed),
-    }
-
-
-def classic_settings(classic):
-    """The TrainSettings fields of a classic augmentation (none for the others)."""
-    augmentation = config["augmentation"]
-    return {
-        "stain": {"stain_strength": augmentation["stain_strength"]},
-        "rebalance": {"balance_classes": True},
-        "mixup": {"mixup_alpha": augmentation["mixup_alpha"]},
-    }.get(classic, {})
-
-
-def primary_family_size():
-    """How many comparisons the primary family decides: idc_synth.arms.comparisons' count (which
-    classic arm is best, chosen on val later, does not change it)."""
-    return len(comparisons(ARMS, CLASSIC_ARMS[0] if CLASSIC_ARMS else None)[0])
-
-
-# Diffusion knobs that shape only sampling: the training job never receives them, so changing
-# one reruns the sampling shards, never training (its previews use the defaults).
-DIFFUSION_SAMPLING = ("sampling_steps", "guidance_scale", "sample_batch_size")
-
-
-def diffusion_training_settings():
-    """The diffusion settings that train_diffusion depends on: all but the sampling knobs."""
-    return {
-        key: value
-        for key, value in config["diffusion"].items()
-        if key not in DIFFUSION_SAMPLING
-    }
-
-
-def diffusion_sampling_settings():
-    """The diffusion settings sample_diffusion depends on: the sampling knobs, and what loading
-    the model needs (the trained model itself is its input)."""
-    keys = (*DIFFUSION_SAMPLING, "allow_download", "mixed_precision")
-    return {key: config["diffusion"][key] for key in keys}
 
 
 def synthetic_draws():
@@ -351,12 +269,6 @@ def generator_realization(draw):
     if config["synthetic"]["generator_realizations"] == "per_draw":
         return int(draw)
     return 0
-
-
-def classifier_realization(wildcards):
-    """The generator realization behind a classifier's synthetic draw; -1 for the baseline."""
-    draw = classifier_draw(wildcards)
-    return -1 if draw < 0 else generator_realization(draw)
 
 
 def generator_realizations():
@@ -411,6 +323,117 @@ def generators():
     return study_generators(ARMS)
 
 
+# The generator contract (docs/generators.md): a generator `g`, a name in
+# idc_synth.arms.GENERATORS, is its rule file rules/{g}.smk (the Snakefile includes one per
+# name), its entry scripts, its package idc_synth/{g}/, its config section `g:` and its docs.
+# Its rule file defines these rules, which the shared files look up by name in `rules`;
+#   train_{g}               the main study's generator (realization 0), outputs under
+#                           trained_files(g, ...)["main"]
+#   train_{g}_realization   a further realization (synthetic.generator_realizations per_draw)
+#   sample_{g}              one draw's shard of both classes (sampled_files(g)["main"]), from
+#                           its training jobs' outputs (generator_file, class_files)
+#   sweep_train_{g}         a sweep fraction's generator, trained on its patients alone
+#   sweep_sample_{g}        a sweep fraction's draws (sampled_files(g)["sweep"])
+# and registers GENERATOR_JOBS[g]: for each class in LABELS, the wildcards (besides
+# realization and fraction) of the training job whose generator makes it, e.g. a DCGAN's model.
+GENERATOR_JOBS = {}
+
+
+def training_jobs(generator):
+    """The wildcards of each of a generator's training jobs, once each in LABELS order: one
+    per class for a generator per class, one (maybe empty) for a class-conditional one.
+    """
+    jobs = [GENERATOR_JOBS[generator][label] for label in LABELS]
+    return [job for index, job in enumerate(jobs) if job not in jobs[:index]]
+
+
+# Where each copy of a generator's training job writes: the main study's, a further
+# realization's and a sweep fraction's (wildcards doubled: {g} is filled in first).
+TRAINED_COPIES = {
+    "main": {
+        "output": "results/models/{g}",
+        "log": "results/logs/train_{g}",
+        "benchmark": "results/benchmarks/train_{g}",
+        "state": "{g}",
+    },
+    "realization": {
+        "output": "results/models/realization{{realization}}/{g}",
+        "log": "results/logs/train_{g}/realization{{realization}}",
+        "benchmark": "results/benchmarks/train_{g}/realization{{realization}}",
+        "state": "realization{{realization}}/{g}",
+    },
+    "sweep": {
+        "output": "results/sweep/frac{{fraction}}/models/{g}",
+        "log": "results/logs/sweep/frac{{fraction}}/train_{g}",
+        "benchmark": "results/benchmarks/sweep_train_{g}/frac{{fraction}}",
+        "state": "sweep/frac{{fraction}}/{g}",
+    },
+}
+
+
+def trained_files(generator, outputs, job=""):
+    """Per copy (TRAINED_COPIES), the output, log, benchmark and resumable state of a
+    generator's training rule: `outputs` names each output under the copy's folder (a name
+    ending in / is a folder), `job` the job's own wildcards in the other paths ("{model}").
+    """
+    copies = {}
+    for copy, places in TRAINED_COPIES.items():
+        place = {key: value.format(g=generator) for key, value in places.items()}
+        copies[copy] = SimpleNamespace(
+            output={
+                key: (
+                    directory(f"{place['output']}/{name[:-1]}")
+                    if name.endswith("/")
+                    else f"{place['output']}/{name}"
+                )
+                for key, name in outputs.items()
+            },
+            log=os.path.join(place["log"], job).rstrip(os.sep) + ".log",
+            benchmark=os.path.join(place["benchmark"], job).rstrip(os.sep) + ".tsv",
+            state=state_path(
+                os.path.join(place["state"], job).rstrip(os.sep), f"train_{generator}"
+            ),
+        )
+    return copies
+
+
+def sweep_generator_train(wildcards):
+    """A sweep fraction's packed train patches, which its generators train on."""
+    return sweep_train(wildcards.fraction)
+
+
+def sampled_files(generator):
+    """Per copy (the main study's, a sweep fraction's), the outputs, log and benchmark of a
+    generator's sampling rule, the split table its counts are sized by, and the sweep's count
+    policy (every fraction samples at the largest ratio; smaller ratios use their start).
+    """
+    job = "draw{draw}/shard{shard}"
+    sweep = "results/sweep/frac{{fraction}}/synthetic"
+    return {
+        "main": SimpleNamespace(
+            output={
+                "images": shard_files(generator, "npy"),
+                "tables": shard_files(generator, "parquet"),
+            },
+            log=f"results/logs/sample_{generator}/{job}.log",
+            benchmark=f"results/benchmarks/sample_{generator}/{job}.tsv",
+            split=rules.split.output.split,
+        ),
+        "sweep": SimpleNamespace(
+            output={
+                "images": shard_files(generator, "npy", sweep),
+                "tables": shard_files(generator, "parquet", sweep),
+            },
+            log=f"results/logs/sweep/frac{{fraction}}/sample_{generator}/{job}.log",
+            benchmark=f"results/benchmarks/sweep_sample_{generator}/frac{{fraction}}/{job}.tsv",
+            split=lambda wildcards: sweep_split(wildcards.fraction),
+            params={
+                "count_policy": {"mode": "ratio", "value": SWEEP_LARGEST_RATIO},
+            },
+        ),
+    }
+
+
 # Test-time perturbations with at least one strength (rules/robustness.smk).
 PERTURBATIONS = [
     name
@@ -448,15 +471,11 @@ def final_targets():
     return targets
 
 
-def dcgan_model(label):
-    """The generator that makes patches of a class: its own, or the conditional one."""
-    return "conditional" if config["dcgan"]["conditional"] else f"class{label}"
-
-
-def generator_file(generator, key, realization=0, fraction=1, model=None):
-    """Output `key` of a trained generator, from the training job that made it: the main
-    study's for realization 0, train_*_realization for a further one, sweep_train_* for a
-    sweep fraction below 1 (fraction 1 shares the main study's); `model`: a DCGAN's."""
+def generator_file(generator, key, realization=0, fraction=1, **job):
+    """Output `key` of a trained generator, from the training job that made it (the rule-name
+    contract above): the main study's for realization 0, train_*_realization for a further one,
+    sweep_train_* for a sweep fraction below 1 (fraction 1 shares the main study's); `job`: the
+    training job's own wildcards (training_jobs), e.g. a DCGAN's model."""
     if float(fraction) != 1:
         trained = getattr(rules, f"sweep_train_{generator}")
     elif int(realization) != 0:
@@ -464,34 +483,17 @@ def generator_file(generator, key, realization=0, fraction=1, model=None):
     else:
         trained = getattr(rules, f"train_{generator}")
     return getattr(trained.output, key).format(
-        realization=realization, fraction=fraction, model=model
+        realization=realization, fraction=fraction, **job
     )
 
 
-def dcgan_files(key, realization=0, fraction=1):
-    """Output `key` of each class's DCGAN in LABELS order (the conditional one: the same file)."""
+def class_files(generator, key, realization=0, fraction=1):
+    """Output `key` of the generator of each class in LABELS order (GENERATOR_JOBS; one
+    class-conditional generator: the same file twice)."""
     return [
-        generator_file("dcgan", key, realization, fraction, dcgan_model(label))
-        for label in LABELS
+        generator_file(generator, key, realization, fraction, **job)
+        for job in (GENERATOR_JOBS[generator][label] for label in LABELS)
     ]
-
-
-def get_classifier_inputs(wildcards):
-    """Real val for every arm; real train unless the arm is synthetic-only (which still reads
-    the real train table: it sets the step budget); the shards of the arm's synthetic draw for
-    every arm but the baseline."""
-    inputs = packed("val")
-    arm = Arm.parse(wildcards.arm)
-    if arm.synthetic_only:
-        inputs["train_table"] = packed("train")["train_table"]
-    else:
-        inputs.update(packed("train"))
-    generator = arm.generator
-    if generator is not None:
-        draw = [classifier_draw(wildcards)]
-        inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
-        inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
-    return inputs
 
 
 def tstr_skip_reason():
@@ -518,70 +520,6 @@ TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason
 QUALITY_CANDIDATES = [*generators(), *REFERENCE_SETS]
 
 
-def classifier_jobs():
-    """(arm, seed) of every classifier the study trains: the arms' seeds, the train-on-synthetic
-    seeds that are not skipped, and the baseline whose embedding image quality uses."""
-    jobs = [(arm, seed) for arm in ARMS for seed in SEEDS]
-    jobs += [
-        (arm, seed)
-        for arm in TSTR_ARMS
-        if arm not in TSTR_SKIPPED
-        for seed in TSTR_SEEDS
-    ]
-    if generators():
-        jobs.append(("baseline", config["quality"]["classifier_seed"]))
-    return list(dict.fromkeys(jobs))
-
-
-def get_cost_inputs(wildcards):
-    """The benchmark file of every heavy job in the study's DAG (declared, so the cost table
-    reads no file the DAG does not make), and every classifier's info.json (its steps).
-    """
-    classifiers = classifier_jobs()
-    arms, seeds = [arm for arm, _ in classifiers], [seed for _, seed in classifiers]
-    files = [
-        rules.manifest.benchmark,
-        *expand(
-            rules.pack.benchmark,
-            split=[*SPLITS, *(["holdout"] if generators() else [])],
-        ),
-        *expand(rules.train_classifier.benchmark, zip, arm=arms, seed=seeds),
-        *expand(rules.predict.benchmark, zip, arm=arms, seed=seeds),
-        rules.compare_arms.benchmark,
-        rules.calibration_simulation.benchmark,
-    ]
-    if config["data"]["source"] == "demo":
-        files.append(rules.make_demo_data.benchmark)
-    further = generator_realizations()[1:]
-    if "dcgan" in generators():
-        models = sorted({dcgan_model(label) for label in (0, 1)})
-        files += expand(rules.train_dcgan.benchmark, model=models)
-        files += expand(
-            rules.train_dcgan_realization.benchmark, model=models, realization=further
-        )
-    if "diffusion" in generators():
-        files.append(rules.train_diffusion.benchmark)
-        files += expand(
-            rules.train_diffusion_realization.benchmark, realization=further
-        )
-    for generator in generators():
-        files += expand(
-            getattr(rules, f"sample_{generator}").benchmark,
-            draw=synthetic_draws(),
-            shard=range(config["synthetic"]["shards_per_class"]),
-        )
-    if generators():
-        files.append(rules.quality_reference.benchmark)
-        files += expand(rules.image_quality.benchmark, candidate=QUALITY_CANDIDATES)
-    files += expand(rules.predict_perturbed.benchmark, perturbation=PERTURBATIONS)
-    if config["sweep"]["enabled"]:
-        files += sweep_benchmarks()
-    return {
-        "benchmarks": files,
-        "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
-    }
-
-
 # The data-efficiency sweep (rules/sweep.smk, config `sweep:`).
 SWEEP = config["sweep"]
 
@@ -603,10 +541,6 @@ wildcard_constraints:
     ratio=r"[0-9.]+",
 
 
-def sweep_folder(fraction):
-    return f"results/sweep/frac{fraction}"
-
-
 def sweep_train(fraction):
     """The packed train patches a fraction trains on: the main ones for fraction 1."""
     if float(fraction) == 1:
@@ -623,114 +557,3 @@ def sweep_split(fraction):
     if float(fraction) == 1:
         return rules.split.output.split
     return rules.sweep_subset.output.split.format(fraction=fraction)
-
-
-def get_sweep_classifier_inputs(wildcards):
-    """Real val, the fraction's real train, and for a generator cell the shards of the seed's
-    draw sampled for this fraction."""
-    inputs = {**packed("val"), **sweep_train(wildcards.fraction)}
-    if wildcards.arm != "baseline":
-        draw = [classifier_draw(wildcards)]
-        folder = f"{sweep_folder(wildcards.fraction)}/synthetic"
-        inputs["synthetic"] = synthetic_shards(wildcards.arm, "parquet", draw, folder)
-        inputs["synthetic_images"] = synthetic_shards(
-            wildcards.arm, "npy", draw, folder
-        )
-    return inputs
-
-
-def sweep_cells():
-    """(arm, fraction, ratio, seed) of every classifier in the map: each fraction's real-only
-    classifiers and each generator at each synthetic ratio."""
-    cells = [("baseline", fraction, "0") for fraction in SWEEP_FRACTIONS]
-    cells += [
-        (generator, fraction, ratio)
-        for generator in generators()
-        for fraction in SWEEP_FRACTIONS
-        for ratio in SWEEP_SYNTHETIC_RATIOS
-    ]
-    return [(*cell, seed) for cell in cells for seed in SEEDS]
-
-
-def sweep_trained_cells():
-    """The cells the sweep trains itself: all but fraction 1's real-only classifiers."""
-    return [
-        (arm, fraction, ratio, seed)
-        for arm, fraction, ratio, seed in sweep_cells()
-        if arm != "baseline" or float(fraction) != 1
-    ]
-
-
-def sweep_benchmarks():
-    """The benchmark file of every job the sweep adds (the cost table's sweep rows)."""
-    subsets = [fraction for fraction in SWEEP_FRACTIONS if float(fraction) != 1]
-    files = []
-    if "dcgan" in generators():
-        models = sorted({dcgan_model(label) for label in (0, 1)})
-        files += expand(
-            rules.sweep_train_dcgan.benchmark, fraction=subsets, model=models
-        )
-    if "diffusion" in generators():
-        files += expand(rules.sweep_train_diffusion.benchmark, fraction=subsets)
-    if SWEEP_SYNTHETIC_RATIOS:
-        for generator in generators():
-            files += expand(
-                getattr(rules, f"sweep_sample_{generator}").benchmark,
-                fraction=SWEEP_FRACTIONS,
-                draw=synthetic_draws(),
-                shard=range(config["synthetic"]["shards_per_class"]),
-            )
-    for trained in (rules.sweep_train_classifier, rules.sweep_predict):
-        files += [
-            trained.benchmark.format(arm=arm, fraction=fraction, ratio=ratio, seed=seed)
-            for arm, fraction, ratio, seed in sweep_trained_cells()
-        ]
-    return [*files, rules.sweep_efficiency.benchmark]
-
-
-def sweep_predictions(arm, fraction, ratio, seed):
-    """A cell's test predictions: the main study's for the real-only classifier of fraction 1."""
-    if arm == "baseline" and float(fraction) == 1:
-        return rules.predict.output.predictions.format(arm=arm, seed=seed)
-    return rules.sweep_predict.output.predictions.format(
-        arm=arm, fraction=fraction, ratio=ratio, seed=seed
-    )
-
-
-def inception_weights():
-    """The Inception file quality.inception_weights names (a folder holding it, the file, or
-    null: clean-fid's cache path); as idc_synth.quality.features.inception_weights_file resolves it.
-    """
-    # clean-fid 0.1.35 only ever looks in /tmp (spelt out here to keep the lint quiet).
-    path = config["quality"]["inception_weights"] or os.path.join(
-        os.sep, "tmp", "inception-2015-12-05.pt"
-    )
-    return (
-        path if path.endswith(".pt") else os.path.join(path, "inception-2015-12-05.pt")
-    )
-
-
-def quality_model_inputs():
-    """The baseline classifier whose embedding is the domain feature space, and Inception's
-    weights when they are on disk (weights that appear later change the input set, which reruns
-    the rules)."""
-    classifier = {"arm": "baseline", "seed": config["quality"]["classifier_seed"]}
-    inputs = {
-        "weights": rules.train_classifier.output.weights.format(**classifier),
-        "info": rules.train_classifier.output.info.format(**classifier),
-    }
-    if os.path.isfile(inception_weights()):
-        inputs["inception"] = inception_weights()
-    return inputs
-
-
-def get_quality_candidate(wildcards):
-    """What one image_quality job measures: a packed real set or a synthetic manifest."""
-    packed_name = PACKED_SET.get(wildcards.candidate)
-    if packed_name:
-        return packed(packed_name)
-    return {
-        "synthetic": rules.gather_synthetic.output.manifest.format(
-            generator=wildcards.candidate
-        )
-    }

@@ -4,6 +4,9 @@
 # and `holdout` (a seeded share no model sees: the image-quality floor and near-copy calibration).
 
 
+include: "inputs/data.smk"  # its input functions
+
+
 localrules:
     split,
 

@@ -1,6 +1,28 @@
 # DCGAN arm: one generator per class (or one class-conditional generator), trained on the
 # train split only (the held-out train patches only score its snapshots), then sampled into
-# synthetic shards.
+# synthetic shards. The rules the generator contract names (rules/common.smk): train_dcgan,
+# train_dcgan_realization, sample_dcgan, sweep_train_dcgan, sweep_sample_dcgan.
+
+
+# One generator per class, or one class-conditional generator for both.
+GENERATOR_JOBS["dcgan"] = {
+    label: {
+        "model": "conditional" if config["dcgan"]["conditional"] else f"class{label}"
+    }
+    for label in LABELS
+}
+DCGAN_TRAINED = trained_files(
+    "dcgan",
+    {
+        "weights": "{model}/generator.safetensors",
+        "config": "{model}/generator.json",
+        "losses": "{model}/losses.tsv",
+        "quality": "{model}/quality.tsv",
+        "previews": "{model}/previews.png",
+    },
+    job="{model}",
+)
+DCGAN_SAMPLED = sampled_files("dcgan")
 
 
 rule train_dcgan:
@@ -8,15 +30,11 @@ rule train_dcgan:
         **packed("train"),
         **packed("holdout"),
     output:
-        weights="results/models/dcgan/{model}/generator.safetensors",
-        config="results/models/dcgan/{model}/generator.json",
-        losses="results/models/dcgan/{model}/losses.tsv",
-        quality="results/models/dcgan/{model}/quality.tsv",
-        previews="results/models/dcgan/{model}/previews.png",
+        **DCGAN_TRAINED["main"].output,
     log:
-        "results/logs/train_dcgan/{model}.log",
+        DCGAN_TRAINED["main"].log,
     benchmark:
-        "results/benchmarks/train_dcgan/{model}.tsv"
+        DCGAN_TRAINED["main"].benchmark
     retries: 2
     conda:
         "../envs/torch.yaml"
@@ -30,7 +48,7 @@ rule train_dcgan:
         ),
         # snapshots scored against held-out train; a change retrains (they are gone after)
         progress_patches=config["quality"]["progress_patches"],
-        state=state_path("dcgan/{model}", "train_dcgan"),
+        state=DCGAN_TRAINED["main"].state,
         device=config["device"],
     script:
         "../workflow_scripts/train_dcgan.py"
@@ -40,37 +58,48 @@ rule train_dcgan:
 # with the seed + r, in a folder of their own.
 use rule train_dcgan as train_dcgan_realization with:
     output:
-        weights="results/models/realization{realization}/dcgan/{model}/generator.safetensors",
-        config="results/models/realization{realization}/dcgan/{model}/generator.json",
-        losses="results/models/realization{realization}/dcgan/{model}/losses.tsv",
-        quality="results/models/realization{realization}/dcgan/{model}/quality.tsv",
-        previews="results/models/realization{realization}/dcgan/{model}/previews.png",
+        **DCGAN_TRAINED["realization"].output,
     log:
-        "results/logs/train_dcgan/realization{realization}/{model}.log",
+        DCGAN_TRAINED["realization"].log,
     benchmark:
-        "results/benchmarks/train_dcgan/realization{realization}/{model}.tsv"
+        DCGAN_TRAINED["realization"].benchmark
     params:
         settings=realization_settings("dcgan", config["dcgan"]),
-        state=state_path("realization{realization}/dcgan/{model}", "train_dcgan"),
+        state=DCGAN_TRAINED["realization"].state,
+
+
+# A sweep fraction's generators train on its patients alone and score their snapshots against
+# the main study's held-out train patches (never trained on by any generator).
+use rule train_dcgan as sweep_train_dcgan with:
+    input:
+        unpack(sweep_generator_train),
+        **packed("holdout"),
+    output:
+        **DCGAN_TRAINED["sweep"].output,
+    log:
+        DCGAN_TRAINED["sweep"].log,
+    benchmark:
+        DCGAN_TRAINED["sweep"].benchmark
+    params:
+        state=DCGAN_TRAINED["sweep"].state,
 
 
 rule sample_dcgan:
     input:
         # the generator of each class in LABELS order (the conditional one: the same file)
-        weights=lambda wildcards: dcgan_files(
-            "weights", generator_realization(wildcards.draw)
+        weights=lambda wildcards: class_files(
+            "dcgan", "weights", generator_realization(wildcards.draw)
         ),
-        configs=lambda wildcards: dcgan_files(
-            "config", generator_realization(wildcards.draw)
+        configs=lambda wildcards: class_files(
+            "dcgan", "config", generator_realization(wildcards.draw)
         ),
-        split=rules.split.output.split,
+        split=DCGAN_SAMPLED["main"].split,
     output:
-        images=shard_files("dcgan", "npy"),
-        tables=shard_files("dcgan", "parquet"),
+        **DCGAN_SAMPLED["main"].output,
     log:
-        "results/logs/sample_dcgan/draw{draw}/shard{shard}.log",
+        DCGAN_SAMPLED["main"].log,
     benchmark:
-        "results/benchmarks/sample_dcgan/draw{draw}/shard{shard}.tsv"
+        DCGAN_SAMPLED["main"].benchmark
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -84,3 +113,22 @@ rule sample_dcgan:
         code=code_version("sample_dcgan"),
     script:
         "../workflow_scripts/sample_dcgan.py"
+
+
+use rule sample_dcgan as sweep_sample_dcgan with:
+    input:
+        weights=lambda wildcards: class_files(
+            "dcgan", "weights", fraction=wildcards.fraction
+        ),
+        configs=lambda wildcards: class_files(
+            "dcgan", "config", fraction=wildcards.fraction
+        ),
+        split=DCGAN_SAMPLED["sweep"].split,
+    output:
+        **DCGAN_SAMPLED["sweep"].output,
+    log:
+        DCGAN_SAMPLED["sweep"].log,
+    benchmark:
+        DCGAN_SAMPLED["sweep"].benchmark
+    params:
+        **DCGAN_SAMPLED["sweep"].params,

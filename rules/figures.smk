@@ -57,20 +57,15 @@ FIGURE_TABLE = {
                 expand(rules.train_classifier.output.history, arm=arm, seed=seed)[0]
                 for arm, seed in CLASSIFIER_RUNS
             ],
+            # keyed "<kind>_<generator>[_<job wildcards>]", e.g. losses_dcgan_class0
             **{
-                f"{kind}_dcgan_{model}": generator_file("dcgan", kind, model=model)
-                for model in sorted({dcgan_model(label) for label in (0, 1)})
+                "_".join([kind, generator, *job.values()]): generator_file(
+                    generator, kind, **job
+                )
+                for generator in generators()
+                for job in training_jobs(generator)
                 for kind in ("losses", "quality")
-                if "dcgan" in generators()
             },
-            **(
-                {
-                    "losses_diffusion": rules.train_diffusion.output.losses,
-                    "quality_diffusion": rules.train_diffusion.output.quality,
-                }
-                if "diffusion" in generators()
-                else {}
-            ),
         },
         "category": ("Training", None),
         "settings": {"runs": CLASSIFIER_RUNS},

@@ -6,6 +6,10 @@
 # job adds the patient-level bootstrap intervals, which need every set at once, and writes
 # memorization per train patient (results/metrics/memorization.tsv) from the same arrays.
 
+
+include: "inputs/quality.smk"  # its input functions
+
+
 if generators() and "baseline" not in ARMS:
     raise ValueError(
         "image quality is measured in the baseline classifier's feature space: "

@@ -4,6 +4,9 @@
 # its front page (report/workflow.rst) includes results/summary.html.
 
 
+include: "inputs/report.smk"  # its input functions
+
+
 localrules:
     cost_table,
     write_summary,

@@ -7,6 +7,9 @@
 # simulation of the decisions' false-positive rate and power at this run's design.
 
 
+include: "inputs/statistics.smk"  # its input functions
+
+
 localrules:
     calibration_simulation,
 

@@ -2,7 +2,11 @@
 # patients x synthetic ratios. A fraction below 1 gets its own packed train patches, generators
 # trained on those alone, and draws sampled at the largest ratio; its classifiers take the first
 # ratio x real count synthetic patches of each class. Fraction 1 shares the main study's
-# generators and real-only classifiers. The jobs reuse the main rules with other paths.
+# generators and real-only classifiers. The jobs reuse the main rules with other paths (each
+# generator's sweep_train_* and sweep_sample_* copies live in its rule file).
+
+
+include: "inputs/sweep.smk"  # its input functions
 
 
 rule sweep_subset:
@@ -26,87 +30,6 @@ rule sweep_subset:
         seed=SWEEP["seed"],
     script:
         "../workflow_scripts/sweep_subset.py"
-
-
-# A fraction's generators score their snapshots against the main study's held-out train
-# patches (never trained on by any generator).
-use rule train_dcgan as sweep_train_dcgan with:
-    input:
-        **packed("holdout"),
-        train_images=rules.sweep_subset.output.train_images,
-        train_table=rules.sweep_subset.output.train_table,
-    output:
-        weights="results/sweep/frac{fraction}/models/dcgan/{model}/generator.safetensors",
-        config="results/sweep/frac{fraction}/models/dcgan/{model}/generator.json",
-        losses="results/sweep/frac{fraction}/models/dcgan/{model}/losses.tsv",
-        quality="results/sweep/frac{fraction}/models/dcgan/{model}/quality.tsv",
-        previews="results/sweep/frac{fraction}/models/dcgan/{model}/previews.png",
-    log:
-        "results/logs/sweep/frac{fraction}/train_dcgan/{model}.log",
-    benchmark:
-        "results/benchmarks/sweep_train_dcgan/frac{fraction}/{model}.tsv"
-    params:
-        state=state_path("sweep/frac{fraction}/dcgan/{model}", "train_dcgan"),
-
-
-use rule train_diffusion as sweep_train_diffusion with:
-    input:
-        **get_pretrained_inputs(None),
-        **packed("holdout"),
-        train_images=rules.sweep_subset.output.train_images,
-        train_table=rules.sweep_subset.output.train_table,
-    output:
-        model=directory("results/sweep/frac{fraction}/models/diffusion/model"),
-        losses="results/sweep/frac{fraction}/models/diffusion/losses.tsv",
-        quality="results/sweep/frac{fraction}/models/diffusion/quality.tsv",
-        previews="results/sweep/frac{fraction}/models/diffusion/previews.png",
-    log:
-        "results/logs/sweep/frac{fraction}/train_diffusion.log",
-    benchmark:
-        "results/benchmarks/sweep_train_diffusion/frac{fraction}.tsv"
-    params:
-        state=state_path("sweep/frac{fraction}/diffusion", "train_diffusion"),
-
-
-# Draws at the largest ratio from the fraction's generators; smaller ratios use their start.
-SWEEP_COUNT = {"count_policy": {"mode": "ratio", "value": SWEEP_LARGEST_RATIO}}
-
-
-# A fraction's draws, one job per draw and shard making both classes (as the main study's).
-SWEEP_SYNTHETIC = "results/sweep/frac{{fraction}}/synthetic"
-
-
-use rule sample_dcgan as sweep_sample_dcgan with:
-    input:
-        weights=lambda wildcards: dcgan_files("weights", fraction=wildcards.fraction),
-        configs=lambda wildcards: dcgan_files("config", fraction=wildcards.fraction),
-        split=lambda wildcards: sweep_split(wildcards.fraction),
-    output:
-        images=shard_files("dcgan", "npy", SWEEP_SYNTHETIC),
-        tables=shard_files("dcgan", "parquet", SWEEP_SYNTHETIC),
-    log:
-        "results/logs/sweep/frac{fraction}/sample_dcgan/draw{draw}/shard{shard}.log",
-    benchmark:
-        "results/benchmarks/sweep_sample_dcgan/frac{fraction}/draw{draw}/shard{shard}.tsv"
-    params:
-        **SWEEP_COUNT,
-
-
-use rule sample_diffusion as sweep_sample_diffusion with:
-    input:
-        model=lambda wildcards: generator_file(
-            "diffusion", "model", fraction=wildcards.fraction
-        ),
-        split=lambda wildcards: sweep_split(wildcards.fraction),
-    output:
-        images=shard_files("diffusion", "npy", SWEEP_SYNTHETIC),
-        tables=shard_files("diffusion", "parquet", SWEEP_SYNTHETIC),
-    log:
-        "results/logs/sweep/frac{fraction}/sample_diffusion/draw{draw}/shard{shard}.log",
-    benchmark:
-        "results/benchmarks/sweep_sample_diffusion/frac{fraction}/draw{draw}/shard{shard}.tsv"
-    params:
-        **SWEEP_COUNT,
 
 
 SWEEP_CLASSIFIER = (

@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from idc_synth.defaults import schema_generators
+
 BASELINE = "baseline"
-GENERATORS = ("dcgan", "diffusion")
+# The generators: the config sections the schema marks x-generator (docs/generators.md).
+GENERATORS = schema_generators()
 CLASSIC = ("stain", "rebalance", "mixup")
 COMBINE = "+"
 SYNTHETIC_ONLY = "_only"

@@ -10,6 +10,8 @@ rather than after hours of upstream jobs and retries. Path settings get `~` expa
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import math
 import reprlib
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from idc_synth.diffusion.folder import PretrainedModelError, check_pipeline_folder
+from idc_synth.arms import study_generators
 from idc_synth.presets import PRESET_FOLDER, SplitError, preset_lists, read_lists
 
 SHORT = reprlib.Repr()  # values shortened: a whole config section is never printed
@@ -119,21 +121,6 @@ def check_patient_lists(lists: Mapping[str, str] | None, workdir: Path) -> None:
             raise ConfigError(f"split.patient_lists: {error}") from None
 
 
-def check_pretrained(diffusion: Mapping[str, Any]) -> None:
-    """A pretrained LoRA base must be a usable local folder, or a hub id with downloads on."""
-    path = Path(diffusion["pretrained_path"]).expanduser()
-    if diffusion.get("allow_download") and not path.exists():
-        return  # a Hugging Face hub id, fetched by the training job
-    if not diffusion["pretrained_path"]:
-        raise ConfigError(
-            "diffusion.pretrained_path: empty; mode 'pretrained' needs a local diffusers folder"
-        )
-    try:
-        check_pipeline_folder(path)
-    except PretrainedModelError as error:
-        raise ConfigError(f"diffusion.pretrained_path: {error}") from None
-
-
 def expand_user_paths(config: dict[str, Any]) -> None:
     """`~` and `~user` expanded, in place, in every path setting (as a shell would)."""
     data, split, quality = config["data"], config["split"], config["quality"]
@@ -209,15 +196,13 @@ def check_colors(colors: Mapping[str, str]) -> None:
         )
 
 
-def check_diffusion(diffusion: Mapping[str, Any]) -> None:
-    levels, channels = diffusion["unet_attention_levels"], diffusion["unet_channels"]
-    if levels > len(channels):
-        raise ConfigError(
-            f"diffusion.unet_attention_levels: {levels} exceeds the {len(channels)} levels of "
-            f"diffusion.unet_channels {channels}; lower it or add levels"
-        )
-    if diffusion["mode"] == "pretrained":
-        check_pretrained(diffusion)
+def check_generators(config: Mapping[str, Any]) -> None:
+    """Each generator any arm trains (a combined arm such as diffusion+stain too): its package's
+    ``checks.check(section)``, where it has one (the generator contract, docs/generators.md)."""
+    for generator in study_generators(config["arms"]):
+        module = f"idc_synth.{generator}.checks"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).check(config[generator])
 
 
 def check_realizations(synthetic: Mapping[str, Any], seeds: list[int]) -> None:
@@ -239,5 +224,4 @@ def check_config(config: Mapping[str, Any], workdir: Path) -> None:
     check_split(config["split"], workdir)
     check_colors(config["figures"]["colors"])
     check_realizations(config["synthetic"], config["classifier"]["seeds"])
-    if "diffusion" in config["arms"]:
-        check_diffusion(config["diffusion"])
+    check_generators(config)

@@ -24,3 +24,9 @@ def schema_defaults(section: str) -> dict[str, Any]:
     """key -> default of a top-level config section's keys."""
     properties = _schema()["properties"][section]["properties"]
     return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
+def schema_generators() -> tuple[str, ...]:
+    """The config sections the schema marks ``x-generator: true``, in schema order: a generator
+    declares itself by its config section (docs/generators.md)."""
+    return tuple(name for name, spec in _schema()["properties"].items() if spec.get("x-generator"))
