@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-from benchlib import REPO  # noqa: F401  (puts workflow_scripts on the path)
+from benchlib import REPO  # noqa: F401  (says how to install idc_synth where it is missing)
 
 from idc_synth.simulation import design_grid, null_tolerance, simulated_mdd
 
