@@ -30,7 +30,7 @@ def finished_run(tmp_path_factory) -> Path:
     from workflow_helpers import copy_workflow, snakemake, tiny_config
 
     workdir = copy_workflow(tmp_path_factory.mktemp("tiny-study"), tiny_config())
-    run = snakemake(workdir)
+    run = snakemake(workdir, timeout=3600)  # ~4 min on an idle 2-core machine, 16 under load
     assert run.returncode == 0, run.stderr[-4000:]
     (workdir / "console.txt").write_text(run.stdout + run.stderr)
     return workdir

@@ -37,14 +37,16 @@ def copy_study(study: Path, destination: Path) -> Path:
     return Path(shutil.copytree(study, destination, symlinks=True))
 
 
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, env: dict | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
     return subprocess.run(
         command,
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
         env={**checkout_env(workdir), **(env or {})},
     )
 
