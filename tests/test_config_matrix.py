@@ -26,6 +26,8 @@ from workflow_helpers import (
     write_config,
 )
 
+from idc_synth.arms import arms_of_kind, study_generators
+
 pytestmark = pytest.mark.workflow
 
 
@@ -75,11 +77,12 @@ def test_config_builds_its_dag(plan_copy, tmp_path, name):
     config = tiny_config()
     MATRIX[name](config)
     rules = dry_run_rules(plan_copy, *overlay(tmp_path, config))
-    generators = [arm for arm in config["arms"] if arm != "baseline"]
-    # balance gives the majority class no synthetic patches: no synthetic-only classifier
-    tstr = 0 if config["synthetic"]["count"]["mode"] == "balance" else len(generators)
+    # a synthetic-only classifier per generator arm; balance gives the majority class no
+    # synthetic patches: none then
+    tstr = len(arms_of_kind(config["arms"], "generator"))
+    tstr = 0 if config["synthetic"]["count"]["mode"] == "balance" else tstr
     assert rules["train_classifier"] == len(config["arms"]) * 2 + tstr
-    assert ("plot_quality" in rules) == bool(generators)
+    assert ("plot_quality" in rules) == bool(study_generators(config["arms"]))
     assert "collect_metrics" in rules  # tstr.tsv comes even where no tstr classifier trains
     if name == "conditional_dcgan":
         assert rules["train_dcgan"] == 1
