@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
+from benchlib import REPO  # noqa: F401  (says how to install idc_synth where it is missing)
 from PIL import Image
 from scipy import ndimage
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
-
-from idc_synth.layout import PATCH_SIZE, PatchName  # noqa: E402
-from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
+from idc_synth.layout import PATCH_SIZE, PatchName
+from idc_synth.presets import preset_lists, read_patient_list
 
 FULL_SCALE = {"patches": 277_524, "patients": 279, "idc": 78_786}
 PUBLISHED = "janowczyk2016"  # the split whose patient ids the tree uses

@@ -56,6 +56,7 @@ from benchlib import (
 )
 from make_full_scale_tree import write_tree
 from PIL import Image
+from workflow_copy import copy_workflow, default_config, tiny_config
 
 SECTIONS = (
     "ingest",
@@ -517,13 +518,6 @@ def bench_startup(args) -> list[Row]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _workflow_helpers():
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_workflow import copy_workflow, tiny_config
-
-    return copy_workflow, tiny_config
-
-
 def snakemake(workdir: Path, *extra: str, cores: int) -> float:
     command = [sys.executable, "-m", "snakemake", "--cores", str(cores), *extra]
     started = time.perf_counter()
@@ -536,10 +530,9 @@ def snakemake(workdir: Path, *extra: str, cores: int) -> float:
 def bench_workflow(args, scratch: Path, timings: dict) -> list[Row]:
     import yaml
 
-    copy_workflow, tiny_config = _workflow_helpers()
     workdir = copy_workflow(scratch / "tiny-study", tiny_config())
     timings["tiny"] = snakemake(workdir, cores=args.workers)
-    rows = [Row("workflow", "tiny study end to end (tests' tiny_config)", timings["tiny"], "s",
+    rows = [Row("workflow", "tiny study end to end (tests/config/tiny.yaml)", timings["tiny"], "s",
                 note="one run")]  # fmt: skip
     config_path = workdir / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
@@ -567,11 +560,7 @@ def bench_workflow(args, scratch: Path, timings: dict) -> list[Row]:
 
 
 def bench_demo(args, scratch: Path, timings: dict) -> list[Row]:
-    import yaml
-
-    copy_workflow, _ = _workflow_helpers()
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    workdir = copy_workflow(scratch / "demo", config)
+    workdir = copy_workflow(scratch / "demo", default_config())
     demo = snakemake(workdir, cores=args.workers)
     note = f"snakemake --cores {args.workers}, one run"
     tiny = timings.get("tiny", math.nan)

@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-from benchlib import REPO  # noqa: F401  (puts workflow_scripts on the path)
+from benchlib import REPO  # noqa: F401  (says how to install idc_synth where it is missing)
 
 from idc_synth.simulation import PAIR_READS, design_grid, null_tolerance, simulated_mdd
 

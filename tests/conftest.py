@@ -20,3 +20,17 @@ def patch_tree(tmp_path: Path) -> Path:
         "1006": (11, 1),
     }
     return make_tree(tmp_path / "idc", counts)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """The tiny study (tests/config/tiny.yaml) run to the end, once per session, with what the
+    user saw in console.txt. Tests read it; a test that changes or reruns it works on a copy
+    (workflow_helpers.copy_study)."""
+    from workflow_helpers import copy_workflow, snakemake, tiny_config
+
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny-study"), tiny_config())
+    run = snakemake(workdir, timeout=3600)  # ~4 min on an idle 2-core machine, 16 under load
+    assert run.returncode == 0, run.stderr[-4000:]
+    (workdir / "console.txt").write_text(run.stdout + run.stderr)
+    return workdir

@@ -11,15 +11,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from benchlib import COLUMNS, Row, interleaved
+from make_full_scale_tree import FULL_SCALE, add_nested_copy, plan, write_tree
+from workflow_helpers import checkout_env
+
+from idc_synth.layout import parse_patch_path
+from idc_synth.presets import preset_lists, read_patient_list
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from benchlib import COLUMNS, Row, interleaved  # noqa: E402
-from make_full_scale_tree import FULL_SCALE, add_nested_copy, plan, write_tree  # noqa: E402
-
-from idc_synth.layout import parse_patch_path  # noqa: E402
-from idc_synth.presets import preset_lists, read_patient_list  # noqa: E402
 
 
 def _table(path: Path) -> list[dict]:
@@ -89,7 +88,7 @@ def test_a_failing_section_becomes_a_row_and_the_table_still_prints(tmp_path):
     run = subprocess.run(
         [sys.executable, str(REPO / "benchmarks/run_benchmarks.py"), "--only", "ingest",
          "--root", str(empty), "--repeats", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, env=checkout_env(), text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     rows = _table(out)
@@ -103,6 +102,7 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path):
     run = subprocess.run(
         [sys.executable, str(REPO / "benchmarks/gpu_benchmark.py"), "--smoke", "--out", str(out)],
         capture_output=True,
+        env=checkout_env(),
         text=True,
         timeout=600,
     )
@@ -130,6 +130,7 @@ def test_statistics_design_prints_false_positives_and_power():
             "3",
         ],
         capture_output=True,
+        env=checkout_env(),
         text=True,
         timeout=600,
     )
@@ -151,7 +152,7 @@ def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(
          "--data", str(root), "--budget-s", "1", "--holdout-fraction", "0.25",
          "--patches", "10", "--snapshots", "2", "--sampling-steps", "2", "--dcgan-batch", "8",
          "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, env=checkout_env(), text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert "128 patches of 4 patients" in run.stdout and "32 held out" in run.stdout
@@ -171,6 +172,6 @@ def test_generator_quality_benchmark_skips_without_real_patches(tmp_path):
     script = REPO / "benchmarks/generator_quality.py"
     run = subprocess.run(
         [sys.executable, str(script), "--data", str(tmp_path / "absent")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, env=checkout_env(), text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0 and "skipped: no real patches at" in run.stdout

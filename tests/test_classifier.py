@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ import pytest
 import torch
 import train_classifier as train_script
 from safetensors.torch import load_file
+from workflow_helpers import checkout_env
 
 import idc_synth.classifier as classifier_module
 from idc_synth.augment import augment_batch, mixup, stain_jitter
@@ -546,7 +546,6 @@ def test_a_checkpoint_from_other_data_or_budget_is_not_resumed(task, tmp_path, c
 KILLABLE_CHILD = """
 import json, sys, time
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
 import idc_synth.classifier as classifier
 import train_classifier
 
@@ -555,7 +554,7 @@ def save_then_pause(path, state):
     save(path, state)
     time.sleep(2)
 classifier.save_checkpoint = save_then_pause
-arguments = json.loads(sys.argv[2])
+arguments = json.loads(sys.argv[1])
 settings = classifier.TrainSettings(**arguments.pop("settings"))
 paths = {key: Path(value) for key, value in arguments.pop("paths").items()}
 train_classifier.main(settings=settings, synthetic=[], **paths, **arguments)
@@ -588,9 +587,8 @@ def test_a_killed_training_job_resumes_to_the_same_model(task, tmp_path):
         "threads": 1,
         "paths": {key: str(value) for key, value in paths.items()},
     }
-    scripts = Path(train_script.__file__).parent
     child = subprocess.Popen(
-        [sys.executable, "-c", KILLABLE_CHILD, str(scripts), json.dumps(payload)]
+        [sys.executable, "-c", KILLABLE_CHILD, json.dumps(payload)], env=checkout_env()
     )
     deadline = time.monotonic() + 120
     while not paths["state"].exists() and child.poll() is None:

@@ -1,20 +1,32 @@
 """Every supported kind of config builds its DAG; the cheap ones run; bad ones stop at load time.
 
 In the spirit of the model workflows' `.test/config_*`: each entry is the tiny config with one
-change a user makes. Dry runs take seconds; only the baseline-only study runs to the end.
+change a user makes. Dry runs take seconds and share one copy of the workflow (each passes its
+config with --configfile); the baseline-only study reruns what it changes in a copy of the
+finished tiny study.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from patchdata import REAL_SAMPLE, make_tree
-from test_workflow import REPO, copy_workflow, snakemake, tiny_config
+from workflow_helpers import (
+    REPO,
+    copy_study,
+    copy_workflow,
+    dry_run_rules,
+    job_rules,
+    snakemake,
+    summary_values,
+    tiny_config,
+    write_config,
+)
+
+from idc_synth.arms import arms_of_kind, study_generators
 
 pytestmark = pytest.mark.workflow
 
@@ -49,28 +61,29 @@ MATRIX = {
 }
 
 
-def dry_run_rules(workdir: Path, *args: str) -> dict[str, int]:
-    """rule -> job count of a dry run (it must succeed)."""
-    dry = snakemake(workdir, "-n", *args)
-    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
-    counts: dict[str, int] = {}
-    for line in (dry.stdout + dry.stderr).splitlines():
-        if line.startswith(("rule ", "localrule ")):
-            rule = line.split()[1].rstrip(":")
-            counts[rule] = counts.get(rule, 0) + 1
-    return counts
+@pytest.fixture(scope="module")
+def plan_copy(tmp_path_factory) -> Path:
+    """One copy of the workflow (no results: every job is planned) for the dry runs here; each
+    passes its own config with --configfile (a target must come before it)."""
+    return copy_workflow(tmp_path_factory.mktemp("plans"), tiny_config())
+
+
+def overlay(tmp_path: Path, config: dict) -> list[str]:
+    return ["--configfile", str(write_config(tmp_path / "config.yaml", config))]
 
 
 @pytest.mark.parametrize("name", MATRIX)
-def test_config_builds_its_dag(tmp_path, name):
+def test_config_builds_its_dag(plan_copy, tmp_path, name):
     config = tiny_config()
     MATRIX[name](config)
-    rules = dry_run_rules(copy_workflow(tmp_path, config))
-    generators = [arm for arm in config["arms"] if arm != "baseline"]
-    # balance gives the majority class no synthetic patches: no synthetic-only classifier
-    tstr = 0 if config["synthetic"]["count"]["mode"] == "balance" else len(generators)
+    rules = dry_run_rules(plan_copy, *overlay(tmp_path, config))
+    # a synthetic-only classifier per generator arm; balance gives the majority class no
+    # synthetic patches: none then
+    tstr = len(arms_of_kind(config["arms"], "generator"))
+    tstr = 0 if config["synthetic"]["count"]["mode"] == "balance" else tstr
     assert rules["train_classifier"] == len(config["arms"]) * 2 + tstr
-    assert ("plot_quality" in rules) == bool(generators)
+    assert ("plot_quality" in rules) == bool(study_generators(config["arms"]))
+    assert "collect_metrics" in rules  # tstr.tsv comes even where no tstr classifier trains
     if name == "conditional_dcgan":
         assert rules["train_dcgan"] == 1
     if name.startswith("count_"):
@@ -81,11 +94,11 @@ def test_config_builds_its_dag(tmp_path, name):
         assert rules["sample_dcgan"] == rules["sample_diffusion"] == shards * draws
 
 
-def test_one_generator_per_draw_trains_each_with_its_own_seed(tmp_path):
+def test_one_generator_per_draw_trains_each_with_its_own_seed(plan_copy, tmp_path):
     config = tiny_config()
     config["synthetic"]["generator_realizations"] = "per_draw"
-    workdir = copy_workflow(tmp_path, config)
-    rules = dry_run_rules(workdir)
+    per_draw = overlay(tmp_path, config)
+    rules = dry_run_rules(plan_copy, *per_draw)
     draws = max(len(config["classifier"]["seeds"]), len(config["classifier"]["tstr_seeds"]))
     assert draws > 1
     assert rules["train_dcgan"] == 2 and rules["train_diffusion"] == 1
@@ -93,80 +106,33 @@ def test_one_generator_per_draw_trains_each_with_its_own_seed(tmp_path):
     assert rules["train_diffusion_realization"] == draws - 1
     # draw 1 samples realization 1, trained with the generator's seed + 1
     shard = "results/synthetic/dcgan/draw1/class0/shard0.npy"
-    dry = snakemake(workdir, "-n", "-p", "--forceall", shard)
+    dry = snakemake(plan_copy, "-n", "-p", "--forceall", shard, *per_draw)
     assert "results/models/realization1/dcgan/class0/generator.safetensors" in dry.stdout
     assert "results/models/dcgan/class0/generator.safetensors" not in dry.stdout
     seed = config["diffusion"].get("seed", 0) + 1
-    dry = snakemake(workdir, "-n", "-p", "results/models/realization1/diffusion/losses.tsv")
+    losses = "results/models/realization1/diffusion/losses.tsv"
+    dry = snakemake(plan_copy, "-n", "-p", losses, *per_draw)
     assert f'\\"seed\\": {seed}' in dry.stdout or f'"seed": {seed}' in dry.stdout
 
 
-def test_baseline_only_study_runs_to_the_end(tmp_path):
+def test_baseline_only_study_runs_to_the_end(finished_run, tmp_path):
+    """The finished tiny study cut to its baseline: nothing retrains, the tables and summary are
+    rewritten for one arm (its DAG has no generator rule: test_config_builds_its_dag)."""
+    study = copy_study(finished_run, tmp_path / "study")
     config = tiny_config()
     baseline_only(config)
-    workdir = copy_workflow(tmp_path, config)
-    run = snakemake(workdir)
+    write_config(study / "config.yaml", config)
+    run = snakemake(study)
     assert run.returncode == 0, run.stderr[-4000:]
-    assert (workdir / "results/summary.md").is_file()
-    table = pd.read_csv(workdir / "results/metrics/classification.tsv", sep="\t")
+    assert not {"train_classifier", "train_dcgan", "train_diffusion"} & set(job_rules(run))
+    table = pd.read_csv(study / "results/metrics/classification.tsv", sep="\t")
     assert set(table["arm"]) == {"baseline"}
-    assert not (workdir / "results/figures/quality.png").exists()
+    values = summary_values(study)
+    assert values["arms"] == ["baseline"] and values["primary_table"] is None
+    assert values["discussion"] == {}
 
 
-def test_classic_arms_enter_the_family_against_the_generator(tmp_path):
-    """Stain, rebalance and mixup train as arms; the generator is compared with the baseline
-    and with the classic arm of the best val score, the combined arm with stain alone."""
-    config = tiny_config()
-    config["arms"] = ["baseline", "dcgan", "stain", "rebalance", "mixup", "dcgan+stain"]
-    config["robustness"]["perturbations"] = {
-        "stain": [0.2],
-        "brightness_contrast": [],
-        "blur": [],
-        "jpeg": [],
-    }
-    workdir = copy_workflow(tmp_path, config)
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.stderr[-4000:]
-    results = workdir / "results"
-    infos = {
-        arm: json.loads((results / f"classifiers/{arm}/seed0/info.json").read_text())
-        for arm in config["arms"]
-    }
-    assert infos["stain"]["settings"]["stain_strength"] == 0.05
-    assert infos["dcgan+stain"]["settings"]["stain_strength"] == 0.05
-    assert infos["dcgan+stain"]["synthetic_draw"] == 0 and infos["stain"]["synthetic_draw"] == -1
-    assert (
-        infos["rebalance"]["settings"]["balance_classes"] and infos["rebalance"]["pos_weight"] == 1
-    )
-    assert infos["mixup"]["settings"]["mixup_alpha"] == 0.2
-    val = {
-        arm: np.mean(
-            [
-                json.loads((results / f"classifiers/{arm}/seed{seed}/info.json").read_text())[
-                    "val_scores"
-                ]["balanced_accuracy"]
-                for seed in config["classifier"]["seeds"]
-            ]
-        )
-        for arm in ("stain", "rebalance", "mixup")
-    }
-    best = max(sorted(val), key=val.get)
-    primary = pd.read_csv(results / "metrics/primary.tsv", sep="\t")
-    assert primary["comparison"].tolist() == [
-        "dcgan vs baseline",
-        f"dcgan vs {best}",
-        "dcgan+stain vs stain",
-    ]
-    assert (primary["family_size"] == 3).all()
-    summary = (results / "summary.md").read_text()
-    assert f"each generator vs {best}, the classic augmentation arm with the best val" in summary
-    assert "- **dcgan+stain vs stain:" in summary
-    assert "on top of stain:" in summary.split("## Advantages and limitations")[1]
-    simulated = pd.read_csv(results / "metrics/calibration_simulation.tsv", sep="\t")
-    assert (simulated["family_size"] == 3).all()
-
-
-def test_pretrained_diffusion_dag_lists_the_base_files(tmp_path):
+def test_pretrained_diffusion_dag_lists_the_base_files(plan_copy, tmp_path):
     from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
 
     base = save_tiny_pipeline(tmp_path / "tiny-sd")
@@ -174,8 +140,8 @@ def test_pretrained_diffusion_dag_lists_the_base_files(tmp_path):
     config["diffusion"].update(
         mode="pretrained", pretrained_path=str(base), resolution=TINY_RESOLUTION
     )
-    workdir = copy_workflow(tmp_path / "run", config)
-    dry = snakemake(workdir, "-n", "results/models/diffusion/losses.tsv")
+    losses = "results/models/diffusion/losses.tsv"
+    dry = snakemake(plan_copy, "-n", losses, *overlay(tmp_path, config))
     assert dry.returncode == 0, dry.stderr[-2000:]
     inputs = re.search(r"rule train_diffusion:\n\s+input: ([^\n]+)", dry.stdout).group(1)
     assert str(base / "model_index.json") in inputs
@@ -189,13 +155,15 @@ def patient_lists(workdir: Path, assignment: dict[str, list[str]]) -> dict[str, 
     return {split: f"lists/{split}.txt" for split in assignment}
 
 
-def test_patient_lists_are_inputs_of_the_split(tmp_path):
+def test_patient_lists_are_inputs_of_the_split(finished_run, tmp_path):
+    """In a copy of the finished tiny study (its demo patients 90001-90006)."""
+    workdir = copy_study(finished_run, tmp_path / "study")
     config = tiny_config()
     config["split"]["patient_lists"] = patient_lists(
-        tmp_path,
+        workdir,
         {"train": ["90001", "90002", "90003"], "val": ["90005"], "test": ["90004", "90006"]},
     )
-    workdir = copy_workflow(tmp_path, config)
+    write_config(workdir / "config.yaml", config)
     run = snakemake(workdir, "results/data/split.parquet")
     assert run.returncode == 0, run.stderr[-3000:]
     split = pd.read_parquet(workdir / "results/data/split.parquet")
@@ -259,11 +227,11 @@ def test_a_changed_patch_in_the_data_root_reruns_the_manifest(tmp_path):
 
 
 @pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason=f"real IDC sample not found at {REAL_SAMPLE}")
-def test_folder_source_on_the_real_sample_builds_its_dag(tmp_path):
+def test_folder_source_on_the_real_sample_builds_its_dag(plan_copy, tmp_path):
     config = tiny_config()
     config["data"].update(source="folder", root=str(REAL_SAMPLE))
     config["preflight"] = "warn"  # its 2 patients cannot fill 3 splits (tests/test_own_data.py)
-    rules = dry_run_rules(copy_workflow(tmp_path, config))
+    rules = dry_run_rules(plan_copy, *overlay(tmp_path, config))
     assert "make_demo_data" not in rules and rules["manifest"] == 1
 
 

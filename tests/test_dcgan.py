@@ -20,6 +20,7 @@ import sample_dcgan as sample_script
 import torch
 import train_dcgan as train_script
 from torch import nn
+from workflow_helpers import checkout_env
 
 from idc_synth.checkpoint import load_checkpoint
 from idc_synth.dcgan.model import (
@@ -41,7 +42,6 @@ from idc_synth.progress import ProgressScorer
 from idc_synth.spectrum import spectral_features, spike_ratio
 from idc_synth.synthetic import CountPolicy, shard_seed
 
-WORKFLOW_SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
 TINY = DCGANSettings(
     latent_dim=16,
     generator_channels=8,
@@ -290,7 +290,6 @@ def test_a_checkpoint_from_other_data_is_not_resumed(trained, tmp_path: Path, ca
 KILLABLE_CHILD = """
 import json, sys, time
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
 import idc_synth.dcgan.training as training
 import train_dcgan
 from idc_synth.dcgan.model import DCGANSettings
@@ -300,7 +299,7 @@ def save_then_pause(path, state):
     save(path, state)
     time.sleep(0.5)
 training.save_checkpoint = save_then_pause
-arguments = json.loads(sys.argv[2])
+arguments = json.loads(sys.argv[1])
 paths = {key: Path(value) for key, value in arguments.pop("paths").items()}
 settings = DCGANSettings(**arguments.pop("settings"))
 train_dcgan.main(settings=settings, **paths, **arguments)
@@ -356,7 +355,7 @@ def test_killed_training_job_resumes(tmp_path: Path) -> None:
         "paths": {key: str(value) for key, value in arguments.items() if isinstance(value, Path)},
     }
     child = subprocess.Popen(
-        [sys.executable, "-c", KILLABLE_CHILD, str(WORKFLOW_SCRIPTS), json.dumps(payload)]
+        [sys.executable, "-c", KILLABLE_CHILD, json.dumps(payload)], env=checkout_env()
     )
     deadline = time.monotonic() + 60
     while not arguments["state"].exists() and child.poll() is None:

@@ -1,16 +1,15 @@
 """The documentation says what the project does: every command in a ```bash block of README.md
 and docs/ works as written, and the configuration reference is the schema's.
 
-Workflow commands are dry-run (`-n`) in a copy of the workflow, with HOME set to a folder whose
-`data/IDC_regular_ps50_idx5` is a tree with the real data set's patients, so the documented
-`~/data/...` root exists; a benchmark's options must be ones its --help lists; files a command
-reads must exist. A program no check knows fails the test, so a new kind of command cannot slip
-through unchecked.
+Workflow commands are dry-run (`-n`), each distinct one once, in one copy of the workflow, with
+HOME set to a folder whose `data/IDC_regular_ps50_idx5` is a tree with the real data set's
+patients, so the documented `~/data/...` root exists; a benchmark's options must be ones its
+--help lists; files a command reads must exist. A program no check knows fails the test, so a
+new kind of command cannot slip through unchecked.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -19,12 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import REPO, copy_workflow
+from make_full_scale_tree import FULL_SCALE, write_tree
+from workflow_helpers import REPO, checkout_env, copy_workflow, default_config, dry_runs
 
 from idc_synth.config_reference import SCHEMA, render
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from make_full_scale_tree import FULL_SCALE, write_tree  # noqa: E402
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FENCE = re.compile(r"^( *)```bash\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
@@ -75,17 +72,25 @@ def documented_home(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory, documented_home):
+    """The documented commands' dry runs, in one copy of the workflow (the default config);
+    pages repeat commands, each distinct one runs once."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("docs"), default_config())
+    return dry_runs(workdir, env={"HOME": str(documented_home)})
+
+
 NO_GPU = "device: cuda, but this machine has no visible GPU; fix: "
 
 
-def check_snakemake(words: list[str], workdir: Path, home: Path) -> None:
+def check_snakemake(words: list[str], dry_run) -> None:
     if "--rulegraph" in words:  # a drawing of the graph, on stdout (here, not into the file)
-        run = dry_run(words[1 : words.index(">") if ">" in words else None], workdir, home)
+        run = dry_run(*words[1 : words.index(">") if ">" in words else None])
         assert run.returncode == 0 and "flowchart" in run.stdout, run.stderr[-3000:]
         assert "make_demo_data" in run.stdout and "write_summary" in run.stdout
         return
-    arguments = words[1:] if "-n" in words else [*words[1:], "-n"]
-    run = dry_run(arguments, workdir, home)
+    arguments = [word for word in words[1:] if word != "-n"]
+    run = dry_run(*arguments)
     if run.returncode and NO_GPU in run.stdout + run.stderr:
         # a GPU profile on a machine without one: refused as it should be; its plan is checked
         # with the expert's override, added to the command's own --config values
@@ -93,20 +98,9 @@ def check_snakemake(words: list[str], workdir: Path, home: Path) -> None:
             arguments.insert(arguments.index("--config") + 1, "preflight=warn")
         else:
             arguments += ["--config", "preflight=warn"]
-        run = dry_run(arguments, workdir, home)
+        run = dry_run(*arguments)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert "Job stats:" in run.stdout + run.stderr or "Nothing to be done" in run.stdout
-
-
-def dry_run(arguments: list[str], workdir: Path, home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *arguments],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "HOME": str(home)},
-    )
 
 
 def check_python(words: list[str]) -> None:
@@ -117,7 +111,11 @@ def check_python(words: list[str]) -> None:
     script = REPO / words[1]
     assert script.is_file(), f"{words[1]} does not exist"
     usage = subprocess.run(
-        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120
+        [sys.executable, str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=checkout_env(),
     )
     assert usage.returncode == 0, usage.stderr[-2000:]
     for option in (word.split("=")[0] for word in words[2:] if word.startswith("--")):
@@ -136,15 +134,14 @@ def check_pip(words: list[str]) -> None:
 
 @pytest.mark.workflow
 @pytest.mark.parametrize(("page", "command"), COMMANDS)
-def test_every_documented_command_works_as_written(page, command, tmp_path, documented_home):
+def test_every_documented_command_works_as_written(page, command, dry_run):
     words = shlex.split(command)
     if words[0] == "PYTHONPATH=workflow_scripts":
         words = words[1:]
     if any(command.startswith(prefix) for prefix in NOT_RUN):
         return
     if words[0] == "snakemake":
-        workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
-        check_snakemake(words, workdir, documented_home)
+        check_snakemake(words, dry_run)
     elif words[0] == "python":
         check_python(words)
     elif words[0] == "pip":
@@ -167,9 +164,8 @@ def test_the_docs_show_config_examples_of_every_type():
 
 @pytest.mark.workflow
 @pytest.mark.parametrize(("page", "example"), CONFIG_EXAMPLES)
-def test_every_inline_config_example_plans_as_written(page, example, tmp_path, documented_home):
-    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
-    check_snakemake(["snakemake", *shlex.split(example)], workdir, documented_home)
+def test_every_inline_config_example_plans_as_written(page, example, dry_run):
+    check_snakemake(["snakemake", *shlex.split(example)], dry_run)
 
 
 def test_the_configuration_reference_is_the_schemas():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_config_matrix import dry_run_rules
-from test_workflow import REPO, copy_workflow, snakemake, tiny_config
+from workflow_helpers import REPO, copy_workflow, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 

@@ -9,16 +9,12 @@ config, not on the patch count; benchmarks/ time the full tree).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import REPO, copy_workflow, tiny_config
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from make_full_scale_tree import FULL_SCALE, write_tree  # noqa: E402
+from make_full_scale_tree import FULL_SCALE, write_tree
+from workflow_helpers import REPO, copy_workflow, default_config, dry_runs
 
 pytestmark = pytest.mark.workflow
 PROFILES = ("idc-gpu", "idc-slurm-gpu")
@@ -33,15 +29,11 @@ def full_shape_tree(tmp_path_factory) -> Path:
     return root
 
 
-def dry_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """A dry run as a user types it: no --cores, the profile brings everything."""
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory):
+    """The dry runs here, in one copy of the workflow with the default config; the GPU
+    partition test reads the plan of idc-slurm-gpu's full-study test, not a second run."""
+    return dry_runs(copy_workflow(tmp_path_factory.mktemp("profiles"), default_config()))
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -55,12 +47,10 @@ def job_counts(output: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_profile_plans_the_full_study_with_only_the_data_root_set(
-    tmp_path, full_shape_tree, profile
+    dry_run, full_shape_tree, profile
 ):
-    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
     # preflight=warn: device cuda on a machine without a GPU is refused (tests/test_own_data.py)
     run = dry_run(
-        workdir,
         "--profile",
         f"profiles/{profile}",
         "--config",
@@ -86,15 +76,10 @@ def test_profile_plans_the_full_study_with_only_the_data_root_set(
 
 
 def test_slurm_gpu_profile_gives_every_gpu_rule_a_gpu_on_the_gpu_partition(
-    tmp_path, full_shape_tree
+    dry_run, full_shape_tree
 ):
-    workdir = copy_workflow(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
     run = dry_run(
-        workdir,
-        "--profile",
-        "profiles/idc-slurm-gpu",
-        "--config",
-        f"data={{root: {full_shape_tree}}}",
+        "--profile", "profiles/idc-slurm-gpu", "--config", f"data={{root: {full_shape_tree}}}"
     )
     assert run.returncode == 0, run.stderr[-3000:]
     blocks = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", run.stdout, re.M | re.S)
@@ -117,9 +102,8 @@ def test_slurm_gpu_profile_gives_every_gpu_rule_a_gpu_on_the_gpu_partition(
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_profile_without_a_data_root_says_how_to_set_it(tmp_path, profile):
-    workdir = copy_workflow(tmp_path, tiny_config())
-    run = dry_run(workdir, "--profile", f"profiles/{profile}")
+def test_profile_without_a_data_root_says_how_to_set_it(dry_run, profile):
+    run = dry_run("--profile", f"profiles/{profile}")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "data.root: not set" in output and "--config 'data={root: " in output

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from patchdata import REAL_SAMPLE, make_tree
 from test_ingest import NESTED, kaggle_root
-from test_workflow import copy_workflow, snakemake, tiny_config
+from workflow_helpers import copy_workflow, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 

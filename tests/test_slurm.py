@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-from test_workflow import REPO, copy_workflow, tiny_config
+from workflow_helpers import REPO, copy_workflow, tiny_config
 
 from idc_synth.metrics import METRIC_COLUMNS
 
@@ -63,8 +63,10 @@ def _require_slurm() -> None:
 
 
 def slurm_config() -> dict:
+    """The tiny study with one seed and one epoch, and its generator arms only."""
     config = tiny_config()
     config["classifier"].update(seeds=[0], max_epochs=1)
+    config["arms"] = ["baseline", "dcgan", "diffusion"]
     return config
 
 

@@ -1,9 +1,9 @@
-"""Run the real Snakefile on a tiny config in a temp copy of the workflow."""
+"""The tiny study (tests/config/tiny.yaml), run once per session by conftest's finished_run:
+its tables, its logs, and what a change to it reruns (in copies of it)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,100 +14,40 @@ import pandas as pd
 import pytest
 import yaml
 from patchdata import REAL_SAMPLE
+from workflow_helpers import (
+    REPO,
+    TINY_CONFIG,
+    checkout_env,
+    copy_study,
+    copy_workflow,
+    default_config,
+    dry_run_inputs,
+    dry_run_rules,
+    job_rules,
+    jobs_after_change,
+    snakemake,
+    summary_values,
+    tiny_config,
+    write_config,
+)
 
+from idc_synth.arms import Arm
 from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.metrics import METRIC_COLUMNS
 from idc_synth.quality.features import CLEANFID_CACHE
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = (
-    "Snakefile",
-    "rules",
-    "workflow_scripts",
-    "schemas",
-    "envs",
-    "report",
-    "profiles",
-    "resources",
-    "config.yaml",
-)
-
 pytestmark = pytest.mark.workflow
 
-
-def tiny_config() -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["demo"].update(n_patients=6, patches_per_patient=60, edge_patch_fraction=0.05)
-    config["classifier"].update(max_epochs=2, seeds=[0, 1], batch_size=64)
-    config["pack"]["workers"] = 2
-    config["dcgan"].update(
-        latent_dim=16,
-        generator_channels=4,
-        discriminator_channels=4,
-        epochs=1,
-        min_steps=0,
-        batch_size=32,
-        checkpoint_every=5,
-    )
-    config["diffusion"].update(
-        vae_channels=[4, 8],
-        vae_steps=3,
-        unet_channels=[8, 16],
-        unet_steps=4,
-        checkpoint_every=2,
-        sampling_steps=2,
-        vae_batch_size=4,
-        unet_batch_size=4,
-        preview_per_class=2,
-    )
-    config["synthetic"].update(count={"mode": "absolute", "value": 24}, shards_per_class=2)
-    config["arms"] = ["baseline", "dcgan", "diffusion"]
-    config["statistics"]["simulation"]["studies"] = 20
-    config["quality"]["holdout_fraction"] = 0.3  # at least 10 held-out patches of each class
-    return config
-
-
-def copy_workflow(destination: Path, config: dict) -> Path:
-    destination.mkdir(parents=True, exist_ok=True)
-    for part in WORKFLOW_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(
-                source, destination / part, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination / part)
-    (destination / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return destination
-
-
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    return subprocess.run(
-        command,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, **(env or {})},
-    )
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory) -> Path:
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"), tiny_config())
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.stderr[-4000:]
-    (workdir / "console.txt").write_text(run.stdout + run.stderr)  # what the user saw
-    return workdir
+ARMS = tiny_config()["arms"]
+GENERATORS = ["dcgan", "diffusion"]
 
 
 def test_demo_study_writes_the_metrics_contract(finished_run):
     table = pd.read_csv(finished_run / "results/metrics/classification.tsv", sep="\t")
     assert list(table.columns) == list(METRIC_COLUMNS)
-    assert sorted(zip(table["arm"], table["seed"], strict=True)) == [
-        (arm, seed) for arm in ("baseline", "dcgan", "diffusion") for seed in (0, 1)
-    ]
+    assert sorted(zip(table["arm"], table["seed"], strict=True)) == sorted(
+        (arm, seed) for arm in ARMS for seed in (0, 1)
+    )
     assert table["balanced_accuracy"].between(0, 1).all()
     test_size = len(pd.read_parquet(finished_run / "results/data/packed/test.parquet"))
     assert (table[["tn", "fp", "fn", "tp"]].sum(axis=1) == test_size).all()
@@ -159,23 +99,17 @@ def test_nothing_left_to_do_after_a_run(finished_run):
 
 def test_a_moved_study_has_nothing_to_do(finished_run, tmp_path):
     """No path that depends on where the checkout lives reaches params or a command's text."""
-    moved = Path(shutil.copytree(finished_run, tmp_path / "moved", symlinks=True))
+    moved = copy_study(finished_run, tmp_path / "moved")
     dry = snakemake(moved, "-n")
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
 
 
-def jobs_after_change(workdir: Path, tmp_path: Path, section: str, key: str, value) -> set[str]:
-    """Rules a dry run would rerun after one config value changes."""
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config[section][key] = value
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config, sort_keys=False))
-    dry = snakemake(workdir, "-n", "--configfile", str(changed))
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    lines = (dry.stdout + dry.stderr).splitlines()
-    return {
-        line.split()[1].rstrip(":") for line in lines if line.startswith(("rule ", "localrule "))
-    }
+def test_the_tiny_config_file_plans_the_tiny_study(finished_run, tmp_path):
+    """tests/config/tiny.yaml on top of the default config.yaml (`snakemake --configfile
+    tests/config/tiny.yaml`) plans the jobs the finished study ran."""
+    workdir = copy_workflow(tmp_path / "workflow", default_config())
+    planned = dry_run_rules(workdir, "--configfile", str(TINY_CONFIG))
+    assert planned == dry_run_rules(finished_run, "--forceall")
 
 
 def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, tmp_path):
@@ -184,37 +118,36 @@ def test_a_changed_training_param_reruns_only_what_depends_on_it(finished_run, t
     assert not rules & {"make_demo_data", "manifest", "split", "pack", "train_dcgan"}
 
 
-def test_edited_library_code_reruns_the_tables_and_figures_it_makes(finished_run, tmp_path):
-    """Every script rule carries the digest of the idc_synth modules its script imports."""
-    study = Path(shutil.copytree(finished_run, tmp_path / "study", symlinks=True))
-    library = study / "workflow_scripts/idc_synth/statistics.py"
-    library.write_text(library.read_text() + "\n# an edit\n")
-    dry = snakemake(study, "-n")
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    rules = {
-        line.split()[1].rstrip(":")
-        for line in (dry.stdout + dry.stderr).splitlines()
-        if line.startswith(("rule ", "localrule "))
-    }
+def test_edited_library_code_reruns_the_rules_that_import_it(finished_run, tmp_path):
+    """Every script rule carries the digest of the idc_synth modules its script imports: an
+    edit to the statistics reruns the tables and figures made from them and no training; an
+    edit to the DCGAN's training code retrains the DCGAN (in a fresh state folder, not resuming
+    the finished run)."""
+    study = copy_study(finished_run, tmp_path / "study")
+    library = study / "workflow_scripts/idc_synth"
+    (library / "statistics.py").write_text((library / "statistics.py").read_text() + "\n# edit\n")
+    rules = set(dry_run_rules(study))
     assert {"compare_arms", "robustness_metrics", "write_summary"} <= rules
     assert not rules & {"make_demo_data", "manifest", "pack", "train_dcgan", "train_diffusion"}
     assert "train_classifier" not in rules  # training code does not import the statistics
+    training = library / "dcgan/training.py"
+    training.write_text(training.read_text() + "\n# edited\n")
+    generator = "results/models/dcgan/class0/generator.safetensors"
+    assert "train_dcgan" in dry_run_rules(study, generator)
+    assert len(list((study / "results/state/dcgan/class0").glob("code-*"))) == 1
 
 
 def test_a_wording_edit_rewrites_only_the_summary(finished_run, tmp_path):
     """The summary's wording is a template in write_summary's code digest, and no other rule's."""
-    study = Path(shutil.copytree(finished_run, tmp_path / "study", symlinks=True))
+    study = copy_study(finished_run, tmp_path / "study")
     template = study / "workflow_scripts/idc_synth/report/summary.md.j2"
-    template.write_text(template.read_text().replace("# IDC-Synth: summary", "# Study summary"))
+    # (an expression's newline: the template's first tag strips the text's whitespace before it)
+    template.write_text('An edited first line.{{ "\\n" }}' + template.read_text())
     run = snakemake(study)
     assert run.returncode == 0, run.stderr[-2000:]
-    rules = {
-        line.split()[1].rstrip(":")
-        for line in (run.stdout + run.stderr).splitlines()
-        if line.startswith(("rule ", "localrule "))
-    }
-    assert rules == {"write_summary", "all"}
-    assert (study / "results/summary.md").read_text().startswith("# Study summary\n")
+    assert set(job_rules(run)) == {"write_summary", "all"}
+    before = (finished_run / "results/summary.md").read_text()
+    assert (study / "results/summary.md").read_text() == "An edited first line.\n" + before
 
 
 @pytest.mark.parametrize(("key", "value"), [("guidance_scale", 3.0), ("sampling_steps", 3)])
@@ -223,22 +156,6 @@ def test_a_sampling_knob_resamples_but_retrains_no_generator(finished_run, tmp_p
     rules = jobs_after_change(finished_run, tmp_path, "diffusion", key, value)
     assert "sample_diffusion" in rules
     assert not rules & {"train_diffusion", "train_dcgan", "sample_dcgan"}
-
-
-def test_edited_library_code_reruns_the_rules_that_import_it(tmp_path):
-    """A generator trained, its library edited: the training rule reruns (in a fresh state
-    folder, not resuming the finished run); an edit to a module it does not import does not."""
-    workdir = copy_workflow(tmp_path, tiny_config())
-    target = "results/models/dcgan/class0/generator.safetensors"
-    run = snakemake(workdir, target)
-    assert run.returncode == 0, run.stderr[-4000:]
-    library = workdir / "workflow_scripts/idc_synth"
-    for name, reruns in (("statistics.py", False), ("dcgan/training.py", True)):
-        (library / name).write_text((library / name).read_text() + "\n# edited\n")
-        dry = snakemake(workdir, "-n", target)
-        assert dry.returncode == 0, dry.stderr[-2000:]
-        assert ("rule train_dcgan:" in dry.stdout + dry.stderr) == reruns, name
-    assert len(list((workdir / "results/state/dcgan/class0").glob("code-*"))) == 1
 
 
 RED_BASELINE = {
@@ -270,7 +187,6 @@ def test_cost_table_reads_the_dags_benchmarks_and_classifier_steps(finished_run)
         (path.parent.parent.name, int(path.parent.name.removeprefix("seed"))) for path in infos
     )
     assert (steps["optimizer_steps"] > 0).all()
-    assert "| train_classifier |" in (finished_run / "results/summary.md").read_text()
 
 
 def test_a_planted_difference_goes_through_the_workflows_own_rules(finished_run, tmp_path):
@@ -282,6 +198,7 @@ def test_a_planted_difference_goes_through_the_workflows_own_rules(finished_run,
         + ["--studies", "1", "--null-studies", "1", "--difference", "0.3", "--out", str(out)],
         capture_output=True,
         text=True,
+        env=checkout_env(finished_run),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(out, sep="\t")
@@ -298,32 +215,38 @@ def test_the_ingest_preflight_is_on_the_console_before_any_training(finished_run
     assert re.search(r"split sizes \(patients\)\s+train 3, val 1, test 2", console[preflight:])
     table = pd.read_csv(finished_run / "results/data/preflight.tsv", sep="\t")
     assert table.set_index("item").at["patients", "value"] == "6"
-    summary = (finished_run / "results/summary.md").read_text()
-    assert (
-        "Split: stratified by patient (seed 0; patch shares train 0.5, val 0.2, test 0.3): "
-        "train 3, val 1, test 2 patients; no patient left out." in summary
-    )
+    split = pd.read_parquet(finished_run / "results/data/split.parquet")
+    assert split["split"].value_counts().to_dict() == {"train": 3, "test": 2, "val": 1}
 
 
-def test_summary_figures_and_html_report(finished_run):
-    summary = (finished_run / "results/summary.md").read_text()
-    for arm in ("baseline", "dcgan", "diffusion"):
-        assert arm in summary
-    assert "## Primary endpoint" in summary and "## Methods" in summary
-    discussion = summary.split("## Advantages and limitations", 1)[1]
-    assert "### dcgan" in discussion and "### diffusion" in discussion
-    assert "(results/metrics/cost.tsv)" in discussion
+def test_the_summary_is_its_template_over_the_studys_tables(finished_run):
+    """The summary is idc_synth.report's template rendered from this study's tables (the golden
+    files of test_summary own its wording); here, what it reads from them."""
+    values = summary_values(finished_run)
+    assert values["arms"] == ARMS and values["patients"] == 2
+    assert values["primary_table"] is not None and values["design"] is not None
+    assert values["simulation"] is not None  # what this design can decide
+    split = values["split"]
+    assert split["split_sizes"] == {"train": 3, "val": 1, "test": 2} and split["left_out"] == []
+    assert set(values["discussion"]) == set(GENERATORS)
+    for generator, found in values["discussion"].items():
+        # each generator's advantages and limitations include its cost, read from cost.tsv
+        assert "cost" in {reading.source for reading in found}, generator
+    for aspect in ("spread", "probability_calibration", "robustness"):
+        assert values[aspect] is not None, aspect
+    assert values["efficiency"] is None  # the tiny study has no sweep
+
+
+def test_summary_tables_figures_and_html_report(finished_run):
     tests = pd.read_csv(finished_run / "results/metrics/tests.tsv", sep="\t")
     assert set(tests["role"]) == {"primary", "secondary", "descriptive"}
     primary = pd.read_csv(finished_run / "results/metrics/primary.tsv", sep="\t")
-    assert primary["comparison"].tolist() == ["dcgan vs baseline", "diffusion vs baseline"]
     assert set(primary["verdict"]) <= {"difference", "no difference shown", "undefined"}
     calibration = pd.read_csv(finished_run / "results/metrics/calibration_simulation.tsv", sep="\t")
     assert set(calibration["read"]) == {"primary", "spread", "contrast"}
     assert set(calibration["scenario"]) == {"demo", "full_scale", "seed_dominant"}
     split = pd.read_parquet(finished_run / "results/data/split.parquet")
     assert (calibration["n_patients"] == (split["split"] == "test").sum()).all()
-    assert "**What this design can decide**" in summary
     for figure in (finished_run / "results/figures").iterdir():
         assert figure.stat().st_size > 1000, figure
     quality = pd.read_csv(finished_run / "results/metrics/image_quality.tsv", sep="\t")
@@ -390,7 +313,11 @@ def assert_report_holds_every_table_and_the_summary(study: Path) -> None:
     page (the workflow description) is the rendered summary."""
     script = REPO / "benchmarks/report_screenshot.py"
     run = subprocess.run(
-        [sys.executable, str(script), str(study)], capture_output=True, text=True, timeout=900
+        [sys.executable, str(script), str(study)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=checkout_env(study),
     )
     assert run.returncode == 0, run.stderr[-2000:]
     report = report_variables(study / "report.html")
@@ -398,7 +325,10 @@ def assert_report_holds_every_table_and_the_summary(study: Path) -> None:
     assert REPORT_TABLES | figures <= set(report["results"])
     assert all(result["caption"] for result in report["results"].values())
     front_page = report["workflow_desc"]
-    assert "<h1>IDC-Synth: summary</h1>" in front_page and "<h2>Primary endpoint</h2>" in front_page
+    headings = re.findall(r"^(#+) (.+)$", (study / "results/summary.md").read_text(), re.M)
+    assert len(headings) > 5
+    for hashes, heading in headings:
+        assert f"<h{len(hashes)}>{heading}</h{len(hashes)}>" in front_page, heading
     if "screenshot (" in run.stdout:
         assert (study / "results/report/front_page.png").stat().st_size > 10_000
     else:
@@ -461,20 +391,6 @@ def test_dcgan_arm_trains_on_real_plus_synthetic(finished_run):
     assert dcgan["n_val"] == baseline["n_val"]  # validation stays real
 
 
-def dry_run_inputs(workdir: Path, *args: str) -> dict[str, list[str]]:
-    """rule name -> input files of every job a forced dry run of the whole DAG would run."""
-    dry = snakemake(workdir, "-n", "--forceall", *args)
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    inputs: dict[str, list[str]] = {}
-    rule = None
-    for line in (dry.stdout + dry.stderr).splitlines():
-        if line.startswith(("rule ", "localrule ")):
-            rule = line.split()[1].rstrip(":")
-        elif line.strip().startswith("input:") and rule:
-            inputs.setdefault(rule, []).extend(line.split(":", 1)[1].replace(",", " ").split())
-    return inputs
-
-
 def test_generators_never_read_val_or_test(finished_run):
     inputs = dry_run_inputs(finished_run)
     for rule in ("train_dcgan", "sample_dcgan", "train_diffusion", "sample_diffusion"):
@@ -499,20 +415,9 @@ def test_generators_never_read_val_or_test(finished_run):
     }
 
 
-def test_balance_count_skips_tstr_with_its_reason_instead_of_crashing(tmp_path):
-    config = tiny_config()
-    config["synthetic"]["count"] = {"mode": "balance", "value": 0}
-    workdir = copy_workflow(tmp_path, config)
-    dry = snakemake(workdir, "-n", "--forceall")
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    output = dry.stdout + dry.stderr
-    assert "_only" not in output  # no synthetic-only classifier is trained (it would crash)
-    assert "results/metrics/tstr.tsv" in output  # still comes, with the skipped rows
-
-
 def test_diffusion_training_gets_one_process_per_gpu_of_its_job(finished_run, tmp_path):
     """The README's multi-GPU request, on this CPU machine: two processes in a gloo group."""
-    workdir = Path(shutil.copytree(finished_run, tmp_path / "run", symlinks=True))
+    workdir = copy_study(finished_run, tmp_path / "run")
     shutil.rmtree(workdir / "results/state/diffusion")  # train again, not resume a finished run
     run = snakemake(
         workdir,
@@ -531,9 +436,12 @@ def test_diffusion_training_gets_one_process_per_gpu_of_its_job(finished_run, tm
     assert log.count(", 2 process(es)") == 1 and "phase unet done" in log
 
 
-def test_pretrained_mode_runs_the_lora_path_offline(tmp_path):
+def test_pretrained_mode_runs_the_lora_path_offline(finished_run, tmp_path):
+    """The finished study switched to LoRA on a local pipeline: its data are reused, the
+    diffusion model is fine-tuned and sampled without the network."""
     from tiny_sd import TINY_RESOLUTION, save_tiny_pipeline
 
+    workdir = copy_study(finished_run, tmp_path / "run")
     config = tiny_config()
     config["diffusion"].update(
         mode="pretrained",
@@ -544,11 +452,11 @@ def test_pretrained_mode_runs_the_lora_path_offline(tmp_path):
         lora_batch_size=2,
     )
     config["arms"] = ["baseline", "diffusion"]
-    workdir = copy_workflow(tmp_path / "run", config)
-    run = snakemake(
-        workdir, "results/synthetic/diffusion/manifest.parquet", env={"HF_HUB_OFFLINE": "1"}
-    )
+    write_config(workdir / "config.yaml", config)
+    target = "results/synthetic/diffusion/manifest.parquet"
+    run = snakemake(workdir, target, env={"HF_HUB_OFFLINE": "1"})
     assert run.returncode == 0, run.stderr[-4000:]
+    assert not {"make_demo_data", "manifest", "pack"} & set(job_rules(run))
     model = workdir / "results/models/diffusion/model"
     assert list(model.glob("*lora*.safetensors"))
     manifest = pd.read_parquet(workdir / "results/synthetic/diffusion/manifest.parquet")
@@ -566,7 +474,7 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
     )
     real = len(pd.read_parquet(finished_run / "results/data/packed/train.parquet"))
     steps = 2 * -(-real // 64)  # max_epochs x ceil(real train / batch_size); patience > epochs
-    runs = [(arm, seed) for arm in ("baseline", "dcgan", "diffusion") for seed in (0, 1)]
+    runs = [(arm, seed) for arm in ARMS for seed in (0, 1)]
     for arm, seed in [*runs, ("dcgan_only", 0), ("diffusion_only", 0)]:
         folder = finished_run / f"results/classifiers/{arm}/seed{seed}"
         info = json.loads((folder / "info.json").read_text())
@@ -574,27 +482,60 @@ def test_arms_get_equal_steps_and_seeds_read_their_own_draw(finished_run):
         assert info["budget"] == "steps"
         assert info["optimizer_steps"] == info["budget_steps"] == steps, (arm, seed)
         assert history["optimizer_steps"].iloc[-1] == steps
-        draw = -1 if arm == "baseline" else seed
+        generated = Arm.parse(arm).generator is not None
+        draw = seed if generated else -1
         assert info["synthetic_draw"] == draw
         # one trained generator behind every draw (synthetic.generator_realizations: one)
-        assert info["generator_realization"] == (-1 if arm == "baseline" else 0)
-        synthetic = 0 if arm == "baseline" else 48
+        assert info["generator_realization"] == (0 if generated else -1)
+        synthetic = 48 if generated else 0
         assert sum(info["n_train"].values()) == synthetic + (0 if "_only" in arm else real)
         if (arm, seed) in runs:
             predictions = finished_run / f"results/predictions/{arm}/seed{seed}.parquet"
             assert pd.read_parquet(predictions)["synthetic_draw"].unique().tolist() == [draw]
-    assert (
-        len(
-            list(
-                (finished_run / "results/state/classifiers/dcgan/seed1").glob(
-                    "code-*/checkpoint.pt"
-                )
-            )
-        )
-        == 1
-    )
+    state = finished_run / "results/state/classifiers/dcgan/seed1"
+    assert len(list(state.glob("code-*/checkpoint.pt"))) == 1
     log = (finished_run / "results/logs/train_classifier/diffusion/seed1.log").read_text()
     assert "of draw 1 from 4 shards" in log
+
+
+def test_classic_arms_enter_the_family_against_the_generators(finished_run):
+    """Stain, rebalance and mixup train as arms; each generator is compared with the baseline
+    and with the classic arm of the best val score, the combined arm with stain alone."""
+    results = finished_run / "results"
+    infos = {
+        (arm, seed): json.loads((results / f"classifiers/{arm}/seed{seed}/info.json").read_text())
+        for arm in ARMS
+        for seed in (0, 1)
+    }
+    assert infos["stain", 0]["settings"]["stain_strength"] == 0.05
+    assert infos["dcgan+stain", 0]["settings"]["stain_strength"] == 0.05
+    assert (
+        infos["dcgan+stain", 0]["synthetic_draw"] == 0 and infos["stain", 0]["synthetic_draw"] == -1
+    )
+    rebalance = infos["rebalance", 0]
+    assert rebalance["settings"]["balance_classes"] and rebalance["pos_weight"] == 1
+    assert infos["mixup", 0]["settings"]["mixup_alpha"] == 0.2
+    val = {
+        arm: sum(infos[arm, seed]["val_scores"]["balanced_accuracy"] for seed in (0, 1))
+        for arm in ("stain", "rebalance", "mixup")
+    }
+    best = max(sorted(val), key=val.get)
+    primary = pd.read_csv(results / "metrics/primary.tsv", sep="\t")
+    assert primary["comparison"].tolist() == [
+        "dcgan vs baseline",
+        "diffusion vs baseline",
+        f"dcgan vs {best}",
+        f"diffusion vs {best}",
+        "dcgan+stain vs stain",
+    ]
+    assert (primary["family_size"] == 5).all()
+    simulated = pd.read_csv(results / "metrics/calibration_simulation.tsv", sep="\t")
+    assert (simulated["family_size"] == 5).all()
+    values = summary_values(finished_run)
+    assert values["family"] == {"vs_baseline": True, "best_classic": best, "combined": True}
+    on_top = [read.numbers["other"] for read in values["discussion"]["dcgan"]
+              if read.source == "primary" and read.numbers["on_top"]]  # fmt: skip
+    assert on_top == ["stain"]  # dcgan's discussion reads dcgan+stain vs stain from its side
 
 
 def test_a_third_draw_samples_but_retrains_no_classifier(finished_run, tmp_path):
@@ -610,14 +551,12 @@ def test_per_patient_calibration_tables_figures_and_summary(finished_run):
     per_patient = pd.read_csv(results / "metrics/per_patient.tsv", sep="\t")
     test_patients = pd.read_parquet(results / "data/split.parquet").query("split == 'test'")
     assert set(per_patient["patient"].astype(str)) == set(test_patients["patient"].astype(str))
-    assert len(per_patient) == 3 * 2 * len(test_patients)  # arms x seeds x patients
+    assert len(per_patient) == len(ARMS) * 2 * len(test_patients)  # arms x seeds x patients
     calibration = pd.read_csv(results / "metrics/probability_calibration.tsv", sep="\t")
     assert set(calibration["metric"]) == {"brier", "ece"}
     assert calibration["value"].between(0, 1).all()
     for family in ("per_patient", "reliability"):
         assert (results / f"figures/{family}.png").stat().st_size > 1000
-    summary = (results / "summary.md").read_text()
-    assert "## Generalization across test patients" in summary and "## Calibration" in summary
 
 
 def test_robustness_predicts_perturbed_tests_without_touching_the_packed_split(finished_run):
@@ -628,20 +567,19 @@ def test_robustness_predicts_perturbed_tests_without_touching_the_packed_split(f
         (name, float(s)) for name, values in config["perturbations"].items() for s in values
     }
     assert set(zip(robustness["perturbation"], robustness["strength"], strict=True)) == expected
-    assert set(robustness["arm"]) == {"baseline", "dcgan", "diffusion"}
+    assert set(robustness["arm"]) == set(ARMS)
     perturbed = pd.read_parquet(results / "robustness/stain.parquet")
     clean = pd.read_parquet(results / "predictions/baseline/seed0.parquet")
-    assert len(perturbed) == len(clean) * 3 * 2 * len(config["perturbations"]["stain"])
+    assert len(perturbed) == len(clean) * len(ARMS) * 2 * len(config["perturbations"]["stain"])
     packed_time = (results / "data/packed/test.npy").stat().st_mtime
     assert packed_time < (results / "robustness/stain.parquet").stat().st_mtime
     assert (results / "figures/robustness.png").stat().st_size > 1000
-    assert "## Robustness to stain and acquisition shift" in (results / "summary.md").read_text()
 
 
 def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patients(
     finished_run, tmp_path
 ):
-    study = Path(shutil.copytree(finished_run, tmp_path / "sweep", symlinks=True))
+    study = copy_study(finished_run, tmp_path / "sweep")
     overlay = tmp_path / "sweep.yaml"
     sweep = {"enabled": True, "real_fractions": [0.5, 1.0], "synthetic_ratios": [0, 1]}
     overlay.write_text(yaml.safe_dump({"sweep": sweep}))
@@ -679,13 +617,13 @@ def test_the_sweep_shares_the_main_study_and_trains_each_fraction_on_its_patient
     assert efficiency.query("real_fraction == 0.5")["real_train_patches"].eq(len(subset)).all()
     for family in ("efficiency", "learning_curve"):
         assert (results / f"figures/{family}.png").stat().st_size > 1000
-    efficiency_section = (results / "summary.md").read_text().split("## Data efficiency")[1]
-    assert "- dcgan:" in efficiency_section and "- diffusion:" in efficiency_section
+    efficiency_read = summary_values(study)["efficiency"]
+    assert set(efficiency_read["contrasts"]) == set(GENERATORS)  # each generator's contrasts
     equivalents = pd.read_csv(results / "metrics/efficiency_equivalents.tsv", sep="\t")
     assert equivalents[["arm", "real_fraction"]].values.tolist() == [
         ["dcgan", 0.5],
         ["diffusion", 0.5],
     ]
-    assert "- dcgan at 50% real data" in efficiency_section
+    assert [row["arm"] for row in efficiency_read["equivalents"]] == GENERATORS
     costs = pd.read_csv(results / "metrics/cost.tsv", sep="\t").set_index("rule")
     assert costs.loc["sweep_train_classifier", "jobs"] == 2 + 2 * 2 * 2  # fraction 1 shared
