@@ -5,7 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from patchdata import make_tree
+
+TORCH_THREADS = torch.get_num_threads()
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """Entry scripts run in process limit torch's threads to their job's (runtime.
+    limit_torch_threads); restore the default, so that a later test's floating-point sums, and so
+    its trained models, do not depend on which tests ran before it."""
+    yield
+    if torch.get_num_threads() != TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
 
 
 @pytest.fixture
