@@ -16,7 +16,14 @@ from snakemake.cli import get_profile_dir
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
-sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
+LIBRARY = os.path.join(workflow.basedir, "workflow_scripts")
+sys.path.insert(0, LIBRARY)
+# Jobs import this checkout's library too, also where another checkout's idc_synth is installed
+# (pip install -e .): Snakemake appends a script's folders to sys.path, after site-packages,
+# whereas PYTHONPATH comes before them.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [LIBRARY, os.environ.get("PYTHONPATH")])
+)
 from idc_synth.arms import (
     GENERATORS,
     SYNTHETIC_ONLY,
