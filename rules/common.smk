@@ -21,8 +21,8 @@ sys.path.insert(0, LIBRARY)
 # Jobs import this checkout's library too, also where another checkout's idc_synth is installed
 # (pip install -e .): Snakemake appends a script's folders to sys.path, after site-packages,
 # whereas PYTHONPATH comes before them.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [LIBRARY, os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [LIBRARY, os.environ.get("PYTHONPATH")]))
 )
 from idc_synth.arms import (
     GENERATORS,
