@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from idc_synth.runtime import rule_logging, write_tsv
-from idc_synth.simulation import SCENARIOS, design_grid
+from idc_synth.simulation import VARIANCE_SCENARIOS, design_grid
 
 
 def simulate(
@@ -35,7 +35,7 @@ def simulate(
             n_patients,
             n_seeds,
             family_size,
-            list(SCENARIOS),
+            list(VARIANCE_SCENARIOS),
             differences,
             n_studies,
             seed,
@@ -47,6 +47,7 @@ def simulate(
             n_studies=n_studies,
             alpha=alpha,
             family_size=max(1, family_size),
+            scenarios=VARIANCE_SCENARIOS,
             reads=("primary", "spread", "contrast"),
             seed=seed,
         )

@@ -138,6 +138,9 @@ SCENARIOS = {
         seed_sd=0.35, threshold_sd=0.3, seed_patient_sd=0.1, arm_patient_sd=0.1
     ),
 }
+# The variance structures a study's own calibration simulation runs (rule calibration_simulation,
+# at the study's family); the scenarios below are the benchmark's (benchmarks/statistics_design.py).
+VARIANCE_SCENARIOS = tuple(SCENARIOS)
 # The default seven-arm family, at the demo's variance and with one arm (dcgan) noisier than the
 # others: its model shift, threshold shift and arm x patient effects scaled 1.5, 2, 3 times, on
 # the full-scale variance structure.
