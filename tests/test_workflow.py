@@ -362,7 +362,14 @@ def test_real_sample_stops_at_the_split_with_a_clear_error(tmp_path):
     config = tiny_config()
     config["data"].update(source="folder", root=str(REAL_SAMPLE))
     workdir = copy_workflow(tmp_path, config)
-    run = snakemake(workdir, "results/data/split.parquet")
+    # The plan already knows from the file names: preflight refuses before any job runs.
+    refused = snakemake(workdir, "results/data/split.parquet")
+    assert refused.returncode != 0
+    assert "needs at least 3 patients" in refused.stderr and "has 2" in refused.stderr
+    assert "fix: add patients to data.root" in refused.stderr
+    assert not (workdir / "results/data/manifest.parquet").exists()
+    # Told to go on, the split job itself stops with the same reason in its log.
+    run = snakemake(workdir, "results/data/split.parquet", "--config", "preflight=warn")
     assert run.returncode != 0
     manifest = pd.read_parquet(workdir / "results/data/manifest.parquet")
     assert len(manifest) == 1397 and set(manifest["patient"]) == {"10253", "10254"}
