@@ -446,6 +446,18 @@ def test_the_step_budget_is_the_same_for_every_arm(task, budget, expected_steps)
     assert info["best_step"] == best["optimizer_steps"]
 
 
+def test_a_fixed_period_bounds_the_steps_whatever_the_train_size(task):
+    (train_x, train_y), (val_x, val_y) = task
+    settings = TrainSettings(**{**SETTINGS.__dict__, "patience": 5, "period_steps": 2})
+    result = train_classifier(train_x, train_y, val_x, val_y, settings, "cpu", reference_size=10**6)
+    assert result.info["budget_steps"] == result.info["optimizer_steps"] == 3 * 2
+    assert result.history["optimizer_steps"].tolist() == [2, 4, 6]
+    with pytest.raises(ValueError, match="period_steps .* needs budget 'steps'"):
+        TrainSettings(**{**SETTINGS.__dict__, "budget": "epochs", "period_steps": 2})
+    with pytest.raises(ValueError, match="period_steps must be >= 1"):
+        TrainSettings(**{**SETTINGS.__dict__, "period_steps": 0})
+
+
 def test_the_step_budget_leaves_the_baseline_as_it_was(task):
     """Without synthetic patches a period is an epoch: both budgets train the same model."""
     (train_x, train_y), (val_x, val_y) = task

@@ -36,7 +36,13 @@ from idc_synth.dcgan.model import (
     standing_statistics,
     to_uint8,
 )
-from idc_synth.dcgan.training import HISTORY_COLUMNS, PREVIEW_COUNT, preview_steps, train_dcgan
+from idc_synth.dcgan.training import (
+    HISTORY_COLUMNS,
+    PREVIEW_COUNT,
+    preview_steps,
+    total_dcgan_steps,
+    train_dcgan,
+)
 from idc_synth.progress import COLUMNS as PROGRESS_COLUMNS
 from idc_synth.progress import ProgressScorer
 from idc_synth.spectrum import spectral_features, spike_ratio
@@ -172,6 +178,18 @@ def test_min_steps_gives_a_small_class_more_passes(tmp_path) -> None:
     assert len(images) // TINY.batch_size < 5
     assert result.history["step"].tolist() == [1, 2, 3, 4, 5]
     assert result.history["epoch"].max() > 1
+
+
+def test_max_steps_caps_a_large_class_whatever_its_epochs(tmp_path) -> None:
+    images, labels = tiny_patches()
+    settings = dataclasses.replace(TINY, epochs=50, min_steps=2, max_steps=3)
+    result = train_dcgan(images, labels, settings, tmp_path / "state.pt", "cpu")
+    assert 50 * (len(images) // TINY.batch_size) > 3
+    assert result.history["step"].tolist() == [1, 2, 3]
+    assert total_dcgan_steps(10**6, settings) == 3
+    assert total_dcgan_steps(10**6, dataclasses.replace(settings, max_steps=None)) > 10**6 // 2
+    with pytest.raises(ValueError, match="max_steps"):
+        dataclasses.replace(settings, min_steps=5, max_steps=3)
 
 
 def test_generate_is_seeded_and_varied(trained) -> None:

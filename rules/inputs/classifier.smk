@@ -14,6 +14,7 @@ def classifier_settings(wildcards):
             "patience",
             "threshold",
             "budget",
+            "period_steps",
         )
     }
     return {

@@ -86,6 +86,9 @@ class TrainSettings:
     seed: int
     threshold: float | str = schema_defaults("classifier")["threshold"]
     budget: str = schema_defaults("classifier")["budget"]
+    # With the steps budget: steps per evaluation period, fixed; None: one epoch of the real
+    # train split (a fixed period bounds a run's cost whatever the size of the data root).
+    period_steps: int | None = schema_defaults("classifier")["period_steps"]
     # Classic augmentation of a comparison arm (0 / False: off; the baseline's dihedral flips
     # always apply): HED stain jitter strength, mixup's Beta alpha, class-balanced sampling.
     stain_strength: float = 0.0
@@ -104,8 +107,13 @@ class TrainSettings:
             )
         if self.budget not in BUDGETS:
             raise ValueError(f"budget must be one of {BUDGETS}, got {self.budget!r}")
-        for name in ("max_epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
+        if self.period_steps is not None and self.budget != STEP_BUDGET:
+            raise ValueError(
+                f"period_steps ({self.period_steps}) needs budget {STEP_BUDGET!r}, got "
+                f"{self.budget!r}; set period_steps to null or budget to {STEP_BUDGET!r}"
+            )
+        for name in ("max_epochs", "batch_size", "patience", "period_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"TrainSettings.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("stain_strength", "mixup_alpha"):
             if getattr(self, name) < 0:
@@ -170,11 +178,11 @@ class StepPlan:
     @classmethod
     def of(cls, n_train: int, reference_size: int, settings: TrainSettings) -> StepPlan:
         """``budget`` steps: periods are epochs of ``reference_size`` patches (the real train
-        split), so every arm gets the same steps whatever synthetic patches it adds; ``epochs``:
-        periods are epochs of this run's own training set."""
+        split), or ``period_steps`` if set, so every arm gets the same steps whatever synthetic
+        patches it adds; ``epochs``: periods are epochs of this run's own training set."""
         steps_per_pass = math.ceil(n_train / settings.batch_size)
         reference = reference_size if settings.budget == STEP_BUDGET else n_train
-        period_steps = math.ceil(reference / settings.batch_size)
+        period_steps = settings.period_steps or math.ceil(reference / settings.batch_size)
         return cls(steps_per_pass, period_steps, settings.max_epochs * period_steps)
 
 

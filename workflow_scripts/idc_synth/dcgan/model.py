@@ -63,6 +63,7 @@ class DCGANSettings:
     checkpoint_every: int  # steps
     conditional: bool
     seed: int
+    max_steps: int | None = None  # at most this many steps (None: no cap): a bounded cost
 
     def __post_init__(self) -> None:
         for name in (
@@ -75,6 +76,11 @@ class DCGANSettings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"DCGANSettings.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < max(1, self.min_steps):
+            raise ValueError(
+                f"DCGANSettings.max_steps ({self.max_steps}) must be >= 1 and >= min_steps "
+                f"({self.min_steps})"
+            )
         if not 0.0 <= self.beta1 < 1.0:
             raise ValueError(f"DCGANSettings.beta1 must be in [0, 1), got {self.beta1}")
 

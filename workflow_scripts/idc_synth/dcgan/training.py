@@ -80,6 +80,14 @@ class _RandomStreams:
         )
 
 
+def total_dcgan_steps(n_images: int, settings: DCGANSettings) -> int:
+    """epochs x steps per epoch, at least min_steps, at most max_steps (where set)."""
+    steps = max(
+        settings.epochs * steps_per_epoch(n_images, settings.batch_size), settings.min_steps
+    )
+    return min(steps, settings.max_steps or steps)
+
+
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
     """Full batches only (a ragged last batch skews D's batch statistics); a set smaller than
     one batch trains on all of it each step."""
@@ -281,7 +289,8 @@ def train_dcgan(
     only its batch), scaled to [-1, 1] and randomly flipped / rotated by 90 degrees.
 
     ``labels`` matter only when ``settings.conditional``. There are ``settings.epochs`` x
-    ``steps_per_epoch`` steps, or ``settings.min_steps`` if that is more. After step s, a
+    ``steps_per_epoch`` steps, or ``settings.min_steps`` if that is more, at most
+    ``settings.max_steps``. After step s, a
     snapshot of the fixed preview batch is taken when s is one of ``preview_steps`` (evenly
     spaced, step 0 and the last included), and then the whole run state is checkpointed
     atomically to ``state_path`` when s is a multiple of ``checkpoint_every`` or the last
@@ -307,7 +316,7 @@ def train_dcgan(
     if settings.conditional and not np.isin(labels, CLASSES).all():
         raise ValueError(f"labels must be in {CLASSES}, got {np.unique(labels).tolist()}")
     per_epoch = steps_per_epoch(len(images), settings.batch_size)
-    total_steps = max(settings.epochs * per_epoch, settings.min_steps)
+    total_steps = total_dcgan_steps(len(images), settings)
     shown = preview_steps(total_steps)
     window = max(1, total_steps // (PREVIEW_ROWS - 1))
     run = _Run(settings, data_digest(images, labels), device, scorer)
