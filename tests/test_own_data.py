@@ -120,7 +120,7 @@ def test_cuda_without_a_gpu_stops_the_dry_run_and_warn_goes_on(tmp_path):
     workdir = copy_workflow(tmp_path / "run", tiny_config())
     line = refusal(snakemake(workdir, "-n", "--config", "device=cuda"))
     assert line.startswith("device: cuda, but this machine has no visible GPU; fix:")
-    assert "snakemake --cores all --config 'data={root: ...}'" in line
+    assert "snakemake --profile profiles/idc-cpu --config 'data={root: ...}'" in line
     warned = snakemake(workdir, "-n", "--config", "device=cuda", "preflight=warn")
     output = warned.stdout + warned.stderr
     assert warned.returncode == 0 and "Job stats" in output, output[-3000:]

@@ -1,5 +1,6 @@
-"""The ready profiles of the real study plan it on a tree with the real data set's shape, with
-the data root the one thing set; the published-split preset plans 84 / 29 / 49 patients there.
+"""The ready profiles of the real study (GPU workstation, SLURM GPU cluster, CPU workstation)
+plan it on a tree with the real data set's shape, with the data root the one thing set; the
+published-split preset plans 84 / 29 / 49 patients there.
 
 Dry runs only (seconds): the tree has the full set's 279 patients, with the published split's
 ids among them, but 4,000 patches instead of 277,524 (the DAG depends on the patients and the
@@ -17,8 +18,16 @@ from make_full_scale_tree import FULL_SCALE, write_tree
 from workflow_helpers import REPO, copy_workflow, default_config, dry_runs
 
 pytestmark = pytest.mark.workflow
-PROFILES = ("idc-gpu", "idc-slurm-gpu")
-STUDY = yaml.safe_load((REPO / "profiles/idc-study.yaml").read_text())
+PROFILES = ("idc-gpu", "idc-slurm-gpu", "idc-cpu")
+DEMO = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def study_of(profile: str) -> dict:
+    """The settings file a profile reads on top of config.yaml."""
+    profile_config = yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())
+    config_file, study_file = profile_config["configfiles"]
+    assert config_file == "config.yaml"
+    return yaml.safe_load((REPO / study_file).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +68,9 @@ def test_profile_plans_the_full_study_with_only_the_data_root_set(
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
-    seeds = len(STUDY["classifier"]["seeds"])
-    arms = len(STUDY.get("arms") or yaml.safe_load((REPO / "config.yaml").read_text())["arms"])
+    study = study_of(profile)
+    seeds = len(study["classifier"]["seeds"])
+    arms = len(study.get("arms") or DEMO["arms"])
     jobs = job_counts(output)
     assert jobs["train_classifier"] == arms * seeds + 2  # + one synthetic-only per generator
     assert jobs["predict"] == jobs["train_classifier"]
@@ -71,8 +81,9 @@ def test_profile_plans_the_full_study_with_only_the_data_root_set(
     assert re.search(r"split sizes \(patients\)\s+train 84, val 29, test 49", output)
     assert re.search(r"patients left out\s+117: ", output)
     assert "published patient split janowczyk2016" in output
-    # the full-scale settings reached the rules
-    assert "--device cuda" in output and '"unet_steps": 100000' in output
+    # the profile's settings reached the rules
+    unet_steps = study["diffusion"]["unet_steps"]
+    assert f"--device {study['device']}" in output and f'"unet_steps": {unet_steps}' in output
 
 
 def test_slurm_gpu_profile_gives_every_gpu_rule_a_gpu_on_the_gpu_partition(

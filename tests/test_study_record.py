@@ -88,7 +88,7 @@ def test_a_split_the_lists_cannot_make_names_the_fix():
 def test_cuda_without_a_gpu_is_refused_unless_a_scheduler_places_the_jobs():
     refusal = device_refusal("cuda", scheduled=False, visible=lambda: False)
     assert "no visible GPU" in refusal.problem
-    assert "snakemake --cores all --config 'data={root: ...}'" in refusal.fix
+    assert "snakemake --profile profiles/idc-cpu --config 'data={root: ...}'" in refusal.fix
     assert "not the full-scale ones with device: cpu" in refusal.fix  # 8 days of CPU steps
     assert device_refusal("cuda", scheduled=True, visible=lambda: False) is None
     assert device_refusal("cuda", scheduled=False, visible=lambda: True) is None

@@ -23,8 +23,8 @@ from idc_synth.split import split_sizes
 MIN_TEST_PATIENTS = 2
 CPU_ROUTE = (
     "run where a GPU is visible, or on this CPU at CPU-sized settings (not the full-scale ones "
-    "with device: cpu): snakemake --cores all --config 'data={root: ...}' (README: your own "
-    "data, on a CPU)"
+    "with device: cpu): snakemake --profile profiles/idc-cpu --config 'data={root: ...}' "
+    "(README: your own data, on a CPU)"
 )
 
 
