@@ -12,6 +12,20 @@ from idc_synth.layout import PatchName
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SAMPLE = REPO.parent / "shared" / "data" / "idc-sample"
+REAL_IDC = REPO.parent / "shared" / "data" / "idc-real"
+
+
+def link_real_patients(folder: Path, patients: list[str]) -> Path:
+    """A data root holding these real patients of REAL_IDC, linked (never copied); the calling
+    test is skipped where the real patches are absent."""
+    import pytest
+
+    if not REAL_IDC.is_dir():
+        pytest.skip(f"real IDC patches not found at {REAL_IDC}")
+    folder.mkdir(parents=True)
+    for patient in patients:
+        (folder / patient).symlink_to(REAL_IDC / patient, target_is_directory=True)
+    return folder
 
 
 def write_patch(

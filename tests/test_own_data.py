@@ -9,22 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
+from patchdata import REAL_IDC, link_real_patients
 from test_config_matrix import dry_run_rules
-from workflow_helpers import REPO, copy_workflow, snakemake, tiny_config
+from workflow_helpers import copy_workflow, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
-
-REAL_IDC = REPO.parent / "shared" / "data" / "idc-real"
 
 
 def real_root(folder: Path, patients: int) -> Path:
     """A root holding the first `patients` real patients (linked, never copied)."""
-    if not REAL_IDC.is_dir():
-        pytest.skip(f"real IDC patches not found at {REAL_IDC}")
-    folder.mkdir(parents=True)
-    for patient in sorted(path.name for path in REAL_IDC.iterdir() if path.is_dir())[:patients]:
-        (folder / patient).symlink_to(REAL_IDC / patient, target_is_directory=True)
-    return folder
+    names = sorted(p.name for p in REAL_IDC.iterdir() if p.is_dir()) if REAL_IDC.is_dir() else []
+    return link_real_patients(folder, names[:patients])
 
 
 def root_option(root: Path) -> str:
