@@ -21,6 +21,16 @@ scored as the workflow's training jobs score them (idc_synth.progress: pixel FID
 means, power-spectrum distance and periodic spike ratio against the held-out patches), the last
 one at the end.
 
+On real tissue (``--data ../shared/data/idc-real``): ``--patients N`` trains on a seeded subset
+of patient folders (loading all 34,016 patches takes minutes), ``--threads 1`` keeps a machine
+shared with other jobs from stalling torch's thread pool, ``--dcgan-settings`` and
+``--diffusion-settings`` override config keys (JSON), ``--classes`` picks the DCGANs, and
+``--grids DIR`` writes each generator's patches above real held-out ones of the same class,
+the diffusion's sampling cost per 1000 patches, and its VAE's reconstructions of the held-out
+patches scored like a snapshot (``vae_ceiling.tsv``: no sample can be sharper than its decoder).
+Training costs are process CPU seconds (snapshot scoring included), so a busy machine does not
+inflate them.
+
 Prints two tables and writes them as TSV (``--out``): the final quality of each generator and
 class next to the held-out floor (real train patches of the same n scored the same way) with the
 spike ratio over the floor's, and every snapshot's row (quality over training).
@@ -30,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -54,11 +65,14 @@ from benchlib import (
 )
 from PIL import Image
 
-from idc_synth.dcgan.model import DCGANSettings
+from idc_synth.dcgan.model import DCGANSettings, generate, standing_statistics
 from idc_synth.dcgan.training import train_dcgan
+from idc_synth.diffusion.pixels import crop_patch, to_model_padded, to_patches
+from idc_synth.diffusion.sampling import load_sampler
 from idc_synth.diffusion.scratch import train_scratch
 from idc_synth.diffusion.settings import DiffusionSettings
 from idc_synth.diffusion.training import Trainer, make_accelerator, training_identity
+from idc_synth.grids import save_grid
 from idc_synth.layout import CLASSES, PATCH_SIZE, parse_patch_path
 from idc_synth.pack import Holdout, holdout_mask
 from idc_synth.progress import SCORES, ProgressScorer, progress_table
@@ -66,6 +80,7 @@ from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
 CALIBRATION_STEPS = 3
+GRID_COUNT = 32  # generated patches per class in a --grids picture, above as many real ones
 SMOKE_DCGAN = DCGAN_DEMO | {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
 WIDTHS = {  # (DCGAN settings, diffusion settings) per --widths
     "full": (DCGAN_FULL, DIFFUSION_FULL),
@@ -84,10 +99,15 @@ class Patches:
         return Patches(self.images[mask], self.labels[mask], self.patients[mask])
 
 
-def load_patches(root: Path) -> tuple[Patches, int]:
-    """Every 50x50 patch under root in the IDC layout, and how many were not 50x50."""
+def load_patches(root: Path, patients: int | None, seed: int) -> tuple[Patches, int]:
+    """Every 50x50 patch under root in the IDC layout (of a seeded subset of ``patients``
+    patient folders when given), and how many were not 50x50."""
+    folders = sorted(path for path in root.iterdir() if path.is_dir())
+    if patients is not None and patients < len(folders):
+        rng = np.random.default_rng([seed, 4])
+        folders = sorted(rng.choice(np.array(folders, dtype=object), patients, replace=False))
     images, labels, patients, skipped = [], [], [], 0
-    for path in sorted(root.glob("*/[01]/*.png")):
+    for path in (png for folder in folders for png in sorted(folder.glob("[01]/*.png"))):
         pixels = np.asarray(Image.open(path).convert("RGB"))
         if pixels.shape[:2] != (PATCH_SIZE, PATCH_SIZE):
             skipped += 1
@@ -98,6 +118,23 @@ def load_patches(root: Path) -> tuple[Patches, int]:
         patients.append(name.patient)
     data = Patches(np.stack(images), np.array(labels), np.array(patients))
     return data, skipped
+
+
+def save_side_by_side(generated: np.ndarray, held: Patches, label: int, path: Path) -> None:
+    """Generated patches (top rows) above real held-out patches of the same class."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    real = held.images[held.labels == label][:GRID_COUNT]
+    save_grid(np.concatenate([generated[:GRID_COUNT], real]), path)
+
+
+@torch.no_grad()
+def reconstruct(sampler, held: Patches, label: int, n: int) -> np.ndarray:
+    """The VAE's decoding of the posterior means of n held-out patches of the class."""
+    vae = sampler.vae
+    real = held.images[held.labels == label][:n]
+    size = sampler.settings.model_size
+    pixels = to_model_padded(real, size, sampler.accelerator.device)
+    return to_patches(crop_patch(vae.decode(vae.encode(pixels).latent_dist.mean).sample))
 
 
 def split_holdout(data: Patches, fraction: float, seed: int) -> tuple[Patches, Patches]:
@@ -117,29 +154,38 @@ def calibrated(step) -> float:
     return min(seconds(step) for _ in range(CALIBRATION_STEPS))
 
 
-def run_dcgan(train: Patches, scorer: ProgressScorer, label: int, args, device, folder: Path):
+def run_dcgan(
+    train: Patches, held: Patches, scorer: ProgressScorer, label: int, args, device, folder: Path
+):
     """One class's DCGAN for the budget; returns (steps, seconds, snapshot rows)."""
     rows = train.labels == label
     images, labels = train.images[rows], train.labels[rows]
     base = WIDTHS[args.widths][0] | {"checkpoint_every": 10**9}
     base |= {"batch_size": args.dcgan_batch} if args.dcgan_batch else {}
+    base |= json.loads(args.dcgan_settings)
     steps = args.dcgan_steps or steps_for(
         args.budget_s, calibrated(dcgan_workload(base, device)[0]), 2
     )
     settings = DCGANSettings(**base | {"min_steps": steps})
-    started = time.perf_counter()
+    started = time.process_time()
     result = train_dcgan(
         images, labels, settings, folder / f"dcgan{label}.pt", device, scorer=scorer
     )
-    return len(result.history), time.perf_counter() - started, result.progress
+    elapsed = time.process_time() - started
+    if args.grids:
+        standing_statistics(result.generator, 0, settings.batch_size, device)
+        samples = generate(result.generator, GRID_COUNT, 1, device)
+        save_side_by_side(samples, held, label, args.grids / f"dcgan_class{label}.png")
+    return len(result.history), elapsed, result.progress
 
 
-def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
+def run_diffusion(train: Patches, held: Patches, scorer: ProgressScorer, args, folder: Path):
     """The scratch latent diffusion for the budget (VAE: --vae-share of it)."""
     base = WIDTHS[args.widths][1] | {
         "mixed_precision": args.mixed_precision,
         "sampling_steps": args.sampling_steps,
     }
+    base |= json.loads(args.diffusion_settings)
     if args.diffusion_batch:
         base |= {"vae_batch_size": args.diffusion_batch, "unet_batch_size": args.diffusion_batch}
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.mixed_precision)
@@ -158,9 +204,22 @@ def run_diffusion(train: Patches, scorer: ProgressScorer, args, folder: Path):
     images, labels = train.images.copy(), train.labels
     identity = training_identity(settings, images, labels)
     trainer = Trainer(make_accelerator(settings, args.device), settings, folder / "d.pt", identity)
-    started = time.perf_counter()
+    started = time.process_time()
     train_scratch(images, labels, settings, trainer, folder / "model", scorer)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
+    if args.grids:
+        sampler = load_sampler(folder / "model", settings, trainer.accelerator)
+        for label in CLASSES:
+            sampled = time.process_time()
+            samples = sampler.sample(label, GRID_COUNT, 1)
+            per_1000 = (time.process_time() - sampled) / GRID_COUNT * 1000
+            print(f"diffusion class {label}: sampling {per_1000:.0f} CPU-s per 1000 patches")
+            path = args.grids / f"diffusion_class{label}.png"
+            save_side_by_side(samples, held, label, path)
+        ceiling = progress_table(scorer.score(unet_steps, partial(reconstruct, sampler, held)))
+        print("VAE reconstructions of the held-out patches (the decoder's ceiling):")
+        print(ceiling.to_string(index=False, float_format="{:.3g}".format))
+        ceiling.to_csv(args.grids / "vae_ceiling.tsv", sep="\t", index=False)
     return f"vae {vae_steps} + unet {unet_steps}", elapsed, progress_table(trainer.progress)
 
 
@@ -168,7 +227,7 @@ def final_rows(name: str, steps, elapsed: float, progress: pd.DataFrame) -> list
     """The last snapshot of each class, with the spike ratio over the floor's."""
     last = progress[progress["step"] == progress["step"].max()]
     return [
-        {"generator": name, "label": int(row.label), "steps": steps, "train_s": elapsed}
+        {"generator": name, "label": int(row.label), "steps": steps, "train_cpu_s": elapsed}
         | {"n": int(row.n)}
         | {score: getattr(row, score) for score in SCORES}
         | {f"{score}_floor": getattr(row, f"{score}_floor") for score in SCORES}
@@ -199,6 +258,12 @@ def main() -> int:
     parser.add_argument("--generators", nargs="+", default=["dcgan", "diffusion"])
     parser.add_argument("--seed", type=int, default=0, help="of the held-out split and scoring")
     parser.add_argument("--widths", default="full", choices=tuple(WIDTHS))
+    parser.add_argument("--classes", type=int, nargs="+", default=list(CLASSES), help="DCGANs")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: every core)")
+    parser.add_argument("--patients", type=int, help="a seeded subset of patients (quicker)")
+    parser.add_argument("--dcgan-settings", default="{}", help="JSON: DCGAN keys to override")
+    parser.add_argument("--diffusion-settings", default="{}", help="JSON: diffusion overrides")
+    parser.add_argument("--grids", type=Path, help="folder for generated-above-real PNGs")
     parser.add_argument("--out", type=Path, default=REPO / "results/benchmarks/generator_quality")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -206,8 +271,8 @@ def main() -> int:
         return 0
     device = resolve_device(args.device)
     if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
-    data, skipped = load_patches(args.data)
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    data, skipped = load_patches(args.data, args.patients, args.seed)
     train, held = split_holdout(data, args.holdout_fraction, args.seed)
     print(
         f"{len(data.labels)} patches of {len(set(data.patients))} patients from {args.data} "
@@ -225,19 +290,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         runs = [
-            (f"dcgan class{label}", partial(run_dcgan, train, scorer([label]), label, args, device))
-            for label in CLASSES
+            (
+                f"dcgan class{label}",
+                partial(run_dcgan, train, held, scorer([label]), label, args, device),
+            )
+            for label in args.classes
             if "dcgan" in args.generators
         ]
         if "diffusion" in args.generators:
-            runs.append(("diffusion", partial(run_diffusion, train, scorer(CLASSES), args)))
+            runs.append(("diffusion", partial(run_diffusion, train, held, scorer(CLASSES), args)))
         for name, run in runs:
             steps, elapsed, progress = run(folder)
             finals += final_rows(name, steps, elapsed, progress)
             curves.append(progress.assign(generator=name))
             last = progress[progress["step"] == progress["step"].max()]
-            print(f"\n{name}: {steps} steps in {elapsed:.0f} s; last snapshot:", flush=True)
-            print(last.to_string(index=False, float_format="%.3g"), flush=True)
+            print(f"\n{name}: {steps} steps in {elapsed:.0f} CPU-s; last snapshot:", flush=True)
+            print(last.to_string(index=False, float_format="{:.3g}".format), flush=True)
     final = pd.DataFrame(finals)
     curve = pd.concat(curves, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -245,9 +313,9 @@ def main() -> int:
     curve.to_csv(args.out / "curves.tsv", sep="\t", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print("\nFinal quality vs held-out patches (floor: real train patches, same n)\n")
-        print(final.to_string(index=False, float_format="%.3g"))
+        print(final.to_string(index=False, float_format="{:.3g}".format))
         print("\nQuality over training (every snapshot)\n")
-        print(curve.to_string(index=False, float_format="%.3g"))
+        print(curve.to_string(index=False, float_format="{:.3g}".format))
     print(f"\nwrote {args.out / 'final.tsv'}, {args.out / 'curves.tsv'}")
     return 0
 

@@ -151,11 +151,13 @@ def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(
         [sys.executable, str(REPO / "benchmarks/generator_quality.py"), "--widths", "smoke",
          "--data", str(root), "--budget-s", "1", "--holdout-fraction", "0.25",
          "--patches", "10", "--snapshots", "2", "--sampling-steps", "2", "--dcgan-batch", "8",
-         "--out", str(out)],
+         "--patients", "3", "--threads", "1", "--grids", str(out / "grids"), "--out", str(out)],
         capture_output=True, env=checkout_env(), text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "128 patches of 4 patients" in run.stdout and "32 held out" in run.stdout
+    assert "96 patches of 3 patients" in run.stdout and "24 held out" in run.stdout
+    names = ["dcgan_class0.png", "dcgan_class1.png", "diffusion_class0.png", "vae_ceiling.tsv"]
+    assert all((out / "grids" / name).stat().st_size > 0 for name in names)
     final = _table(out / "final.tsv")
     assert [(row["generator"], row["label"]) for row in final] == [
         ("dcgan class0", "0"), ("dcgan class1", "1"), ("diffusion", "0"), ("diffusion", "1")

@@ -211,6 +211,30 @@ def test_save_load_round_trip(trained, tmp_path: Path) -> None:
     assert np.array_equal(generate(generator, 6, 3, "cpu"), generate(loaded, 6, 3, "cpu"))
 
 
+def test_without_the_low_pass_the_finest_texture_reaches_both_networks(tmp_path: Path) -> None:
+    """Real tissue's period-2 texture: the default filters it out of what D sees and what G can
+    print; with low_pass false both pass it, and the setting survives a save and load (a
+    generator config from before the setting loads with the filter)."""
+    checker = torch.tensor([[(-1.0) ** (i + j) for j in range(50)] for i in range(50)])
+    pattern = checker.expand(1, 3, 50, 50)
+    interior = (..., slice(2, -2), slice(2, -2))
+    for low_pass, passed in ((True, 0.0), (False, 1.0)):
+        settings = dataclasses.replace(TINY, low_pass=low_pass)
+        first_layer = build_discriminator(settings).net[0]
+        assert first_layer(pattern)[interior].abs().max().item() == pytest.approx(passed)
+        generator = build_generator(settings)
+        weights, config = tmp_path / f"{low_pass}.safetensors", tmp_path / f"{low_pass}.json"
+        save_generator(generator, settings, weights, config)
+        loaded, saved = load_generator(weights, config, "cpu")
+        assert saved["settings"]["low_pass"] is low_pass
+        assert np.array_equal(generate(generator, 4, 0, "cpu"), generate(loaded, 4, 0, "cpu"))
+    old = json.loads(config.read_text())
+    del old["settings"]["low_pass"]
+    config.write_text(json.dumps(old))
+    loaded, _ = load_generator(weights, config, "cpu")
+    assert not np.array_equal(generate(generator, 4, 0, "cpu"), generate(loaded, 4, 0, "cpu"))
+
+
 def test_conditional_generator_makes_both_classes(tmp_path: Path) -> None:
     settings = dataclasses.replace(TINY, conditional=True, epochs=1)
     images, labels = tiny_patches()

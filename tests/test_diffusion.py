@@ -424,3 +424,15 @@ def test_scratch_pads_to_a_size_both_networks_divide_and_crops_back_without_resa
     assert padded.shape == (3, 3, 52, 52)
     # exact round trip: every pixel of the patch comes back unchanged (a resize would not)
     np.testing.assert_array_equal(to_patches(crop_patch(padded)), patches)
+
+
+def test_scratch_ddim_starts_from_pure_noise_at_the_last_train_timestep(scratch_run):
+    """Sampling starts from pure noise, so its first step must be t = T - 1, where the UNet was
+    trained on (almost) pure noise; "leading" spacing started at T - T / steps (900 of 1000)."""
+    from diffusers import DDIMScheduler
+
+    scheduler = DDIMScheduler.from_pretrained(scratch_run["model"] / "scheduler")
+    scheduler.set_timesteps(10)
+    train_timesteps = scheduler.config.num_train_timesteps
+    stride = train_timesteps // 10
+    assert scheduler.timesteps.tolist() == list(range(train_timesteps - 1, 0, -stride))

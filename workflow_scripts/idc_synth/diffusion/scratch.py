@@ -87,6 +87,11 @@ def build_noise_scheduler(settings: DiffusionSettings) -> DDPMScheduler:
         beta_start=0.00085,
         beta_end=0.012,
         clip_sample=False,
+        # DDIM's steps end on the last train timestep (999, 899, ..., 99), where its pure-noise
+        # start is what the UNet was trained on. "leading" (900, ..., 0) starts at t = 900,
+        # where the UNet expects sqrt(alpha_bar) = 0.12 of signal in the noise it is given
+        # (Lin et al. 2024). Training ignores the spacing; the saved scheduler keeps it.
+        timestep_spacing="trailing",
     )
 
 
