@@ -65,6 +65,7 @@ from benchlib import (
 )
 from PIL import Image
 
+from idc_synth.classifier import load_classifier
 from idc_synth.dcgan.model import DCGANSettings, generate, standing_statistics
 from idc_synth.dcgan.training import train_dcgan
 from idc_synth.diffusion.pixels import crop_patch, to_model_padded, to_patches
@@ -76,12 +77,16 @@ from idc_synth.grids import save_grid
 from idc_synth.layout import CLASSES, PATCH_SIZE, parse_patch_path
 from idc_synth.pack import Holdout, holdout_mask
 from idc_synth.progress import SCORES, ProgressScorer, progress_table
+from idc_synth.quality.features import classifier_features
+from idc_synth.quality.metrics import fid
+from idc_synth.quality.sampling import subsample
 from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"
 CALIBRATION_STEPS = 3
 GRID_COUNT = 32  # generated patches per class in a --grids picture, above as many real ones
 SMOKE_DCGAN = DCGAN_DEMO | {"latent_dim": 16, "generator_channels": 8, "discriminator_channels": 8}
+EMBEDDED = ("fd_classifier", "fd_classifier_floor")
 WIDTHS = {  # (DCGAN settings, diffusion settings) per --widths
     "full": (DCGAN_FULL, DIFFUSION_FULL),
     "demo": (DCGAN_DEMO, DIFFUSION_DEMO),
@@ -137,6 +142,64 @@ def reconstruct(sampler, held: Patches, label: int, n: int) -> np.ndarray:
     return to_patches(crop_patch(vae.decode(vae.encode(pixels).latent_dist.mean).sample))
 
 
+class ClassifierSpace:
+    """FD in a trained classifier's embedding between a class's samples and the held-out patches
+    the progress scorer compares them with (same rows, same n), and its floor: real train
+    patches of the same n."""
+
+    def __init__(self, folder: Path, scorer: ProgressScorer, train: Patches, held: Patches):
+        model, _ = load_classifier(folder / "model.safetensors", folder / "info.json", "cpu")
+        self.embed = partial(classifier_features, model)
+        self.references: dict[int, tuple[np.ndarray, float]] = {}
+        for label, reference in scorer.references.items():
+            rows = [
+                subsample(
+                    np.flatnonzero(data.labels == label), reference.n, scorer.seed, name, label
+                )
+                for data, name in ((held, "progress holdout"), (train, "progress train"))
+            ]
+            features = self.embed(held.images, rows[0])
+            floor = fid(self.embed(train.images, rows[1]), features)
+            self.references[label] = features, floor
+
+    def distance(self, label: int, samples: np.ndarray) -> dict[str, float]:
+        features, floor = self.references[label]
+        return {"fd_classifier": fid(self.embed(samples), features), "fd_classifier_floor": floor}
+
+
+class EmbeddedScorer:
+    """A ProgressScorer whose snapshots are also scored in a ClassifierSpace (``rows``); the
+    training code sees the scorer's own interface and rows."""
+
+    def __init__(self, scorer: ProgressScorer, space: ClassifierSpace) -> None:
+        self.scorer, self.space, self.rows = scorer, space, []
+
+    def identity(self) -> dict:
+        return self.scorer.identity()
+
+    def score(self, step: int, sample) -> list[list[float]]:
+        def recorded(label: int, n: int) -> np.ndarray:
+            images = sample(label, n)
+            self.rows.append({"step": step, "label": label} | self.space.distance(label, images))
+            return images
+
+        return self.scorer.score(step, recorded)
+
+    def table(self, progress: pd.DataFrame) -> pd.DataFrame:
+        """The progress table with the classifier-space columns of its snapshots."""
+        return progress.merge(pd.DataFrame(self.rows), on=["step", "label"], how="left")
+
+
+def with_embedding(scored: list[list[float]], scorer) -> pd.DataFrame:
+    """A one-off score call's rows (the VAE ceiling), with classifier-space columns when the
+    scorer has them (its last rows: ``scored`` was the last call)."""
+    table = progress_table(scored)
+    if isinstance(scorer, EmbeddedScorer):
+        table = table.merge(pd.DataFrame(scorer.rows[-len(table) :]), on=["step", "label"])
+        del scorer.rows[-len(table) :]
+    return table
+
+
 def split_holdout(data: Patches, fraction: float, seed: int) -> tuple[Patches, Patches]:
     """(train, held out): the workflow's per patient and class seeded holdout."""
     rows = pd.DataFrame({"patient": data.patients, "label": data.labels})
@@ -176,7 +239,7 @@ def run_dcgan(
         standing_statistics(result.generator, 0, settings.batch_size, device)
         samples = generate(result.generator, GRID_COUNT, 1, device)
         save_side_by_side(samples, held, label, args.grids / f"dcgan_class{label}.png")
-    return len(result.history), elapsed, result.progress
+    return len(result.history), elapsed, embedded(result.progress, scorer)
 
 
 def run_diffusion(train: Patches, held: Patches, scorer: ProgressScorer, args, folder: Path):
@@ -216,11 +279,19 @@ def run_diffusion(train: Patches, held: Patches, scorer: ProgressScorer, args, f
             print(f"diffusion class {label}: sampling {per_1000:.0f} CPU-s per 1000 patches")
             path = args.grids / f"diffusion_class{label}.png"
             save_side_by_side(samples, held, label, path)
-        ceiling = progress_table(scorer.score(unet_steps, partial(reconstruct, sampler, held)))
+        ceiling = with_embedding(
+            scorer.score(unet_steps, partial(reconstruct, sampler, held)), scorer
+        )
         print("VAE reconstructions of the held-out patches (the decoder's ceiling):")
         print(ceiling.to_string(index=False, float_format="{:.3g}".format))
         ceiling.to_csv(args.grids / "vae_ceiling.tsv", sep="\t", index=False)
-    return f"vae {vae_steps} + unet {unet_steps}", elapsed, progress_table(trainer.progress)
+    return f"vae {vae_steps} + unet {unet_steps}", elapsed, embedded(trainer.progress, scorer)
+
+
+def embedded(progress: pd.DataFrame | list, scorer) -> pd.DataFrame:
+    """A run's progress table, with its classifier-space columns when it has them."""
+    progress = progress if isinstance(progress, pd.DataFrame) else progress_table(progress)
+    return scorer.table(progress) if isinstance(scorer, EmbeddedScorer) else progress
 
 
 def final_rows(name: str, steps, elapsed: float, progress: pd.DataFrame) -> list[dict]:
@@ -232,6 +303,7 @@ def final_rows(name: str, steps, elapsed: float, progress: pd.DataFrame) -> list
         | {score: getattr(row, score) for score in SCORES}
         | {f"{score}_floor": getattr(row, f"{score}_floor") for score in SCORES}
         | {"spike_over_floor": row.spike_ratio / row.spike_ratio_floor}
+        | {key: getattr(row, key) for key in EMBEDDED if hasattr(row, key)}
         for row in last.itertuples()
     ]
 
@@ -264,6 +336,7 @@ def main() -> int:
     parser.add_argument("--dcgan-settings", default="{}", help="JSON: DCGAN keys to override")
     parser.add_argument("--diffusion-settings", default="{}", help="JSON: diffusion overrides")
     parser.add_argument("--grids", type=Path, help="folder for generated-above-real PNGs")
+    parser.add_argument("--embedding", type=Path, help="a study's classifier folder: FD in it")
     parser.add_argument("--out", type=Path, default=REPO / "results/benchmarks/generator_quality")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -284,7 +357,10 @@ def main() -> int:
 
     def scorer(labels) -> ProgressScorer:
         pairs = (held.images, held.labels), (train.images, train.labels)
-        return ProgressScorer(*pairs, labels, args.patches, args.seed)
+        plain = ProgressScorer(*pairs, labels, args.patches, args.seed)
+        if args.embedding is None:
+            return plain
+        return EmbeddedScorer(plain, ClassifierSpace(args.embedding, plain, train, held))
 
     finals, curves = [], []
     with tempfile.TemporaryDirectory() as scratch:

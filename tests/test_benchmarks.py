@@ -142,16 +142,31 @@ def test_statistics_design_prints_false_positives_and_power():
     assert "noisy_dcgan_2x" in run.stdout and "demo_7arm" in run.stdout
 
 
+def _untrained_classifier(folder: Path) -> Path:
+    """A randomly initialised small_cnn saved as a study saves its classifiers."""
+    import pandas as pd
+
+    from idc_synth.classifier import TrainedClassifier, save_classifier
+    from idc_synth.models import build_classifier
+
+    model = build_classifier("small_cnn")
+    trained = TrainedClassifier(model, pd.DataFrame(), {"arch": "small_cnn"})
+    save_classifier(trained, folder / "model.safetensors", folder / "info.json")
+    return folder
+
+
 def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(tmp_path):
     from patchdata import make_tree
 
     root = make_tree(tmp_path / "idc", {f"90{i}": (16, 16) for i in range(4)})
     out = tmp_path / "quality"
+    embedding = _untrained_classifier(tmp_path / "classifier")
     run = subprocess.run(
         [sys.executable, str(REPO / "benchmarks/generator_quality.py"), "--widths", "smoke",
          "--data", str(root), "--budget-s", "1", "--holdout-fraction", "0.25",
          "--patches", "10", "--snapshots", "2", "--sampling-steps", "2", "--dcgan-batch", "8",
-         "--patients", "3", "--threads", "1", "--grids", str(out / "grids"), "--out", str(out)],
+         "--patients", "3", "--threads", "1", "--grids", str(out / "grids"), "--out", str(out),
+         "--embedding", str(embedding)],
         capture_output=True, env=checkout_env(), text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
@@ -163,9 +178,14 @@ def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(
         ("dcgan class0", "0"), ("dcgan class1", "1"), ("diffusion", "0"), ("diffusion", "1")
     ]  # fmt: skip
     for row in final:
-        values = [float(row[key]) for key in ("fid_pixels", "spike_ratio", "spike_ratio_floor")]
+        keys = ("fid_pixels", "spike_ratio", "spike_ratio_floor", "fd_classifier")
+        values = [float(row[key]) for key in (*keys, "fd_classifier_floor")]
         assert all(value > 0 for value in values) and int(row["n"]) == 10
+    ceiling = _table(out / "grids" / "vae_ceiling.tsv")
+    assert [row["label"] for row in ceiling] == ["0", "1"]
+    assert all(float(row["fd_classifier"]) > 0 for row in ceiling)
     curves = _table(out / "curves.tsv")
+    assert all(float(row["fd_classifier"]) > 0 for row in curves)  # every snapshot
     dcgan_steps = [int(row["step"]) for row in curves if row["generator"] == "dcgan class0"]
     assert dcgan_steps[0] == 0 and dcgan_steps == sorted(dcgan_steps)  # from init on
 
