@@ -21,6 +21,7 @@ QUALITY_SETTINGS = {
         key: config["quality"][key]
         for key in (
             "inception_weights",
+            "encoders",
             "max_patches",
             "kid_subset_size",
             "kid_subsets",
@@ -136,6 +137,7 @@ rule gather_image_quality:
             **{
                 key: config["quality"][key]
                 for key in (
+                    "encoders",
                     "pr_k",
                     "near_copy_percentile",
                     "sample_seed",

@@ -154,7 +154,7 @@ def test_home_is_expanded_in_every_path_setting(monkeypatch, tmp_path):
     config = loaded_config(
         data={"root": "~/idc"},
         split={"patient_lists": {"train": "~/l/t.txt", "val": "v.txt", "test": "~/l/x.txt"}},
-        quality={"inception_weights": "~/weights"},
+        quality={"inception_weights": "~/weights", "encoders": {"uni": "~/models/uni"}},
         diffusion={"pretrained_path": "~/sd"},
     )
     expand_user_paths(config)
@@ -165,7 +165,29 @@ def test_home_is_expanded_in_every_path_setting(monkeypatch, tmp_path):
         "test": str(tmp_path / "l/x.txt"),
     }
     assert config["quality"]["inception_weights"] == str(tmp_path / "weights")
+    assert config["quality"]["encoders"] == {"uni": str(tmp_path / "models/uni")}
     assert config["diffusion"]["pretrained_path"] == str(tmp_path / "sd")
     hub = loaded_config(diffusion={"pretrained_path": "org/model"})
     expand_user_paths(hub)
     assert hub["diffusion"]["pretrained_path"] == "org/model"  # a hub id stays as it is
+
+
+@pytest.mark.parametrize(
+    ("encoders", "valid"),
+    [
+        ({"dinov2": "/models/dinov2", "uni2": "~/uni"}, True),
+        ({"classifier": "/m"}, False),  # a built-in space's name
+        ({"DINO": "/m"}, False),  # one lower-case word: it names the feature_space rows
+        ({"dino_v2": "/m"}, False),
+        ({"dinov2": ""}, False),
+    ],
+)
+def test_encoder_names_are_new_lower_case_words_with_a_folder(encoders, valid):
+    import jsonschema
+
+    spec = SCHEMA["properties"]["quality"]["properties"]["encoders"]
+    if valid:
+        jsonschema.validate(encoders, spec)
+    else:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(encoders, spec)

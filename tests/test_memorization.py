@@ -57,7 +57,7 @@ def study():
         "fresh": nearest_train(fresh, fresh_labels, "copy"),
     }
     # a 10 % threshold: fresh patches are flagged too, at the floor's rate
-    return memorization_table(reference, generators, percentile=10.0, level=0.95)
+    return memorization_table(reference, generators, [SPACE], percentile=10.0, level=0.95)
 
 
 def test_holm_adjusts_step_down_and_keeps_the_order():

@@ -312,7 +312,8 @@ def test_every_row_of_a_space_and_class_shares_n_with_the_floor_and_the_shift():
     status = "skipped: no Inception weights at /nowhere/inception-2015-12-05.pt"
     tables, pairs = [], {}
     for name, candidates in (("dcgan", synthetic), ("holdout", holdout), ("real_val", val)):
-        rows, pairs[name], _ = assess(name, candidates, train, reference, fns, status, settings)
+        statuses = {"inception": status}
+        rows, pairs[name], _ = assess(name, candidates, train, reference, fns, statuses, settings)
         tables.append(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     table = pd.concat(tables, ignore_index=True)
     assert len(table) == 3 * 2 * 3  # sets x classes x spaces
@@ -353,7 +354,8 @@ def test_a_class_without_synthetic_patches_is_a_skipped_row_not_a_crash():
     settings = QualitySettings(kid_subset_size=10, kid_subsets=5)
     fns = {"classifier": mean_colour, "inception": None, "pixels": pixel_features}
     reference = reference_for(only_ones, train, holdout, val, fns, settings)
-    rows, _, _ = assess("dcgan", only_ones, train, reference, fns, "skipped: none", settings)
+    statuses = {"inception": "skipped: none"}
+    rows, _, _ = assess("dcgan", only_ones, train, reference, fns, statuses, settings)
     table = pd.DataFrame(rows).query("feature_space == 'classifier'").set_index("label")
     assert table.loc[0, "status"].startswith("skipped: 0 patches of class 0")
     assert table.loc[1, "status"] == "ok" and table.loc[0, "n"] == 0
@@ -369,10 +371,36 @@ def test_with_a_stand_in_inception_extractor_rows_are_capped_and_matched():
     }
     settings = QualitySettings(max_patches=12, kid_subset_size=10, kid_subsets=5)
     reference = reference_for(synthetic, train, holdout, val, fns, settings)
-    rows, _, _ = assess("dcgan", synthetic, train, reference, fns, "", settings)
+    rows, _, _ = assess("dcgan", synthetic, train, reference, fns, {}, settings)
     inception = pd.DataFrame(rows).query("feature_space == 'inception'")
     assert (inception["status"] == "ok").all() and (inception["n"] == 12).all()
     assert np.isfinite(inception[["fid", "kid", "precision", "recall"]].to_numpy(float)).all()
+
+
+def test_an_encoder_space_gets_every_metric_and_an_absent_encoder_says_skipped():
+    synthetic, train, holdout, val, _ = sets()
+    fns = {
+        "classifier": mean_colour,
+        "inception": None,
+        "pixels": pixel_features,
+        "tiny": lambda images, rows: pixel_features(images, rows, block=10).astype(float),
+        "gone": None,
+    }
+    statuses = {"inception": "skipped: none", "gone": "skipped: no encoder folder at /nowhere"}
+    encoders = {"tiny": "/models/tiny", "gone": "/nowhere"}
+    settings = QualitySettings(encoders=encoders, max_patches=12, kid_subset_size=5, kid_subsets=5)
+    reference = reference_for(synthetic, train, holdout, val, fns, settings)
+    rows, pairs, used = assess("dcgan", synthetic, train, reference, fns, statuses, settings)
+    table = pd.DataFrame(rows, columns=list(ROW_COLUMNS)).set_index(["feature_space", "label"])
+    tiny = table.loc["tiny"]
+    assert (tiny["status"] == "ok").all() and (tiny["n"] == 12).all()  # capped like Inception
+    assert np.isfinite(tiny[["fid", "kid", "precision", "recall"]].to_numpy(float)).all()
+    assert tiny.loc[0, "near_copy_share"] >= 3 / 25  # the planted copies, among all 25
+    assert "tiny_distances" in pairs and "tiny_copy_0" in used
+    gone = table.loc["gone"]
+    assert (gone["status"] == statuses["gone"]).all() and gone["near_copy_share"].isna().all()
+    assert not any(key.startswith("gone_") for key in (*pairs, *used))
+    assert not {"gone_train_0", "gone_reference_0", "gone_calibration_0"} & set(reference)
 
 
 # ---------------------------------------------------------------------------------------------

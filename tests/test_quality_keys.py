@@ -5,10 +5,10 @@ import pytest
 
 from idc_synth.quality import keys
 from idc_synth.quality.assess import LabelledImages, spectral_arrays
-from idc_synth.quality.table import SPACES
+from idc_synth.quality.table import BUILT_IN_SPACES
 
 
-@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("space", (*BUILT_IN_SPACES, "dinov2"))
 @pytest.mark.parametrize("kind", keys.KINDS)
 @pytest.mark.parametrize("label", (0, 1))
 def test_every_key_parses_back(space, kind, label):

@@ -472,6 +472,30 @@ def test_classifier_steps_read_each_info_json(tmp_path):
     ]
 
 
+def _fid_rows(fids: dict[tuple[str, int], dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"feature_space": space, "label": label, "generator": name, "fid": fid, "status": "ok"}
+            for (space, label), by_set in fids.items()
+            for name, fid in by_set.items()
+        ]
+    )
+
+
+def test_the_generator_ranking_by_fid_is_compared_across_feature_spaces():
+    agreeing = {
+        ("classifier", 0): {"dcgan": 3.0, "diffusion": 20.0, "holdout": 0.1},
+        ("dinov2", 0): {"dcgan": 40.0, "diffusion": 90.0, "real_val": 2.0},
+    }
+    ranking = quality_spaces(_fid_rows(agreeing))["ranking"]
+    assert ranking["agree"] and ranking["orders"] == [
+        {"space": "classifier", "label": 0, "order": ["dcgan", "diffusion"]},
+        {"space": "dinov2", "label": 0, "order": ["dcgan", "diffusion"]},
+    ]  # the real reference sets are not ranked
+    disagreeing = agreeing | {("dinov2", 0): {"dcgan": 95.0, "diffusion": 90.0}}
+    assert not quality_spaces(_fid_rows(disagreeing))["ranking"]["agree"]
+
+
 def test_quality_table_keeps_measured_rows_and_tstr_lists_the_baseline_once():
     quality = pd.DataFrame(
         [
@@ -489,6 +513,7 @@ def test_quality_table_keeps_measured_rows_and_tstr_lists_the_baseline_once():
     assert quality_spaces(quality) == {
         "used": ["classifier"],
         "skipped": {"inception": "skipped: no Inception weights"},
+        "ranking": None,  # one space: nothing to agree on
     }
     tstr = pd.DataFrame(
         {

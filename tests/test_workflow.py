@@ -277,6 +277,42 @@ def test_summary_tables_figures_and_html_report(finished_run):
     assert_report_holds_every_table_and_the_summary(finished_run)
 
 
+def test_an_encoder_folder_adds_its_feature_space_and_leaves_the_other_rows_alone(
+    finished_run, tmp_path
+):
+    from tiny_encoders import save_tiny_transformers
+
+    study = copy_study(finished_run, tmp_path / "encoders")
+    folder = save_tiny_transformers(tmp_path / "dinov2-tiny")
+    absent = tmp_path / "not-downloaded"
+    overlay = tmp_path / "encoders.yaml"
+    encoders = {"tinyvit": str(folder), "absent": str(absent)}
+    overlay.write_text(yaml.safe_dump({"quality": {"encoders": encoders}}))
+    rules = set(dry_run_rules(study, "--configfile", str(overlay)))
+    assert {"quality_reference", "image_quality", "gather_image_quality"} <= rules
+    assert not rules & {"pack", "train_classifier", "train_dcgan", "train_diffusion", "predict"}
+    quality_tsv = study / "results/metrics/image_quality.tsv"
+    before = pd.read_csv(quality_tsv, sep="\t")
+    run = snakemake(study, "--configfile", str(overlay))
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    after = pd.read_csv(quality_tsv, sep="\t")
+    tiny = after[after["feature_space"] == "tinyvit"]
+    assert set(tiny["generator"]) == {*GENERATORS, "holdout", "real_val"}
+    assert (tiny["status"] == "ok").all() and tiny["fid"].notna().all()
+    ours = tiny[tiny["generator"].isin(GENERATORS)]
+    assert ours[["fid_low", "fid_high", "near_copy_share"]].notna().all().all()
+    skipped = after.loc[after["feature_space"] == "absent", "status"]
+    assert (
+        len(skipped) == len(tiny) and (skipped == f"skipped: no encoder folder at {absent}").all()
+    )
+    # the built-in spaces' rows, intervals included, are those of the study without encoders
+    kept = after[after["feature_space"].isin(before["feature_space"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before)
+    copied = pd.read_csv(study / "results/metrics/memorization.tsv", sep="\t")
+    assert "tinyvit" in set(copied["feature_space"])
+
+
 # Every table a reader needs in the HTML report of the tiny study (its sweep is off).
 REPORT_TABLES = {
     f"results/metrics/{name}.tsv"

@@ -12,12 +12,13 @@ import pandas as pd
 from idc_synth.memorization import memorization_table
 from idc_synth.quality.intervals import study_groups, study_intervals, with_intervals
 from idc_synth.quality.table import (
-    DISTRIBUTION_SPACES,
     HOLDOUT,
     REAL_VAL,
     REFERENCE_SETS,
     ROW_COLUMNS,
     QualitySettings,
+    copy_spaces,
+    distribution_spaces,
 )
 from idc_synth.runtime import rule_logging
 
@@ -47,7 +48,7 @@ def main(
         groups, pools = study_groups(
             reference,
             sets,
-            DISTRIBUTION_SPACES,
+            distribution_spaces(settings.encoders),
             HOLDOUT,
             REAL_VAL,
             settings.bootstrap_max_patches,
@@ -76,7 +77,11 @@ def main(
         logger.info("wrote %s (%d rows) from %d tables", output, len(frame), len(tables))
         generators = {name: arrays for name, arrays in sets.items() if name not in REFERENCE_SETS}
         copied = memorization_table(
-            reference, generators, settings.near_copy_percentile, settings.confidence_level
+            reference,
+            generators,
+            copy_spaces(settings.encoders),
+            settings.near_copy_percentile,
+            settings.confidence_level,
         )
         copied.to_csv(memorization, sep="\t", index=False)
         logger.info("wrote %s (%d rows)", memorization, len(copied))

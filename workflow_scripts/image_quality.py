@@ -45,13 +45,13 @@ def main(
         else:
             candidate_set = LabelledImages.packed(*candidates)
         logger.info("read %d candidate patches", len(candidate_set.labels))
-        fns, status = feature_functions(
-            classifier_weights, classifier_info, settings.inception_weights, device, logger
+        fns, statuses = feature_functions(
+            classifier_weights, classifier_info, settings, device, logger
         )
         with np.load(reference_path, allow_pickle=False) as stored:
             reference = dict(stored)
         rows, closest, used = assess(
-            generator, candidate_set, train_set, reference, fns, status, settings
+            generator, candidate_set, train_set, reference, fns, statuses, settings
         )
         table.parent.mkdir(parents=True, exist_ok=True)
         frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))

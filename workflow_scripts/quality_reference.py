@@ -45,9 +45,7 @@ def main(
         }
         sizes = class_sizes(counts, settings)
         logger.info("patches per set and class %s -> matched n %s", counts, sizes)
-        fns, _ = feature_functions(
-            classifier_weights, classifier_info, settings.inception_weights, device, logger
-        )
+        fns, _ = feature_functions(classifier_weights, classifier_info, settings, device, logger)
         arrays = reference_features(train_set, holdout_set, sizes, fns, settings)
         output.parent.mkdir(parents=True, exist_ok=True)
         np.savez(output, **arrays)

@@ -15,9 +15,9 @@ def inception_weights():
 
 
 def quality_model_inputs():
-    """The baseline classifier whose embedding is the domain feature space, and Inception's
-    weights when they are on disk (weights that appear later change the input set, which reruns
-    the rules)."""
+    """The baseline classifier whose embedding is the domain feature space, Inception's weights
+    and each encoder's config.json when they are on disk (weights that appear later change the
+    input set, which reruns the rules)."""
     classifier = {"arm": "baseline", "seed": config["quality"]["classifier_seed"]}
     inputs = {
         "weights": rules.train_classifier.output.weights.format(**classifier),
@@ -25,6 +25,9 @@ def quality_model_inputs():
     }
     if os.path.isfile(inception_weights()):
         inputs["inception"] = inception_weights()
+    for name, folder in config["quality"]["encoders"].items():
+        if os.path.isfile(os.path.join(folder, "config.json")):
+            inputs[f"encoder_{name}"] = os.path.join(folder, "config.json")
     return inputs
 
 

@@ -127,6 +127,9 @@ def expand_user_paths(config: dict[str, Any]) -> None:
     for section, key in ((data, "root"), (quality, "inception_weights")):
         if section[key]:
             section[key] = str(Path(section[key]).expanduser())
+    quality["encoders"] = {
+        name: str(Path(path).expanduser()) for name, path in quality["encoders"].items()
+    }
     if split["patient_lists"]:
         split["patient_lists"] = {
             name: str(Path(path).expanduser()) for name, path in split["patient_lists"].items()

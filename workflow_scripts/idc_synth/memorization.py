@@ -16,7 +16,7 @@ Classes are pooled: each class is flagged with its own threshold, then counted p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,6 @@ from statsmodels.stats.multitest import multipletests
 
 from idc_synth.quality import keys
 from idc_synth.quality.copies import copy_threshold, flag_copies, wilson_interval
-from idc_synth.quality.table import COPY_SPACES
 
 COLUMNS = (
     "generator",
@@ -131,16 +130,18 @@ def patient_tests(
 def memorization_table(
     reference: Mapping[str, np.ndarray],
     generators: Mapping[str, Mapping[str, np.ndarray]],
+    spaces: Sequence[str],
     percentile: float,
     level: float,
 ) -> pd.DataFrame:
-    """Every generator's per-patient rows in each copy space (``generators``: each one's
-    features arrays); none for a space without the generator's patches or held-out ones."""
+    """Every generator's per-patient rows in each copy space of ``spaces`` (``generators``:
+    each one's features arrays); none for a space without the generator's patches or held-out
+    ones."""
     patients = np.unique(
         np.concatenate([reference[keys.train_patients(label)] for label in (0, 1)]).astype(str)
     )
     frames = []
-    for space in COPY_SPACES:
+    for space in spaces:
         floor, floor_total = pooled_counts(
             reference, reference, space, keys.CALIBRATION, percentile
         )

@@ -17,6 +17,10 @@ Feature spaces (idc_synth.quality.features):
 - ``classifier``: the penultimate embedding of the baseline IDC classifier, always available;
 - ``inception``: clean-fid's Inception-V3 (its ``clean`` resize to 299 px), only when its
   weights are on disk, never downloaded;
+- one space per encoder of ``quality.encoders`` (idc_synth.quality.encoders), named as there: a
+  pretrained timm or transformers model read from a local folder, every metric in it (FID & co.
+  capped at ``max_patches`` like Inception, near copies among all patches); skipped, its rows
+  say so, while the folder is absent;
 - ``pixels``: L2 on 10x10 block means of the RGB patch in [0, 1], for near copies; its rows
   also carry the spectral fidelity of the set (idc_synth.spectrum), from every patch of the set
   against every train patch of the class: ``spectral_distance`` (RMS log10 difference of the
@@ -26,8 +30,8 @@ Feature spaces (idc_synth.quality.features):
 The metrics are idc_synth.quality.metrics' unit-weight calls; their interval columns come from
 the same functions under a patient-level bootstrap over every set at once
 (idc_synth.quality.intervals), added when the rows are gathered; each job writes the features
-its rows used for it. Near copies (classifier and pixel space, all patches) are calibrated on the
-held-out train patches (idc_synth.quality.copies).
+its rows used for it. Near copies (classifier, pixel and encoder spaces, all patches) are
+calibrated on the held-out train patches (idc_synth.quality.copies).
 """
 
 from __future__ import annotations
@@ -54,12 +58,12 @@ from idc_synth.quality.metrics import (
 from idc_synth.quality.neighbours import nearest_neighbours
 from idc_synth.quality.sampling import subsample
 from idc_synth.quality.table import (
-    COPY_SPACES,
-    DISTRIBUTION_SPACES,
     HOLDOUT,
     MIN_PATCHES,
     TRAIN,
     QualitySettings,
+    copy_spaces,
+    distribution_spaces,
     empty_row,
 )
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spectral_features, spike_ratio
@@ -105,6 +109,13 @@ def spectral_arrays(data: LabelledImages, rows: np.ndarray, prefix: str) -> dict
     return {**grouped.arrays(prefix), keys.spectral_groups(prefix): names}
 
 
+def available_copy_spaces(
+    feature_fns: Mapping[str, FeatureFn | None], settings: QualitySettings
+) -> tuple[str, ...]:
+    """The near-copy spaces whose extractor is at hand (an absent encoder's rows say skipped)."""
+    return tuple(s for s in copy_spaces(settings.encoders) if feature_fns.get(s) is not None)
+
+
 def reference_features(
     train: LabelledImages,
     holdout: LabelledImages,
@@ -123,14 +134,14 @@ def reference_features(
         if train.patients is not None:
             out[keys.train_patients(label)] = train.patient_names(train_rows)
         out.update(spectral_arrays(train, train_rows, keys.spectral_prefix(label, train=True)))
-        for space in COPY_SPACES:
+        for space in available_copy_spaces(feature_fns, settings):
             feats = feature_fns[space](train.images, train_rows)
             out[keys.key(space, keys.TRAIN, label)] = feats
             held = feature_fns[space](holdout.images, holdout.rows(label))
             distances, nearest = nearest_neighbours(held, feats)
             out[keys.key(space, keys.CALIBRATION, label)] = distances
             out[keys.key(space, keys.CALIBRATION_NEAREST, label)] = nearest  # the floor per patient
-        for space in DISTRIBUTION_SPACES:
+        for space in distribution_spaces(settings.encoders):
             n = sizes[space][label]
             sub = subsample(train_rows, n, settings.sample_seed, TRAIN, label)
             out[keys.key(space, keys.N, label)] = np.asarray(n)
@@ -139,7 +150,7 @@ def reference_features(
                 out[keys.key(space, keys.REFERENCE_GROUPS, label)] = train.patient_names(sub)
             fn = feature_fns.get(space)
             if fn is not None and n:
-                if space in COPY_SPACES:  # already extracted for every train patch
+                if keys.key(space, keys.TRAIN, label) in out:  # a copy space: every patch
                     out[keys.key(space, keys.REFERENCE, label)] = out[
                         keys.key(space, keys.TRAIN, label)
                     ][out[keys.key(space, keys.SUBSET, label)]]
@@ -193,7 +204,7 @@ def assess(
     train: LabelledImages,
     reference: Mapping[str, np.ndarray],
     feature_fns: Mapping[str, FeatureFn | None],
-    inception_status: str,
+    statuses: Mapping[str, str],
     settings: QualitySettings,
 ) -> tuple[list[dict], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per class, one row per feature space; per copy space its closest candidate-train pairs
@@ -204,7 +215,8 @@ def assess(
     (``{space}_copy_{label}``, ``{space}_copy_nearest_{label}``)."""
     rows: list[dict] = []
     features: dict[str, np.ndarray] = {}
-    pair_parts: dict[str, list] = {space: [] for space in COPY_SPACES}
+    checked = available_copy_spaces(feature_fns, settings)
+    pair_parts: dict[str, list] = {space: [] for space in checked}
     for label in (0, 1):
         cand_rows = candidates.rows(label)
         train_rows = reference[keys.train_rows(label)]
@@ -213,14 +225,14 @@ def assess(
         # distribution rows use the matched-n subsample
         copy_feats = {
             space: feature_fns[space](candidates.images, cand_rows)
-            for space in COPY_SPACES
+            for space in checked
             if len(cand_rows)
         }
-        for space in DISTRIBUTION_SPACES:
+        for space in distribution_spaces(settings.encoders):
             n = int(reference[keys.key(space, keys.N, label)])
             fn = feature_fns.get(space)
             if fn is None:
-                rows.append(empty_row(space, generator, label, inception_status))
+                rows.append(empty_row(space, generator, label, statuses[space]))
             elif len(cand_rows) < max(n, MIN_PATCHES) or n == 0:
                 status = f"skipped: {len(cand_rows)} patches of class {label} (matched n {n})"
                 rows.append(empty_row(space, generator, label, status))
@@ -237,7 +249,7 @@ def assess(
                 if candidates.patients is not None:
                     features[keys.key(space, keys.GROUPS, label)] = candidates.patient_names(sub)
             log.info("%s", rows[-1])
-        for space in COPY_SPACES:
+        for space in checked:
             threshold = copy_threshold(
                 reference[keys.key(space, keys.CALIBRATION, label)], settings.near_copy_percentile
             )
@@ -273,7 +285,7 @@ def assess(
             if space == "pixels":
                 spectral = _spectral_columns(candidates, cand_rows, reference, label, features)
                 rows.append({**empty_row(space, generator, label, "ok"), **copy_row, **spectral})
-            else:  # the classifier row carries both its distribution and its copy numbers
+            else:  # its distribution row carries both its distribution and its copy numbers
                 target = next(
                     r for r in rows if r["feature_space"] == space and r["label"] == label
                 )

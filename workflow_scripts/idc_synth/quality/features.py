@@ -1,6 +1,6 @@
 """Feature extraction for image quality, batched, from uint8 (N, 50, 50, 3) arrays: the baseline
-classifier's embedding, clean-fid's Inception-V3 (only from a local file, never downloaded) and
-block-mean pixels."""
+classifier's embedding, clean-fid's Inception-V3 (only from a local file, never downloaded), the
+encoders of quality.encoders (idc_synth.quality.encoders) and block-mean pixels."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from torch import nn
 
 from idc_synth.layout import PATCH_SIZE
 from idc_synth.models import to_model_input
+from idc_synth.quality.encoders import Encoder, preprocess
 
 INCEPTION_FILE = "inception-2015-12-05.pt"
 CLEANFID_CACHE = Path("/tmp") / INCEPTION_FILE  # the only place clean-fid 0.1.35 looks
@@ -97,6 +98,23 @@ def classifier_features(
     return _stack(
         [
             model.features(to_model_input(torch.from_numpy(batch).to(device))).cpu()
+            for batch in _batches(images, rows, batch_size)
+        ]
+    )
+
+
+@torch.no_grad()
+def encoder_features(
+    encoder: Encoder,
+    images: np.ndarray,
+    rows: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """(N, D) float64 embeddings of a pretrained encoder, each patch resized to its input."""
+    return _stack(
+        [
+            encoder.embed(preprocess(encoder, torch.from_numpy(batch).to(device))).cpu()
             for batch in _batches(images, rows, batch_size)
         ]
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_synth.quality.table import MIN_PATCHES, TRAIN, QualitySettings
+from idc_synth.quality.table import MIN_PATCHES, TRAIN, QualitySettings, distribution_spaces
 
 
 def matched_size(counts: Mapping[str, int], cap: int | None) -> int:
@@ -46,10 +46,12 @@ def synthetic_label_counts(manifest_path: Path, draw: int) -> dict[int, int]:
 def class_sizes(
     counts: Mapping[str, Mapping[int, int]], settings: QualitySettings
 ) -> dict[str, dict[int, int]]:
-    """{space: {label: n}} from each set's per-class counts; Inception is capped at
-    ``max_patches`` (slow on a CPU), the classifier space uses every patch it can match."""
+    """{space: {label: n}} from each set's per-class counts; Inception and the encoders are
+    capped at ``max_patches`` (slow on a CPU), the classifier space uses every patch it can
+    match."""
     sizes = {}
-    for space, cap in (("classifier", None), ("inception", settings.max_patches)):
+    for space in distribution_spaces(settings.encoders):
+        cap = None if space == "classifier" else settings.max_patches
         sizes[space] = {
             label: matched_size({name: c[label] for name, c in counts.items()}, cap)
             for label in (0, 1)

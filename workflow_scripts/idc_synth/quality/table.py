@@ -5,7 +5,8 @@ that compute the rows."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 # The sets measured against real train (the generators' training set), per class
 TRAIN = "train"
@@ -14,9 +15,21 @@ REAL_VAL = "real_val"  # the val patients: the cross-patient shift
 REFERENCE_SETS = (HOLDOUT, REAL_VAL)
 PACKED_SET = {HOLDOUT: "holdout", REAL_VAL: "val"}  # a real set's packed split
 
-SPACES = ("classifier", "inception", "pixels")
-DISTRIBUTION_SPACES = ("classifier", "inception")  # FID & co.; pixels only for near copies
-COPY_SPACES = ("classifier", "pixels")  # near copies among all patches
+# The built-in feature spaces; each encoder of quality.encoders adds one more under its own name,
+# in which every metric is computed (FID & co. and near copies).
+BUILT_IN_SPACES = ("classifier", "inception", "pixels")
+
+
+def distribution_spaces(encoders: Iterable[str] = ()) -> tuple[str, ...]:
+    """The spaces of FID & co. (pixels only serve near copies and spectra)."""
+    return ("classifier", "inception", *encoders)
+
+
+def copy_spaces(encoders: Iterable[str] = ()) -> tuple[str, ...]:
+    """The spaces of near copies, checked among all patches (Inception: too slow for that)."""
+    return ("classifier", "pixels", *encoders)
+
+
 MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not a tiny n
 # Train patients a patient-level interval needs (fewer make a bootstrap meaningless: undefined);
 # a claim that no patient was copied needs them too.
@@ -60,6 +73,7 @@ ROW_COLUMNS = (
 @dataclass(frozen=True)
 class QualitySettings:
     inception_weights: str | None = None
+    encoders: Mapping[str, str] = field(default_factory=dict)  # space name: local folder
     max_patches: int | None = 2048
     kid_subset_size: int = 1000
     kid_subsets: int = 100

@@ -12,7 +12,7 @@ from idc_synth.arms import BASELINE
 from idc_synth.inference import POWER
 from idc_synth.metrics import METRIC_LABELS
 from idc_synth.presets import PRESETS
-from idc_synth.quality.table import INTERVAL_COLUMNS
+from idc_synth.quality.table import INTERVAL_COLUMNS, REFERENCE_SETS
 from idc_synth.quality.table import METRICS as QUALITY_METRICS
 from idc_synth.report.format import (
     format_value,
@@ -211,7 +211,28 @@ def quality_spaces(image_quality: pd.DataFrame | None) -> dict | None:
     return {
         "used": list(dict.fromkeys(image_quality.loc[~skipped, "feature_space"])),
         "skipped": reasons,
+        "ranking": fid_ranking(image_quality[~skipped]),
     }
+
+
+def fid_ranking(measured: pd.DataFrame) -> dict | None:
+    """The generators in order of FID per feature space and class (lowest first), and whether
+    every space gives the same order: secondary, from point estimates, no decision. None
+    without two generators measured in two spaces."""
+    rows = measured[~measured["generator"].isin(REFERENCE_SETS) & measured["fid"].notna()]
+    orders = {
+        (space, int(label)): list(group.sort_values("fid", kind="stable")["generator"])
+        for (space, label), group in rows.groupby(["feature_space", "label"], sort=False)
+        if len(group) >= 2
+    }
+    if len({space for space, _ in orders}) < 2:
+        return None
+    agree = all(
+        len({tuple(order) for (_, label), order in orders.items() if label == cls}) == 1
+        for cls in {label for _, label in orders}
+    )
+    listed = [{"space": s, "label": label, "order": o} for (s, label), o in orders.items()]
+    return {"orders": listed, "agree": agree}
 
 
 def spread_table(spread: pd.DataFrame, metric: str) -> pd.DataFrame:
