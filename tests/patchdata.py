@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zlib
 from pathlib import Path
 
@@ -62,3 +63,16 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
     return {
         str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*")
     }
+
+
+# The folder the Kaggle archive repeats every patient under
+NESTED = "IDC_regular_ps50_idx5"
+
+
+def kaggle_root(destination: Path, patients: Path) -> Path:
+    """The Kaggle archive's layout: every patient folder at the top and again, a byte-identical
+    copy, under IDC_regular_ps50_idx5/ (copies, as unpacking the archive makes them)."""
+    for folder in sorted(p for p in patients.iterdir() if p.is_dir()):
+        shutil.copytree(folder, destination / folder.name)
+        shutil.copytree(folder, destination / NESTED / folder.name)
+    return destination

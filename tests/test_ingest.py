@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from patchdata import REAL_SAMPLE, make_tree, snapshot, write_patch
+from patchdata import NESTED, REAL_SAMPLE, kaggle_root, make_tree, snapshot, write_patch
 
 from idc_synth import walk as walk_module
 from idc_synth.listing import refresh_listing
@@ -20,19 +20,9 @@ from idc_synth.preflight import plan_from_walk, summary_from_tables
 from idc_synth.presets import preset_lists, read_lists
 from idc_synth.walk import walk_root
 
-NESTED = "IDC_regular_ps50_idx5"
 needs_sample = pytest.mark.skipif(
     not REAL_SAMPLE.is_dir(), reason=f"real IDC sample not found at {REAL_SAMPLE}"
 )
-
-
-def kaggle_root(destination: Path, patients: Path) -> Path:
-    """The Kaggle archive's layout: every patient folder at the top and again, a byte-identical
-    copy, under IDC_regular_ps50_idx5/ (copies, as unpacking the archive makes them)."""
-    for folder in sorted(p for p in patients.iterdir() if p.is_dir()):
-        shutil.copytree(folder, destination / folder.name)
-        shutil.copytree(folder, destination / NESTED / folder.name)
-    return destination
 
 
 def reasons_by_path(rejected: pd.DataFrame) -> dict[str, str]:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from patchdata import REAL_SAMPLE, make_tree
-from test_ingest import NESTED, kaggle_root
+from patchdata import NESTED, REAL_SAMPLE, kaggle_root, make_tree
 from workflow_helpers import copy_workflow, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow

@@ -300,8 +300,12 @@ def test_an_encoder_folder_adds_its_feature_space_and_leaves_the_other_rows_alon
     tiny = after[after["feature_space"] == "tinyvit"]
     assert set(tiny["generator"]) == {*GENERATORS, "holdout", "real_val"}
     assert (tiny["status"] == "ok").all() and tiny["fid"].notna().all()
-    ours = tiny[tiny["generator"].isin(GENERATORS)]
-    assert ours[["fid_low", "fid_high", "near_copy_share"]].notna().all().all()
+    assert tiny.loc[tiny["generator"].isin(GENERATORS), "near_copy_share"].notna().all()
+    # intervals where the classifier space has them (the tiny study's 3 train patients: none)
+    interval = ["fid_low", "fid_high", "kid_low", "kid_high", "recall_low"]
+    by_set = ["generator", "label"]
+    classifier = after[after["feature_space"] == "classifier"].set_index(by_set)[interval]
+    assert tiny.set_index(by_set)[interval].isna().equals(classifier.isna())
     skipped = after.loc[after["feature_space"] == "absent", "status"]
     assert (
         len(skipped) == len(tiny) and (skipped == f"skipped: no encoder folder at {absent}").all()
@@ -311,6 +315,10 @@ def test_an_encoder_folder_adds_its_feature_space_and_leaves_the_other_rows_alon
     pd.testing.assert_frame_equal(kept, before)
     copied = pd.read_csv(study / "results/metrics/memorization.tsv", sep="\t")
     assert "tinyvit" in set(copied["feature_space"])
+    spaces = summary_values(study)["quality_spaces"]
+    assert spaces["skipped"]["absent"].startswith("skipped: no encoder folder")
+    ranked = {order["space"] for order in spaces["ranking"]["orders"]}
+    assert ranked == {"classifier", "tinyvit"}  # the generators ranked in both spaces
 
 
 # Every table a reader needs in the HTML report of the tiny study (its sweep is off).
