@@ -1,6 +1,7 @@
 """Per-patient metrics, their spread, and calibration (Brier, ECE) on hand-checked cases."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,17 @@ def test_patient_spread_detects_a_wider_arm_and_reports_worst_and_median():
     # the odd patients of dcgan are far worse: decided, with its inverted-test interval
     assert difference["verdict"] == DIFFERENCE and difference["ci_low"] > 0
     assert difference["decision_level"] == pytest.approx(0.95)  # a family of one generator
+
+
+def test_a_single_class_patient_is_left_out_of_the_spread_without_a_warning():
+    predictions = _two_arm_patients(6, noise_b=0.3)
+    one_class = predictions[(predictions["patient"] != "p0") | (predictions["label"] == 1)]
+    per_patient = per_patient_metrics(StudyPredictions(one_class))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" for p0
+        spread = patient_spread(per_patient, Settings()).set_index("arm")
+    baseline = spread.loc["baseline"]
+    assert baseline["n_patients"] == 5 and baseline["worst_patient"] != "p0"
 
 
 def test_patient_spread_undefined_with_one_patient():

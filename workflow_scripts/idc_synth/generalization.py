@@ -117,8 +117,11 @@ def patient_spread(per_patient: pd.DataFrame, settings: Settings) -> pd.DataFram
     spreads = {arm: sd_pseudovalues(values[arm]) for arm in arms}
     rows = []
     for arm in arms:
-        mean = pd.Series(np.nanmean(values[arm], axis=0), index=patients).dropna()
-        defined = int(np.sum(~np.isnan(values[arm]).all(axis=0)))
+        # a patient no seed defines the metric for (one class: balanced accuracy) is left out
+        columns = ~np.isnan(values[arm]).all(axis=0)
+        kept = [patient for patient, keep in zip(patients, columns, strict=True) if keep]
+        mean = pd.Series(np.nanmean(values[arm][:, columns], axis=0), index=kept)
+        defined = int(columns.sum())
         rows.append(
             {
                 "arm": arm,
