@@ -79,7 +79,7 @@ from idc_synth.pack import Holdout, holdout_mask
 from idc_synth.progress import SCORES, ProgressScorer, progress_table
 from idc_synth.quality.features import classifier_features
 from idc_synth.quality.metrics import fid
-from idc_synth.quality.sampling import subsample
+from idc_synth.quality.subsets import subsample
 from idc_synth.runtime import resolve_device
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "idc-sample"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from idc_synth.code_version import code_digest, imported_files, library_files
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
@@ -171,3 +173,16 @@ def test_the_quality_rules_digest_the_quality_modules_they_run():
     measure = files("image_quality.py")  # reruns the extraction jobs, not the gather
     assert {f"{package}features.py", f"{package}assess.py", f"{package}metrics.py"} <= measure
     assert {f"{package}table.py", f"{package}features.py"} <= files("quality_reference.py")
+
+
+@pytest.mark.parametrize("script", ["train_dcgan.py", "train_diffusion.py"])
+def test_a_generator_digests_the_quality_over_training_math_not_the_quality_table(script):
+    """Training scores its snapshots with block-mean pixels, FID and seeded subsets: an edit to
+    those retrains, an edit to the image-quality table, its encoders or its extractors does not."""
+    paths = {
+        path.relative_to(SCRIPTS).as_posix() for path in library_files(SCRIPTS / script, SCRIPTS)
+    }
+    package = "idc_synth/quality/"
+    assert {f"{package}{name}.py" for name in ("pixels", "metrics", "subsets")} <= paths
+    for name in ("table", "encoders", "features", "assess", "sampling", "intervals"):
+        assert f"{package}{name}.py" not in paths, name

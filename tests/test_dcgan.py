@@ -275,6 +275,47 @@ def test_resume_continues_the_same_run(trained, tmp_path: Path) -> None:
     assert np.array_equal(resumed.previews[-1][1], uninterrupted.previews[-1][1])
 
 
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.equal(b.state_dict()[name], t) for name, t in a.state_dict().items())
+
+
+def test_the_moving_average_generator_trains_nothing_else_and_resumes(
+    trained, tmp_path: Path
+) -> None:
+    """ema_decay leaves the training itself alone (same losses) and returns the average of G's
+    iterates: other weights than the last iterate, the last iterate itself as the decay goes to
+    0, and after a kill at the step-6 preview the resumed average ends where an uninterrupted
+    one did."""
+    images, labels = tiny_patches()
+    last = trained[0]
+    averaged = train_dcgan(
+        images, labels, dataclasses.replace(TINY, ema_decay=0.9), tmp_path / "a.pt", "cpu"
+    )
+    pd.testing.assert_frame_equal(averaged.history, last.history)
+    assert not _same_weights(averaged.generator, last.generator)
+    assert not np.array_equal(averaged.previews[-1][1], last.previews[-1][1])
+    barely = train_dcgan(
+        images, labels, dataclasses.replace(TINY, ema_decay=1e-12), tmp_path / "b.pt", "cpu"
+    )
+    for name, tensor in last.generator.named_parameters():
+        torch.testing.assert_close(dict(barely.generator.named_parameters())[name], tensor)
+
+    settings = dataclasses.replace(TINY, ema_decay=0.9, checkpoint_every=5)
+
+    def stop_at_6(step: int, _images: np.ndarray) -> None:
+        if step == 6:
+            raise Interrupt
+
+    state = tmp_path / "c.pt"
+    with pytest.raises(Interrupt):
+        train_dcgan(images, labels, settings, state, "cpu", on_preview=stop_at_6)
+    resumed = train_dcgan(images, labels, settings, state, "cpu")
+    assert _same_weights(resumed.generator, averaged.generator)
+    assert np.array_equal(resumed.previews[-1][1], averaged.previews[-1][1])
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        dataclasses.replace(TINY, ema_decay=1.0)
+
+
 def test_another_architectures_generator_is_refused_and_its_checkpoint_ignored(
     trained, tmp_path: Path, caplog
 ) -> None:

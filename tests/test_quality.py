@@ -15,16 +15,16 @@ from idc_synth.classifier import TrainedClassifier, save_classifier
 from idc_synth.memorization import COLUMNS as MEMORIZATION_COLUMNS
 from idc_synth.models import build_classifier
 from idc_synth.quality import copies as near
-from idc_synth.quality import features, metrics, neighbours, sampling
+from idc_synth.quality import features, metrics, neighbours, sampling, subsets
 from idc_synth.quality.assess import LabelledImages, assess, reference_features
 from idc_synth.quality.features import (
     INCEPTION_FILE,
     inception_features,
     inception_weights_file,
     load_inception,
-    pixel_features,
 )
 from idc_synth.quality.metrics import fid, kid, kid_spread, manifold_metrics
+from idc_synth.quality.pixels import pixel_features
 from idc_synth.quality.table import INTERVAL_COLUMNS, ROW_COLUMNS, QualitySettings
 from idc_synth.synthetic import gather_shards, write_shard
 
@@ -203,10 +203,10 @@ def test_matched_size_is_the_smallest_usable_set_capped():
     )
     assert sizes == {"classifier": {0: 200, 1: 50}, "inception": {0: 128, 1: 50}}
     rows = np.arange(10, 60)
-    sub = sampling.subsample(rows, 20, 0, "train", 1)
+    sub = subsets.subsample(rows, 20, 0, "train", 1)
     assert len(sub) == 20 and set(sub) <= set(rows) and (np.diff(sub) > 0).all()
-    np.testing.assert_array_equal(sub, sampling.subsample(rows, 20, 0, "train", 1))
-    assert not np.array_equal(sub, sampling.subsample(rows, 20, 0, "dcgan", 1))
+    np.testing.assert_array_equal(sub, subsets.subsample(rows, 20, 0, "train", 1))
+    assert not np.array_equal(sub, subsets.subsample(rows, 20, 0, "dcgan", 1))
 
 
 def test_pixel_features_are_block_means():

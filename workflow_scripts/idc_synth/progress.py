@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from idc_synth.checkpoint import data_digest
-from idc_synth.quality.features import pixel_features
 from idc_synth.quality.metrics import fid
-from idc_synth.quality.sampling import subsample
-from idc_synth.quality.table import MIN_PATCHES
+from idc_synth.quality.pixels import pixel_features
+from idc_synth.quality.subsets import MIN_PATCHES, subsample
 from idc_synth.spectrum import SpectralFeatures, spectral_distance, spectral_features, spike_ratio
 
 log = logging.getLogger(__name__)

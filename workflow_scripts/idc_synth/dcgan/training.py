@@ -2,7 +2,9 @@
 and thread count: weight init comes from the seeded global torch RNG, while batch order, noise,
 augmentation and the preview batch each have their own seeded stream. At every preview
 snapshot an optional ``ProgressScorer`` scores samples of a copy of the generator against
-held-out train patches (quality over training), without touching the run.
+held-out train patches (quality over training), without touching the run. With
+``ema_decay`` set, previews, snapshots and the returned generator are the moving average of G's
+weights (``_Run.sampled``), trained alongside and checkpointed with the run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from idc_synth.augment import augment_batch
 from idc_synth.checkpoint import (
@@ -53,6 +56,19 @@ HISTORY_COLUMNS = ["step", "epoch", "loss_d", "loss_g", "d_real", "d_fake"]
 SNAPSHOT_STANDING_BATCHES = 4  # a scored snapshot's batch-norm statistics (sampling: 64)
 
 PreviewCallback = Callable[[int, np.ndarray], None]
+
+
+def _ema_update(decay: float) -> Callable[[list, list, torch.Tensor], None]:
+    """AveragedModel's update with the usual warm-up, min(decay, (1 + n) / (10 + n)) after n
+    updates: early snapshots follow the weights instead of averaging in the initial noise."""
+
+    def update(averaged: list, current: list, n_averaged: torch.Tensor) -> None:
+        n = float(n_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        for average, value in zip(averaged, current, strict=True):
+            average.lerp_(value, weight)
+
+    return update
 
 
 @dataclass
@@ -142,6 +158,12 @@ class _Run:
         torch.manual_seed(settings.seed)  # weight init
         self.generator = build_generator(settings).to(device)
         self.discriminator = build_discriminator(settings).to(device)
+        # Parameters only: batch-norm buffers follow G's (sampling replaces them anyway).
+        self.ema = (
+            AveragedModel(self.generator, multi_avg_fn=_ema_update(settings.ema_decay))
+            if settings.ema_decay
+            else None
+        )
         betas = (settings.beta1, ADAM_BETA2)
         self.opt_g = torch.optim.Adam(
             self.generator.parameters(), lr=settings.lr_generator, betas=betas
@@ -173,6 +195,7 @@ class _Run:
             "epoch": epoch,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
+            **({} if self.ema is None else {"generator_ema": self.ema.state_dict()}),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": capture_rng(),
@@ -194,6 +217,8 @@ class _Run:
     def restore(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["generator_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         restore_rng(state["rng"])
@@ -208,10 +233,15 @@ class _Run:
             for step, images in zip(state["preview_steps"], state["preview_images"], strict=True)
         ]
 
+    def sampled(self) -> DCGANGenerator:
+        """The generator that previews, snapshots and sampling use: G's moving average where
+        ``ema_decay`` is set, else G itself."""
+        return self.generator if self.ema is None else self.ema.module
+
     def preview(self) -> np.ndarray:
         """The fixed preview batch at this step, and the snapshot's quality scores."""
         labels = None if self.preview_labels is None else self.preview_labels.to(self.device)
-        images = _render(self.generator, self.preview_noise.to(self.device), labels)
+        images = _render(self.sampled(), self.preview_noise.to(self.device), labels)
         self.previews.append((self.step, images))
         if self.scorer is not None:
             self.progress += self.scorer.score(self.step, self.snapshot_sampler())
@@ -221,7 +251,7 @@ class _Run:
         """Samples of a copy of the generator with standing batch-norm statistics, as the
         sampling rule draws them (fewer batches), from streams of their own."""
         seed = int(np.random.SeedSequence([self.settings.seed, 3]).generate_state(1)[0])
-        snapshot = copy.deepcopy(self.generator)
+        snapshot = copy.deepcopy(self.sampled())
         batches, size = SNAPSHOT_STANDING_BATCHES, self.settings.batch_size
         standing_statistics(snapshot, seed, size, self.device, n_batches=batches)
         return lambda label, n: generate(snapshot, n, seed, self.device, label=label)
@@ -249,6 +279,8 @@ def _train_step(
     run.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     run.opt_g.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.generator)
     d_real, d_fake = torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()
     return torch.stack([loss_d, loss_g, d_real, d_fake]).detach()
 
@@ -368,6 +400,6 @@ def train_dcgan(
     )
     history = pd.DataFrame(run.history, columns=HISTORY_COLUMNS)
     history = history.astype({"step": "int64", "epoch": "int64"})
-    run.generator.eval()
+    generator = run.sampled().eval()
     progress = progress_table(run.progress)
-    return DCGANResult(run.generator, history, run.previews, progress, seconds_per_step)
+    return DCGANResult(generator, history, run.previews, progress, seconds_per_step)

@@ -56,10 +56,9 @@ from idc_synth.quality.metrics import (
     manifold_metrics,
 )
 from idc_synth.quality.neighbours import nearest_neighbours
-from idc_synth.quality.sampling import subsample
+from idc_synth.quality.subsets import MIN_PATCHES, subsample
 from idc_synth.quality.table import (
     HOLDOUT,
-    MIN_PATCHES,
     TRAIN,
     QualitySettings,
     copy_spaces,

@@ -17,8 +17,8 @@ from idc_synth.quality.features import (
     inception_features,
     inception_weights_file,
     load_inception,
-    pixel_features,
 )
+from idc_synth.quality.pixels import pixel_features
 from idc_synth.quality.table import QualitySettings
 from idc_synth.runtime import resolve_device
 

@@ -4,20 +4,18 @@ encoders of quality.encoders (idc_synth.quality.encoders) and block-mean pixels.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from idc_synth.layout import PATCH_SIZE
 from idc_synth.models import to_model_input
 from idc_synth.quality.encoders import Encoder, preprocess
+from idc_synth.quality.pixels import image_batches
 
 INCEPTION_FILE = "inception-2015-12-05.pt"
 CLEANFID_CACHE = Path("/tmp") / INCEPTION_FILE  # the only place clean-fid 0.1.35 looks
-PIXEL_BLOCK = 5  # 50 px -> 10 x 10 block means
 
 
 def inception_weights_file(path: str | Path | None) -> Path:
@@ -57,13 +55,6 @@ def clean_resize(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(resized).permute(0, 3, 1, 2).contiguous()
 
 
-def _batches(images: np.ndarray, rows: np.ndarray | None, batch_size: int) -> Iterator[np.ndarray]:
-    """Consecutive uint8 batches of ``images[rows]``; from a memory map only these rows are read."""
-    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
-    for start in range(0, len(rows), batch_size):
-        yield np.ascontiguousarray(images[rows[start : start + batch_size]])
-
-
 def _stack(feats: list[torch.Tensor]) -> np.ndarray:
     return torch.cat(feats).double().numpy() if feats else np.empty((0, 0))
 
@@ -80,7 +71,7 @@ def inception_features(
     return _stack(
         [
             extractor(clean_resize(batch).to(device)).cpu()
-            for batch in _batches(images, rows, batch_size)
+            for batch in image_batches(images, rows, batch_size)
         ]
     )
 
@@ -98,7 +89,7 @@ def classifier_features(
     return _stack(
         [
             model.features(to_model_input(torch.from_numpy(batch).to(device))).cpu()
-            for batch in _batches(images, rows, batch_size)
+            for batch in image_batches(images, rows, batch_size)
         ]
     )
 
@@ -115,21 +106,6 @@ def encoder_features(
     return _stack(
         [
             encoder.embed(preprocess(encoder, torch.from_numpy(batch).to(device))).cpu()
-            for batch in _batches(images, rows, batch_size)
+            for batch in image_batches(images, rows, batch_size)
         ]
     )
-
-
-def pixel_features(
-    images: np.ndarray, rows: np.ndarray | None = None, block: int = PIXEL_BLOCK
-) -> np.ndarray:
-    """(N, 3 (50 / block)^2) float32: RGB in [0, 1] averaged over block x block px, a
-    pixel-level space that ignores single-pixel noise (5 px: the copy space, 300 values)."""
-    side = PATCH_SIZE // block
-    blocks = [
-        batch.reshape(len(batch), side, block, side, block, 3).mean(axis=(2, 4)) / 255.0
-        for batch in _batches(images, rows, 4096)
-    ]
-    if not blocks:
-        return np.empty((0, 3 * side * side), np.float32)
-    return np.concatenate(blocks).reshape(-1, 3 * side * side).astype(np.float32)

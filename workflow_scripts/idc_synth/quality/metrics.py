@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from idc_synth.quality.neighbours import blocks, distances, knn_radii
-from idc_synth.quality.table import MANIFOLD_METRICS
 
+MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")  # k-NN ball metrics
 FID_INF_POINTS = 5  # subset sizes from n/2 to n for the 1/N fit
 FID_INF_DRAWS = 2  # FID draws averaged per subset size
 

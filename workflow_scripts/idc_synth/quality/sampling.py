@@ -3,14 +3,14 @@ strongly on n) and one seeded subsample per set."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from idc_synth.quality.table import MIN_PATCHES, TRAIN, QualitySettings, distribution_spaces
+from idc_synth.quality.subsets import MIN_PATCHES
+from idc_synth.quality.table import TRAIN, QualitySettings, distribution_spaces
 
 
 def matched_size(counts: Mapping[str, int], cap: int | None) -> int:
@@ -20,16 +20,6 @@ def matched_size(counts: Mapping[str, int], cap: int | None) -> int:
         return 0
     n = min(count for count in counts.values() if count >= MIN_PATCHES)
     return n if cap is None else min(n, cap)
-
-
-def subsample(rows: np.ndarray, n: int, seed: int, name: str, label: int) -> np.ndarray:
-    """``n`` of ``rows`` (sorted), drawn from (seed, set name, class): the same train subsample
-    in every job, and a different but fixed one per candidate set."""
-    rows = np.asarray(rows)
-    if n >= len(rows):
-        return rows
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), label])
-    return np.sort(rng.choice(rows, size=n, replace=False))
 
 
 def label_counts(labels: np.ndarray) -> dict[int, int]:

@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from idc_synth.quality.metrics import MANIFOLD_METRICS
+
 # The sets measured against real train (the generators' training set), per class
 TRAIN = "train"
 HOLDOUT = "holdout"  # held-out train patches no model saw: the floor
@@ -30,12 +32,10 @@ def copy_spaces(encoders: Iterable[str] = ()) -> tuple[str, ...]:
     return ("classifier", "pixels", *encoders)
 
 
-MIN_PATCHES = 10  # a set with fewer patches of a class gets a skipped row, not a tiny n
 # Train patients a patient-level interval needs (fewer make a bootstrap meaningless: undefined);
 # a claim that no patient was copied needs them too.
 MIN_PATIENTS = 5
 
-MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")  # k-NN ball metrics
 DISTRIBUTION_METRICS = ("fid", "kid", *MANIFOLD_METRICS)
 SPECTRAL_METRICS = ("spectral_distance", "spike_ratio")
 METRICS = DISTRIBUTION_METRICS + SPECTRAL_METRICS  # the metrics with interval columns
