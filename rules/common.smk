@@ -30,6 +30,7 @@ from idc_synth.arms import (
     Arm,
     arms_of_kind,
     comparisons,
+    selected_sets,
     study_generators,
 )
 from idc_synth.code_version import code_digest
@@ -97,6 +98,7 @@ SPLITS = ("train", "val", "test")
 PACKED_SETS = ("train", "holdout", "val", "test")
 ARMS = config["arms"]
 CLASSIC_ARMS = arms_of_kind(ARMS, "classic")
+SELECTED_SETS = selected_sets(ARMS)  # each selected arm's synthetic set bears its name
 SEEDS = config["classifier"]["seeds"]
 DEMO_ROOT = "results/data/demo"
 DATA_ROOT = DEMO_ROOT if config["data"]["source"] == "demo" else config["data"]["root"]
@@ -272,10 +274,20 @@ def classifier_draw(wildcards):
 
 def generator_realization(draw):
     """The trained generator a synthetic draw samples from: realization 0 (one generator for
-    every draw) or the draw's own (synthetic.generator_realizations per_draw)."""
+    every draw) or the draw's own (synthetic.generator_realizations per_draw); a selection
+    pool's further draw (pool_draws), that of the draw it pools for."""
     if config["synthetic"]["generator_realizations"] == "per_draw":
-        return int(draw)
+        return int(draw) % len(synthetic_draws())
     return 0
+
+
+def pool_draws(draw):
+    """The draws a selected arm's draw picks from: the plain draw itself and pool_factor - 1
+    more of the same generator, numbered past the plain draws (so each has its own seeds).
+    """
+    count = len(synthetic_draws())
+    factor = config["synthetic"]["selection"]["pool_factor"]
+    return [int(draw) + count * extra for extra in range(factor)]
 
 
 def generator_realizations():
@@ -524,7 +536,7 @@ TSTR_SKIPPED = {arm: tstr_skip_reason() for arm in TSTR_ARMS if tstr_skip_reason
 
 # Image quality: the sets measured against real train (generators, held-out train = floor, val =
 # shift).
-QUALITY_CANDIDATES = [*generators(), *REFERENCE_SETS]
+QUALITY_CANDIDATES = [*generators(), *SELECTED_SETS, *REFERENCE_SETS]
 
 
 # The data-efficiency sweep (rules/sweep.smk, config `sweep:`).

@@ -47,7 +47,7 @@ rule quality_reference:
             f"synthetic_{generator}": rules.gather_synthetic.output.manifest.format(
                 generator=generator
             )
-            for generator in generators()
+            for generator in [*generators(), *SELECTED_SETS]
         },
         **quality_model_inputs(),
         val_table=packed("val")["val_table"],
@@ -65,7 +65,7 @@ rule quality_reference:
         **QUALITY_RESOURCES,
     params:
         code=code_version("quality_reference"),
-        generators=generators(),
+        generators=[*generators(), *SELECTED_SETS],
         settings=QUALITY_SETTINGS,
         device=config["device"],
     script:

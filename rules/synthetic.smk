@@ -1,5 +1,9 @@
-# Shared by the generative arms: gather the shards of every draw of a generator into one
-# manifest (its `draw` column tells the draws apart).
+# Shared by the generative arms: gather the shards of every draw of a generator (or of a
+# selected arm's set) into one manifest (its `draw` column tells the draws apart), and select a
+# selected arm's draws from their pools.
+
+
+include: "inputs/synthetic.smk"  # its input functions
 
 
 localrules:
@@ -19,6 +23,8 @@ rule gather_synthetic:
         manifest="results/synthetic/{generator}/manifest.parquet",
     log:
         "results/logs/gather_synthetic/{generator}.log",
+    wildcard_constraints:
+        generator="|".join(re.escape(name) for name in [*GENERATORS, *SELECTED_SETS]),
     conda:
         "../envs/data.yaml"
     params:
@@ -40,3 +46,36 @@ rule synthetic_pngs:
         code=code_version("synthetic_pngs"),
     script:
         "../workflow_scripts/synthetic_pngs.py"
+
+
+rule select_synthetic:
+    input:
+        unpack(get_selection_inputs),
+        **packed("train"),
+    output:
+        images=selected_shards("npy"),
+        tables=selected_shards("parquet"),
+        scores="results/synthetic/{selected}/draw{draw}/scores.parquet",
+    log:
+        "results/logs/select_synthetic/{selected}/draw{draw}.log",
+    benchmark:
+        "results/benchmarks/select_synthetic/{selected}/draw{draw}.tsv"
+    wildcard_constraints:
+        selected="|".join(re.escape(name) for name in SELECTED_SETS) or "(?!)",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        **retry_resources(mem_mb=4000, runtime=30, gpu=True),
+    params:
+        selection=lambda wildcards: Arm.parse(wildcards.selected).selection,
+        draw=lambda wildcards: int(wildcards.draw),
+        labels=list(LABELS),
+        n_shards=config["synthetic"]["shards_per_class"],
+        k=config["synthetic"]["selection"]["realism_k"],
+        reference_patches=config["synthetic"]["selection"]["reference_patches"],
+        seed=config["synthetic"]["seed"],
+        device=config["device"],
+        code=code_version("select_synthetic"),
+    script:
+        "../workflow_scripts/select_synthetic.py"

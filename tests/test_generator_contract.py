@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from idc_synth.arms import BASELINE, CLASSIC, COMBINE, GENERATORS, Arm
+from idc_synth.arms import BASELINE, CLASSIC, COMBINE, GENERATORS, SELECTIONS, Arm
 from idc_synth.config_checks import ConfigError, check_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +41,7 @@ def test_the_schemas_arm_names_are_those_idc_synth_arms_parses():
         *GENERATORS,
         *CLASSIC,
         *(f"{generator}{COMBINE}{classic}" for generator in GENERATORS for classic in CLASSIC),
+        *(f"{generator}_{selection}" for generator in GENERATORS for selection in SELECTIONS),
     }
     enum = SCHEMA["properties"]["arms"]["items"]["enum"]
     assert len(enum) == len(set(enum))

@@ -1,13 +1,15 @@
 """The tiny study on real tissue: twelve real patients of ../shared/data/idc-real (linked into a
 temp root, never copied), run to the summary with the tiny settings. Real patches bring what the
 demo hides: edge patches smaller than 50x50, patients with one class only, uneven patch counts,
-real colour; the summary describes real data, not a demo."""
+real colour; the summary describes real data, not a demo. Its DCGAN also runs selected arms
+(patches kept from a pool twice the size, by confidence and by realism)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from patchdata import link_real_patients
@@ -40,7 +42,8 @@ def real_study(tmp_path_factory) -> Path:
     config = tiny_config()
     config["data"].update(source="folder", root=str(root))
     config["split"]["preset"] = None
-    config["arms"] = ["baseline", "dcgan", "diffusion"]
+    config["arms"] = ["baseline", "dcgan", "diffusion", "dcgan_confident", "dcgan_realistic"]
+    config["synthetic"]["selection"]["pool_factor"] = 2
     workdir = copy_workflow(folder / "run", config)
     run = snakemake(workdir, "results/summary.md", timeout=3600)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -70,7 +73,7 @@ def test_one_class_patients_are_split_and_every_split_has_both_classes(real_stud
 def test_image_quality_is_measured_on_real_tissue_with_its_floors(real_study):
     workdir = real_study
     table = pd.read_csv(workdir / "results/metrics/image_quality.tsv", sep="\t")
-    for generator in ("dcgan", "diffusion"):
+    for generator in ("dcgan", "diffusion", "dcgan_confident", "dcgan_realistic"):
         for label in (0, 1):
             rows = table[
                 (table["feature_space"] == "classifier")
@@ -91,3 +94,40 @@ def test_the_summary_says_what_the_real_data_are(real_study):
         f"**What the data are:** real patches of the data root (`data.source: folder`): 12 "
         f"patients, {patches:,} patches" in summary
     )
+
+
+def test_a_selected_arm_keeps_the_best_scored_half_of_its_pool_and_is_decided(real_study):
+    """Each selected draw keeps per class as many patches as the plain draw, the best-scored of
+    its pool (the plain draw and one more), pixel for pixel; the selected arms enter the
+    primary family against the baseline and the plain DCGAN arm; the cost table shows the
+    pool's sampling and the selection."""
+    synthetic = real_study / "results/synthetic"
+    plain = pd.read_parquet(synthetic / "dcgan/manifest.parquet")
+    for name in ("dcgan_confident", "dcgan_realistic"):
+        selected = pd.read_parquet(synthetic / name / "manifest.parquet")
+        assert (
+            selected.groupby(["draw", "label"])
+            .size()
+            .equals(plain.groupby(["draw", "label"]).size())
+        )
+        for draw in (0, 1):
+            scores = pd.read_parquet(synthetic / name / f"draw{draw}/scores.parquet")
+            assert sorted(set(scores["draw"])) == [draw, draw + 2]  # draws 2, 3: the pool's
+            for _, rows in scores.groupby("label"):
+                kept, dropped = rows[rows["kept"]], rows[~rows["kept"]]
+                assert kept["score"].min() >= dropped["score"].max()
+            first = scores[scores["kept"] & (scores["label"] == 0)].iloc[0]
+            source = f"dcgan/draw{first['draw']}/class0/shard{first['shard']}.npy"
+            shard = np.load(synthetic / name / f"draw{draw}/class0/shard0.npy")
+            np.testing.assert_array_equal(shard[0], np.load(synthetic / source)[first["index"]])
+    primary = pd.read_csv(real_study / "results/metrics/primary.tsv", sep="\t")
+    assert {
+        "dcgan_confident vs baseline",
+        "dcgan_confident vs dcgan",
+        "dcgan_realistic vs baseline",
+        "dcgan_realistic vs dcgan",
+    } <= set(primary["comparison"])
+    assert (primary["family_size"] == 6).all()
+    costs = pd.read_csv(real_study / "results/metrics/cost.tsv", sep="\t").set_index("rule")
+    assert costs.loc["sample_dcgan_pool", "jobs"] == 4  # 2 draws x 1 more pool draw x 2 shards
+    assert costs.loc["select_synthetic", "jobs"] == 4

@@ -223,7 +223,12 @@ def test_verdicts_resting_on_one_trained_generator_are_named_once():
 
 def test_the_family_is_read_from_its_rows():
     rows = primary([(0.03, 0.008), (0.0, 0.01)])
-    assert readings.family(rows) == {"vs_baseline": True, "best_classic": None, "combined": False}
+    assert readings.family(rows) == {
+        "vs_baseline": True,
+        "best_classic": None,
+        "combined": False,
+        "selected": False,
+    }
     classic = rows.assign(arm_b="rebalance")
     combined = rows.iloc[:1].assign(arm_a="dcgan+stain", arm_b="stain")
     both = pd.concat([classic, combined], ignore_index=True)
@@ -231,7 +236,10 @@ def test_the_family_is_read_from_its_rows():
         "vs_baseline": False,
         "best_classic": "rebalance",
         "combined": True,
+        "selected": False,
     }
+    selected = rows.iloc[:1].assign(arm_a="dcgan_confident", arm_b="dcgan")
+    assert readings.family(pd.concat([rows, selected]))["selected"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +466,11 @@ def test_benchmark_costs_sum_per_rule_family(tmp_path):
     assert np.isnan(costs.loc["manifest", "peak_rss_mb"])  # '-' is unknown, not an error
     assert costs.loc["total", "wall_s"] == 31.5 and costs.loc["total", "jobs"] == 3
     assert benchmark_costs([]).empty
+    pool = tmp_path / "benchmarks" / "sample_dcgan" / "draw3" / "shard0.tsv"
+    pool.parent.mkdir(parents=True)
+    pool.write_text(header + files["manifest.tsv"])
+    with_pool = benchmark_costs([tmp_path / "benchmarks" / "manifest.tsv"], [pool])
+    assert with_pool.set_index("rule").loc["sample_dcgan_pool", "cpu_s"] == 1.0
 
 
 def test_classifier_steps_read_each_info_json(tmp_path):

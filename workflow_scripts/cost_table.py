@@ -8,11 +8,22 @@ from idc_synth.runtime import rule_logging
 
 
 def main(
-    *, benchmarks: list[Path], infos: list[Path], costs: Path, steps: Path, log: Path | None
+    *,
+    benchmarks: list[Path],
+    pool_benchmarks: list[Path],
+    infos: list[Path],
+    costs: Path,
+    steps: Path,
+    log: Path | None,
 ) -> None:
     with rule_logging(log) as logger:
-        table = benchmark_costs(benchmarks)
-        logger.info("read %d benchmark files: %d rule families", len(benchmarks), len(table) - 1)
+        table = benchmark_costs(benchmarks, pool_benchmarks)
+        logger.info(
+            "read %d benchmark files (%d of selection pools): %d rule families",
+            len(benchmarks) + len(pool_benchmarks),
+            len(pool_benchmarks),
+            len(table) - 1,
+        )
         steps_table = classifier_steps(infos)
         logger.info("read %d classifier info.json files", len(infos))
         costs.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +36,7 @@ if __name__ == "__main__":
     sm = snakemake  # noqa: F821  (injected by Snakemake's script: directive)
     main(
         benchmarks=[Path(path) for path in sm.input.benchmarks],
+        pool_benchmarks=[Path(path) for path in sm.input.get("pool_benchmarks", [])],
         infos=[Path(path) for path in sm.input.infos],
         costs=Path(sm.output.costs),
         steps=Path(sm.output.steps),

@@ -37,18 +37,18 @@ def classic_settings(classic):
 def get_classifier_inputs(wildcards):
     """Real val for every arm; real train unless the arm is synthetic-only (which still reads
     the real train table: it sets the step budget); the shards of the arm's synthetic draw for
-    every arm but the baseline."""
+    every arm but the baseline (a selected arm's: those its selection kept)."""
     inputs = packed("val")
     arm = Arm.parse(wildcards.arm)
     if arm.synthetic_only:
         inputs["train_table"] = packed("train")["train_table"]
     else:
         inputs.update(packed("train"))
-    generator = arm.generator
-    if generator is not None:
+    if arm.generator is not None:
+        source = arm.name if arm.selection else arm.generator
         draw = [classifier_draw(wildcards)]
-        inputs["synthetic"] = synthetic_shards(generator, "parquet", draw)
-        inputs["synthetic_images"] = synthetic_shards(generator, "npy", draw)
+        inputs["synthetic"] = synthetic_shards(source, "parquet", draw)
+        inputs["synthetic_images"] = synthetic_shards(source, "npy", draw)
     return inputs
 
 

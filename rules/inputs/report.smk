@@ -54,7 +54,34 @@ def get_cost_inputs(wildcards):
     files += expand(rules.predict_perturbed.benchmark, perturbation=PERTURBATIONS)
     if config["sweep"]["enabled"]:
         files += sweep_benchmarks()
+    selection, pools = selection_benchmarks()
     return {
-        "benchmarks": files,
+        "benchmarks": files + selection,
+        "pool_benchmarks": pools,
         "infos": expand(rules.train_classifier.output.info, zip, arm=arms, seed=seeds),
     }
+
+
+def selection_benchmarks():
+    """The selected arms' extra jobs: (each selection and an extra scoring classifier, the
+    sampling of each pool's further draws)."""
+    if not SELECTED_SETS:
+        return [], []
+    files = expand(
+        rules.select_synthetic.benchmark, selected=SELECTED_SETS, draw=synthetic_draws()
+    )
+    scorer = config["synthetic"]["selection"]["scorer_seed"]
+    if scorer is not None and scorer not in SEEDS:
+        files.append(
+            rules.train_classifier.benchmark.format(arm="baseline", seed=scorer)
+        )
+    pools = {
+        getattr(rules, f"sample_{Arm.parse(name).generator}").benchmark.format(
+            draw=extra, shard=shard
+        )
+        for name in SELECTED_SETS
+        for draw in synthetic_draws()
+        for extra in pool_draws(draw)[1:]
+        for shard in range(config["synthetic"]["shards_per_class"])
+    }
+    return files, sorted(pools)

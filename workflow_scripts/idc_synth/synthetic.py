@@ -172,14 +172,15 @@ def write_shard(
     *,
     label: int,
     generator: str,
-    seed: int,
+    seed: int | np.ndarray,
     shard: int,
     images_path: Path,
     table_path: Path,
     draw: int = 0,
 ) -> pd.DataFrame:
     """Save one shard (possibly empty: a class the count policy gives no patches); the table's
-    `images` column names the .npy relative to the table."""
+    `images` column names the .npy relative to the table. ``seed``: the sampling seed, one or
+    per patch (a selected set's patches come from several shards)."""
     if images.dtype != np.uint8 or images.shape[1:] != (PATCH_SIZE, PATCH_SIZE, 3):
         raise ValueError(
             f"shard images must be uint8 (N, 50, 50, 3), got {images.dtype} {images.shape}"

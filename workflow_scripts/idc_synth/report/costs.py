@@ -14,15 +14,22 @@ COST_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "peak_rss_mb"]
 STEP_COLUMNS = ["arm", "seed", "optimizer_steps"]
 
 
-def benchmark_costs(paths: Sequence[Path]) -> pd.DataFrame:
+POOL_SUFFIX = "_pool"  # the family of a selection pool's further draws: sample_dcgan_pool
+
+
+def benchmark_costs(paths: Sequence[Path], pool_paths: Sequence[Path] = ()) -> pd.DataFrame:
     """Wall and CPU seconds summed, peak RSS maxed, per rule family (the first path part under
-    the last `benchmarks` folder), plus a total row. Repeated runs in one file are averaged."""
+    the last `benchmarks` folder), plus a total row. Repeated runs in one file are averaged.
+    ``pool_paths``: the sampling jobs of selection pools' further draws, the extra cost of the
+    selected arms, each counted in its rule's family + POOL_SUFFIX."""
+    pool = {Path(path) for path in pool_paths}
     rows = []
-    for path in map(Path, paths):
+    for path in [*map(Path, paths), *sorted(pool)]:
         parts = path.parts
         last = len(parts) - 1 - parts[::-1].index("benchmarks") if "benchmarks" in parts else -1
         under = parts[last + 1 :]
         rule = under[0] if last >= 0 and len(under) > 1 else path.stem
+        rule += POOL_SUFFIX if path in pool else ""
         try:
             table = pd.read_csv(path, sep="\t")
         except (pd.errors.EmptyDataError, pd.errors.ParserError):

@@ -95,7 +95,8 @@ def headline(primary: pd.DataFrame) -> Reading:
 
 def family(primary: pd.DataFrame) -> dict[str, Any]:
     """What the primary family compares, from its rows: generators vs the baseline, vs the
-    classic augmentation arm chosen on val (named), combined arms vs their classic arm."""
+    classic augmentation arm chosen on val (named), combined arms vs their classic arm,
+    selected arms (vs the baseline and their generator's plain arm)."""
     kinds = [
         (Arm.parse(a).kind, Arm.parse(b).kind, b)
         for a, b in zip(primary["arm_a"], primary["arm_b"], strict=True)
@@ -105,6 +106,7 @@ def family(primary: pd.DataFrame) -> dict[str, Any]:
         "vs_baseline": ("generator", "baseline", BASELINE) in kinds,
         "best_classic": best[0] if best else None,
         "combined": any(a == "combined" for a, _, _ in kinds),
+        "selected": any(a == "selected" for a, _, _ in kinds),
     }
 
 
