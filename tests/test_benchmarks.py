@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from benchlib import COLUMNS, Row, interleaved
 from make_full_scale_tree import FULL_SCALE, add_nested_copy, plan, write_tree
 from workflow_helpers import checkout_env
@@ -97,6 +98,7 @@ def test_a_failing_section_becomes_a_row_and_the_table_still_prints(tmp_path):
     assert "FAILED" in run.stdout
 
 
+@pytest.mark.slow
 def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path):
     out = tmp_path / "gpu.tsv"
     run = subprocess.run(
@@ -114,6 +116,7 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path):
     assert all(float(row["value"]) > 0 and float(row["anchor_value"]) > 0 for row in rows)
 
 
+@pytest.mark.slow
 def test_statistics_design_prints_false_positives_and_power():
     run = subprocess.run(
         [
@@ -155,6 +158,7 @@ def _untrained_classifier(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(tmp_path):
     from patchdata import make_tree
 
@@ -190,6 +194,7 @@ def test_generator_quality_benchmark_scores_every_generator_on_held_out_patches(
     assert dcgan_steps[0] == 0 and dcgan_steps == sorted(dcgan_steps)  # from init on
 
 
+@pytest.mark.slow
 def test_generator_quality_benchmark_skips_without_real_patches(tmp_path):
     script = REPO / "benchmarks/generator_quality.py"
     run = subprocess.run(

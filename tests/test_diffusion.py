@@ -336,6 +336,7 @@ def kill_after_first_checkpoint(process: subprocess.Popen, kwargs: dict) -> None
     assert not kwargs["model"].joinpath("arm.json").exists(), "killed run should not finish"
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_and_finishes_exactly(tmp_path):
     import train_diffusion
 
@@ -395,6 +396,7 @@ def launch_two_processes(kwargs: dict) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_two_processes_train_one_model_and_resume_after_a_kill(tmp_path):
     settings = replace(TINY, vae_steps=16, unet_steps=16)
     kwargs = {**train_kwargs(tmp_path, settings), "device": "cpu", "threads": 2}
