@@ -57,6 +57,7 @@ from idc_synth.study_checks import (
 from idc_synth.study_record import (
     STUDY_RECORD,
     coerce_config,
+    ordered_like,
     read_record,
     write_record,
 )
@@ -87,6 +88,12 @@ except WorkflowError:
         + "\n  ".join(problems)
     ) from None
 expand_user_paths(config)
+# config.yaml's key order whatever the merge order, so params compare equal (ordered_like)
+_ORDERED = ordered_like(
+    dict(config), yaml.safe_load(Path(workflow.basedir, "config.yaml").read_text())
+)
+config.clear()
+config.update(_ORDERED)
 try:
     SOURCE_IMPLIED = imply_folder_source(config["data"], COMMAND_LINE)
     check_config(config, Path.cwd())

@@ -17,7 +17,7 @@ from idc_synth.study_checks import (
     replaced_configfiles,
     too_few_test_patients,
 )
-from idc_synth.study_record import coerce_config, read_record, write_record
+from idc_synth.study_record import coerce_config, ordered_like, read_record, write_record
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())
@@ -106,3 +106,17 @@ def test_a_configfile_that_replaces_a_profiles_is_named(tmp_path, monkeypatch):
     note = replaced_configfiles(profile, [Path("config.yaml"), Path("mine.yaml")])
     assert "--configfile config.yaml profiles/idc-study.yaml yours.yaml" in note
     assert replaced_configfiles([], [Path("mine.yaml")]) is None
+
+
+def test_settings_merged_in_any_order_come_out_in_the_reference_order():
+    reference = {"demo": {"seed": 0, "n_patients": 30}, "arms": ["baseline"], "quality": {}}
+    merged = {"quality": {"encoders": {"b": "/b", "a": "/a"}}, "demo": {"n_patients": 6, "seed": 0}}
+    ordered = ordered_like(merged, reference)
+    assert ordered == merged
+    assert list(ordered) == ["demo", "quality"]
+    assert list(ordered["demo"]) == ["seed", "n_patients"]
+    assert list(ordered["quality"]["encoders"]) == ["b", "a"]  # not in the reference: as given
+    # the text Snakemake compares params by: one text whatever the merge order
+    assert str(ordered_like({"n_patients": 6, "seed": 0}, reference["demo"])) == str(
+        ordered_like({"seed": 0, "n_patients": 6}, reference["demo"])
+    )

@@ -137,6 +137,13 @@ def test_edited_library_code_reruns_the_rules_that_import_it(finished_run, tmp_p
     assert len(list((study / "results/state/dcgan/class0").glob("code-*"))) == 1
 
 
+def test_the_tiny_settings_given_alone_plan_nothing_for_the_study_they_ran(finished_run, tmp_path):
+    """`--configfile tests/config/tiny.yaml` alone is the tiny study's config merged in another
+    order (its keys first, the defaults filled in last): the same params, so nothing reruns."""
+    study = copy_study(finished_run, tmp_path / "study")
+    assert dry_run_rules(study, "--configfile", str(TINY_CONFIG)) == {}
+
+
 def test_a_wording_edit_rewrites_only_the_summary(finished_run, tmp_path):
     """The summary's wording is a template in write_summary's code digest, and no other rule's."""
     study = copy_study(finished_run, tmp_path / "study")

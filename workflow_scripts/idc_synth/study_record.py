@@ -58,6 +58,20 @@ def coerce(value: Any, schema: Mapping) -> Any:
     return next((reading for reading in readings if _fits(reading, schema)), value)
 
 
+def ordered_like(value: Any, reference: Any) -> Any:
+    """``value`` with every mapping's keys in ``reference``'s order (keys the reference lacks
+    after them, in their own order). Snakemake compares a rule's params as text, so one set of
+    settings merged in another order (``--configfile tiny.yaml`` rather than ``config.yaml
+    tiny.yaml``, defaults filled in last) would rerun every rule whose params hold a section."""
+    if not isinstance(value, dict):
+        return value
+    reference = reference if isinstance(reference, dict) else {}
+    keys = [key for key in reference if key in value] + [
+        key for key in value if key not in reference
+    ]
+    return {key: ordered_like(value[key], reference.get(key)) for key in keys}
+
+
 def coerce_config(values: Mapping[str, Any], schema: Mapping) -> dict[str, Any]:
     """The command line's config values, typed by the whole config schema."""
     return coerce(dict(values), schema)
