@@ -39,6 +39,7 @@ from idc_synth.dcgan.model import (
 from idc_synth.dcgan.training import (
     HISTORY_COLUMNS,
     PREVIEW_COUNT,
+    DCGANResult,
     preview_steps,
     total_dcgan_steps,
     train_dcgan,
@@ -279,34 +280,32 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.equal(b.state_dict()[name], t) for name, t in a.state_dict().items())
 
 
-def test_the_moving_average_generator_trains_nothing_else_and_resumes(
-    trained, tmp_path: Path
-) -> None:
+def test_the_moving_average_generator_trains_nothing_else_and_resumes(tmp_path: Path) -> None:
     """ema_decay leaves the training itself alone (same losses) and returns the average of G's
     iterates: other weights than the last iterate, the last iterate itself as the decay goes to
     0, and after a kill at the step-6 preview the resumed average ends where an uninterrupted
     one did."""
     images, labels = tiny_patches()
-    last = trained[0]
-    averaged = train_dcgan(
-        images, labels, dataclasses.replace(TINY, ema_decay=0.9), tmp_path / "a.pt", "cpu"
-    )
+    short = dataclasses.replace(TINY, epochs=3)  # 12 steps
+
+    def train(name: str, **changes) -> DCGANResult:
+        settings = dataclasses.replace(short, **changes)
+        return train_dcgan(images, labels, settings, tmp_path / f"{name}.pt", "cpu")
+
+    last, averaged = train("last"), train("averaged", ema_decay=0.9)
     pd.testing.assert_frame_equal(averaged.history, last.history)
     assert not _same_weights(averaged.generator, last.generator)
     assert not np.array_equal(averaged.previews[-1][1], last.previews[-1][1])
-    barely = train_dcgan(
-        images, labels, dataclasses.replace(TINY, ema_decay=1e-12), tmp_path / "b.pt", "cpu"
-    )
+    barely = train("barely", ema_decay=1e-12)
     for name, tensor in last.generator.named_parameters():
         torch.testing.assert_close(dict(barely.generator.named_parameters())[name], tensor)
-
-    settings = dataclasses.replace(TINY, ema_decay=0.9, checkpoint_every=5)
 
     def stop_at_6(step: int, _images: np.ndarray) -> None:
         if step == 6:
             raise Interrupt
 
-    state = tmp_path / "c.pt"
+    settings = dataclasses.replace(short, ema_decay=0.9, checkpoint_every=5)
+    state = tmp_path / "killed.pt"
     with pytest.raises(Interrupt):
         train_dcgan(images, labels, settings, state, "cpu", on_preview=stop_at_6)
     resumed = train_dcgan(images, labels, settings, state, "cpu")
