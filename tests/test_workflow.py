@@ -590,7 +590,12 @@ def test_classic_arms_enter_the_family_against_the_generators(finished_run):
     simulated = pd.read_csv(results / "metrics/calibration_simulation.tsv", sep="\t")
     assert (simulated["family_size"] == 5).all()
     values = summary_values(finished_run)
-    assert values["family"] == {"vs_baseline": True, "best_classic": best, "combined": True}
+    assert values["family"] == {
+        "vs_baseline": True,
+        "best_classic": best,
+        "combined": True,
+        "selected": False,
+    }
     on_top = [read.numbers["other"] for read in values["discussion"]["dcgan"]
               if read.source == "primary" and read.numbers["on_top"]]  # fmt: skip
     assert on_top == ["stain"]  # dcgan's discussion reads dcgan+stain vs stain from its side
