@@ -53,8 +53,9 @@ rule select_synthetic:
         unpack(get_selection_inputs),
         **packed("train"),
     output:
-        images=selected_shards("npy"),
-        tables=selected_shards("parquet"),
+        # a sampled draw's shard layout, {selected} and {draw} left as the rule's wildcards
+        images=synthetic_shards("{{selected}}", "npy", ["{draw}"]),
+        tables=synthetic_shards("{{selected}}", "parquet", ["{draw}"]),
         scores="results/synthetic/{selected}/draw{draw}/scores.parquet",
     log:
         "results/logs/select_synthetic/{selected}/draw{draw}.log",

@@ -21,12 +21,3 @@ def get_selection_inputs(wildcards):
         "pool_images": synthetic_shards(generator, "npy", draws),
         **selection_scorer(),
     }
-
-
-def selected_shards(extension):
-    """A selected draw's shards, both classes ({selected}, {draw}: the rule's wildcards)."""
-    return expand(
-        f"results/synthetic/{{{{selected}}}}/draw{{{{draw}}}}/class{{label}}/shard{{shard}}.{extension}",
-        label=LABELS,
-        shard=range(config["synthetic"]["shards_per_class"]),
-    )
