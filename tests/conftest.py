@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 from patchdata import make_tree
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers share the cores: each trains in process on one torch thread, so that neither
+    # worker's OpenMP threads spin-wait on a core the other is using.
+    torch.set_num_threads(1)
 TORCH_THREADS = torch.get_num_threads()
 
 
@@ -36,14 +42,28 @@ def patch_tree(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def finished_run(tmp_path_factory) -> Path:
+def finished_run(tmp_path_factory, worker_id) -> Path:
     """The tiny study (tests/config/tiny.yaml) run to the end, once per session, with what the
     user saw in console.txt. Tests read it; a test that changes or reruns it works on a copy
-    (workflow_helpers.copy_study)."""
+    (workflow_helpers.copy_study). Under pytest-xdist (`-n 2`, as CI runs the workflow tier) the
+    first worker to ask runs it in the session's shared temp folder and the others wait for it."""
+    if worker_id == "master":
+        return _run_tiny_study(tmp_path_factory.mktemp("tiny-study"))
+    shared = tmp_path_factory.getbasetemp().parent / "tiny-study"
+    with FileLock(f"{shared}.lock"):
+        if (shared / "console.txt").is_file():
+            return shared
+        if shared.exists():
+            pytest.fail("the tiny study failed in another worker: see that worker's first error")
+        shared.mkdir()
+        return _run_tiny_study(shared)
+
+
+def _run_tiny_study(folder: Path) -> Path:
     from workflow_helpers import copy_workflow, snakemake, tiny_config
 
-    workdir = copy_workflow(tmp_path_factory.mktemp("tiny-study"), tiny_config())
-    run = snakemake(workdir, timeout=3600)  # ~4 min on an idle 2-core machine, 16 under load
+    workdir = copy_workflow(folder, tiny_config())
+    run = snakemake(workdir, timeout=3600)  # ~3 min on an idle 2-core machine
     assert run.returncode == 0, run.stderr[-4000:]
     (workdir / "console.txt").write_text(run.stdout + run.stderr)
     return workdir
