@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,10 +9,6 @@ import torch
 from filelock import FileLock
 from patchdata import make_tree
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two workers share the cores: each trains in process on one torch thread, so that neither
-    # worker's OpenMP threads spin-wait on a core the other is using.
-    torch.set_num_threads(1)
 TORCH_THREADS = torch.get_num_threads()
 
 
