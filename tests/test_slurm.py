@@ -1,7 +1,7 @@
 """Run the tiny demo study's jobs up to its classification table through profiles/slurm on a
 real SLURM cluster: data, packing, both generators' training and sampling, every classifier and
-its predictions. The rest of the study (quality, statistics, figures, summary) runs on the same
-executor and is tested locally on the shared tiny study.
+its predictions. The rest of the study (quality, statistics, figures, summary) is tested locally,
+on the shared tiny study.
 
 Needs a cluster this machine can submit to: `.ci/slurm/start-slurm.sh` starts a single-node
 one (with accounting and a fake GPU) and CI then sets IDC_SYNTH_SLURM=1. Without a cluster the
