@@ -4,7 +4,7 @@ its predictions. The rest of the study (quality, statistics, figures, summary) i
 on the shared tiny study.
 
 Needs a cluster this machine can submit to: `.ci/slurm/start-slurm.sh` starts a single-node
-one (with accounting and a fake GPU) and CI then sets IDC_SYNTH_SLURM=1. Without a cluster the
+one (with accounting and two fake GPUs) and CI then sets IDC_SYNTH_SLURM=1. Without a cluster the
 test is skipped; with IDC_SYNTH_SLURM=1 and no working `sinfo` it fails instead, so CI cannot
 pass by skipping.
 """
@@ -112,7 +112,9 @@ def slurm_run(tmp_path_factory) -> dict:
         "--profile",
         "profiles/slurm",
         # Test-only: a fast first status check, logs kept for the assertions below, local
-        # outputs need no latency wait. Threads: the profile's max-threads fits the test node.
+        # outputs need no latency wait, one thread per job: the node's two CPUs and two fake
+        # GPUs then run two jobs at once (test_profile_threads_fit_a_two_core_node checks the
+        # profile's own max-threads).
         "--slurm-init-seconds-before-status-checks",
         "1",
         "--slurm-keep-successful-logs",
@@ -120,6 +122,8 @@ def slurm_run(tmp_path_factory) -> dict:
         "5",
         "--jobs",
         "4",
+        "--max-threads",
+        "1",
         "--set-resources",
         *(f"{rule}:gpu=1" for rule in GPU_RULES),
         "--",

@@ -10,8 +10,8 @@
 #
 # Everything (config, munge key, MariaDB data, spool, state, logs, pid files) lives
 # under $IDC_SYNTH_SLURM_DIR. Daemons: munged, mariadbd (127.0.0.1:$IDC_SYNTH_SLURM_DB_PORT),
-# slurmdbd, slurmctld, slurmd. The node has a fake GPU (GRES gpu:1 backed by a character device
-# that is /dev/null) so rules that request `gpu=1` schedule and run on a CPU machine.
+# slurmdbd, slurmctld, slurmd. The node has two fake GPUs (GRES gpu:2 backed by character devices
+# that are /dev/null) so rules that request `gpu=1` schedule and run on a CPU machine.
 set -euo pipefail
 
 RUN=${IDC_SYNTH_SLURM_DIR:-/tmp/idc-synth-slurm}
@@ -71,8 +71,12 @@ export SLURM_CONF="$RUN/etc/slurm.conf"
 total_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 REAL_MEMORY=$((total_mb * 95 / 100))
 CPUS=$(nproc)
-# The fake GPU: a character device that is /dev/null (major 1, minor 3).
-[[ -c $RUN/dev/fakegpu0 ]] || mknod "$RUN/dev/fakegpu0" c 1 3
+# Two fake GPUs, character devices that are /dev/null (major 1, minor 3): with one CPU per job,
+# the node's two CPUs then run two GPU jobs at once, as a GPU node of a real cluster would.
+GPUS=2
+for ((i = 0; i < GPUS; i++)); do
+    [[ -c $RUN/dev/fakegpu$i ]] || mknod "$RUN/dev/fakegpu$i" c 1 3
+done
 
 old_config=$(cat "$RUN/etc/slurm.conf" "$RUN/etc/gres.conf" 2>/dev/null || true)
 cat >"$RUN/etc/slurm.conf" <<EOF
@@ -111,13 +115,13 @@ ReturnToService=2
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=2
 MpiDefault=none
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$REAL_MEMORY Gres=gpu:1 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$REAL_MEMORY Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
 
 cat >"$RUN/etc/gres.conf" <<EOF
 AutoDetect=off
-NodeName=$NODE Name=gpu File=$RUN/dev/fakegpu0
+NodeName=$NODE Name=gpu File=$RUN/dev/fakegpu[0-$((GPUS - 1))]
 EOF
 
 cat >"$RUN/etc/slurmdbd.conf" <<EOF
@@ -226,5 +230,5 @@ if ! wait_for 30 "node $NODE to be idle" "${node_ready[@]}"; then
     wait_for 15 "node $NODE to be idle" "${node_ready[@]}"
 fi
 
-log "ready: cluster $CLUSTER, partition $PARTITION, node $NODE ($CPUS CPUs, ${REAL_MEMORY} MB, gpu:1)"
+log "ready: cluster $CLUSTER, partition $PARTITION, node $NODE ($CPUS CPUs, ${REAL_MEMORY} MB, gpu:$GPUS)"
 log "use it with: source $RUN/env.sh"
