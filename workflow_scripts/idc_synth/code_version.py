@@ -6,6 +6,7 @@ report/summary.md.j2, the summary's wording) is its code too."""
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -22,19 +23,20 @@ def _module_file(scripts_dir: Path, dotted: str) -> Path | None:
     return None
 
 
-def _package_of(path: Path, scripts_dir: Path) -> list[str]:
+def _package_of(path: Path, scripts_dir: Path) -> tuple[str, ...]:
     """The dotted package a file under scripts_dir belongs to, as parts (a package's
     __init__.py belongs to the package itself)."""
-    parts = list(Path(path).relative_to(scripts_dir).with_suffix("").parts)
-    return parts[:-1]
+    return Path(path).relative_to(scripts_dir).with_suffix("").parts[:-1]
 
 
-def _imported(tree: ast.AST, package: list[str] | None = None) -> set[str]:
-    """Dotted names of the idc_synth modules a parsed file imports (`from idc_synth.x import
+@functools.cache
+def _imported(source: str, package: tuple[str, ...] | None = None) -> frozenset[str]:
+    """Dotted names of the idc_synth modules a file's source imports (`from idc_synth.x import
     y` counts y too, in case it is a module); relative imports resolve against `package`, the
-    file's own package (parts)."""
+    file's own package (parts). Cached by source: every rule's digest walks the same modules,
+    and parsing them is most of a Snakefile's load time."""
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -42,13 +44,13 @@ def _imported(tree: ast.AST, package: list[str] | None = None) -> set[str]:
                 base = node.module
             elif package is not None and node.level <= len(package):
                 anchor = package[: len(package) - node.level + 1]
-                base = ".".join(anchor + ([node.module] if node.module else []))
+                base = ".".join(anchor + ((node.module,) if node.module else ()))
             else:
                 continue
             if base:
                 names.add(base)
                 names.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in names if name.split(".")[0] == PACKAGE}
+    return frozenset(name for name in names if name.split(".")[0] == PACKAGE)
 
 
 def imported_files(path: Path, scripts_dir: Path, script: bool = False) -> set[Path]:
@@ -56,7 +58,7 @@ def imported_files(path: Path, scripts_dir: Path, script: bool = False) -> set[P
     each package on the way; ``script``: an entry script, outside the package."""
     package = None if script else _package_of(path, scripts_dir)
     files = set()
-    for dotted in _imported(ast.parse(Path(path).read_text()), package):
+    for dotted in _imported(Path(path).read_text(), package):
         parts = dotted.split(".")
         for depth in range(1, len(parts) + 1):
             module = _module_file(scripts_dir, ".".join(parts[:depth]))
