@@ -67,9 +67,11 @@ def _require_slurm() -> None:
 
 
 def slurm_config() -> dict:
-    """The tiny study with one seed and one epoch, and its generator arms only."""
+    """The tiny study with one seed, one epoch and one sampling shard per class, and its
+    generator arms only."""
     config = tiny_config()
     config["classifier"].update(seeds=[0], max_epochs=1)
+    config["synthetic"]["shards_per_class"] = 1
     config["arms"] = ["baseline", "dcgan", "diffusion"]
     return config
 
