@@ -10,6 +10,7 @@ new kind of command cannot slip through unchecked.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import subprocess
@@ -110,16 +111,23 @@ def check_python(words: list[str]) -> None:
         return
     script = REPO / words[1]
     assert script.is_file(), f"{words[1]} does not exist"
-    usage = subprocess.run(
+    usage = script_usage(script)
+    assert usage.returncode == 0, usage.stderr[-2000:]
+    for option in (word.split("=")[0] for word in words[2:] if word.startswith("--")):
+        assert option in usage.stdout, f"{words[1]} has no option {option}"
+
+
+@functools.cache
+def script_usage(script: Path) -> subprocess.CompletedProcess:
+    """`python script --help`, once per script: the docs run one benchmark with many option
+    sets, and each start imports torch."""
+    return subprocess.run(
         [sys.executable, str(script), "--help"],
         capture_output=True,
         text=True,
         timeout=120,
         env=checkout_env(),
     )
-    assert usage.returncode == 0, usage.stderr[-2000:]
-    for option in (word.split("=")[0] for word in words[2:] if word.startswith("--")):
-        assert option in usage.stdout, f"{words[1]} has no option {option}"
 
 
 def check_pip(words: list[str]) -> None:
