@@ -510,6 +510,7 @@ def test_pretrained_mode_runs_the_lora_path_offline(finished_run, tmp_path):
         lora_batch_size=2,
     )
     config["arms"] = ["baseline", "diffusion"]
+    config["synthetic"]["shards_per_class"] = 1  # one sampling job per draw
     write_config(workdir / "config.yaml", config)
     target = "results/synthetic/diffusion/manifest.parquet"
     run = snakemake(workdir, target, env={"HF_HUB_OFFLINE": "1"})
